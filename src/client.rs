@@ -1,0 +1,286 @@
+//! [`GraphClient`] and its builder: the typed entry point over the generated client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::{AccessToken, StaticToken, TokenProvider};
+use crate::cloud::Cloud;
+use crate::error::Error;
+use crate::generated::{self, types::ResourceAccountAssignment};
+use crate::hooks::{CallRecord, HookState};
+use crate::ids;
+
+/// Sent as `User-Agent` on every request.
+pub const USER_AGENT: &str = concat!("autopilot-resource-account/", env!("CARGO_PKG_VERSION"));
+
+/// Whole-request timeout unless [`GraphClientBuilder::timeout`] says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A Microsoft Graph client for the `assignResourceAccountToDevice` action.
+///
+/// Cheap to clone (clones share one connection pool). Every request carries the bearer token,
+/// `Accept` and `Content-Type: application/json`, a fresh `client-request-id` and this crate's
+/// `User-Agent`.
+///
+/// ```no_run
+/// use autopilot_resource_account::{GraphClient, ResourceAccountAssignment};
+///
+/// # async fn run() -> Result<(), autopilot_resource_account::Error> {
+/// let client = GraphClient::builder()
+///     .bearer_token(std::env::var("GRAPH_TOKEN").unwrap_or_default())
+///     .build()?;
+/// let assignment = ResourceAccountAssignment {
+///     user_principal_name: Some("room-101@contoso.com".into()),
+///     addressable_user_name: Some("Room 101".into()),
+///     resource_account_name: Some("room-101".into()),
+/// };
+/// client
+///     .assign_resource_account_to_device("7f9b6c1e-0000-4000-8000-000000000001", &assignment)
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct GraphClient {
+    generated: generated::Client,
+}
+
+impl GraphClient {
+    /// Starts configuring a client (global cloud, no token yet).
+    pub fn builder() -> GraphClientBuilder {
+        GraphClientBuilder::default()
+    }
+
+    /// The progenitor-generated client underneath, for calls this wrapper does not cover.
+    /// Its requests go through the same hooks (token, `client-request-id`, bounded error bodies).
+    pub fn generated(&self) -> &generated::Client {
+        &self.generated
+    }
+
+    /// The base URL requests go to, e.g. `https://graph.microsoft.com/beta`.
+    pub fn base_url(&self) -> &str {
+        progenitor_client::ClientInfo::baseurl(&self.generated)
+    }
+
+    /// `POST /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}/assignResourceAccountToDevice`
+    pub async fn assign_resource_account_to_device(
+        &self,
+        device_id: &str,
+        assignment: &ResourceAccountAssignment,
+    ) -> Result<(), Error> {
+        let device_id = ids::check("device_id", device_id)?;
+        self.call(self.generated.assign_resource_account_to_device(device_id, assignment))
+            .await
+    }
+
+    /// `POST /deviceManagement/windowsAutopilotDeploymentProfiles/{profile_id}/assignedDevices/{device_id}/assignResourceAccountToDevice`
+    pub async fn assign_resource_account_to_deployment_profile_device(
+        &self,
+        profile_id: &str,
+        device_id: &str,
+        assignment: &ResourceAccountAssignment,
+    ) -> Result<(), Error> {
+        let profile_id = ids::check("profile_id", profile_id)?;
+        let device_id = ids::check("device_id", device_id)?;
+        self.call(
+            self.generated
+                .assign_resource_account_to_deployment_profile_device(profile_id, device_id, assignment),
+        )
+        .await
+    }
+
+    /// `POST /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}/deploymentProfile/assignedDevices/{assigned_device_id}/assignResourceAccountToDevice`
+    ///
+    /// Documented in Graph's API reference but in no OpenAPI text; this crate adds it to the spec.
+    pub async fn assign_resource_account_to_device_via_deployment_profile(
+        &self,
+        device_id: &str,
+        assigned_device_id: &str,
+        assignment: &ResourceAccountAssignment,
+    ) -> Result<(), Error> {
+        let device_id = ids::check("device_id", device_id)?;
+        let assigned_device_id = ids::check("assigned_device_id", assigned_device_id)?;
+        self.call(self.generated.assign_resource_account_to_device_via_deployment_profile(
+            device_id,
+            assigned_device_id,
+            assignment,
+        ))
+        .await
+    }
+
+    async fn call<T>(
+        &self,
+        call: impl Future<Output = Result<T, progenitor_client::Error<generated::types::ODataError>>>,
+    ) -> Result<(), Error> {
+        let record = CallRecord::new();
+        match record.scope(call).await {
+            Ok(_) => Ok(()),
+            Err(error) => Err(Error::from_generated(error, &record)),
+        }
+    }
+}
+
+/// Configures a [`GraphClient`]. Only a token (or token provider) is required.
+///
+/// ```
+/// use autopilot_resource_account::{Cloud, GraphClient};
+/// let client = GraphClient::builder().cloud(Cloud::UsGovL4).bearer_token("token").build().unwrap();
+/// assert_eq!(client.base_url(), "https://graph.microsoft.us/beta");
+/// ```
+#[derive(Default)]
+pub struct GraphClientBuilder {
+    cloud: Cloud,
+    base_url: Option<String>,
+    token: Option<Arc<dyn TokenProvider>>,
+    timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for GraphClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphClientBuilder")
+            .field("cloud", &self.cloud)
+            .field("base_url", &self.base_url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl GraphClientBuilder {
+    /// The national cloud: picks the root URL and the token scope. Default: [`Cloud::Global`].
+    pub fn cloud(mut self, cloud: Cloud) -> Self {
+        self.cloud = cloud;
+        self
+    }
+
+    /// Sends requests to `url` instead of the cloud's root (a proxy, or a local stand-in).
+    /// Must be `https`, or plain `http` to a loopback host; the token scope still follows the cloud.
+    pub fn base_url(mut self, url: &str) -> Self {
+        self.base_url = Some(url.to_owned());
+        self
+    }
+
+    /// Uses a fixed bearer token (without the `Bearer ` prefix).
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(Arc::new(StaticToken(AccessToken::new(token))));
+        self
+    }
+
+    /// Asks `provider` for a token on every call, with the cloud's `.default` scope.
+    pub fn token_provider(mut self, provider: impl TokenProvider) -> Self {
+        self.token = Some(Arc::new(provider));
+        self
+    }
+
+    /// Whole-request timeout (connect, send, answer). Default: [`DEFAULT_TIMEOUT`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Checks the configuration and builds the client.
+    pub fn build(self) -> Result<GraphClient, Error> {
+        let token = self
+            .token
+            .ok_or_else(|| Error::invalid_input("no token: call bearer_token(…) or token_provider(…)"))?;
+        let base_url = match &self.base_url {
+            Some(url) => checked_base_url(url)?,
+            None => self.cloud.base_url().to_owned(),
+        };
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            // Graph does not redirect this action; following a redirect could carry the token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::invalid_input(format!("cannot build the HTTP client: {e}")))?;
+        let state = HookState::new(token, self.cloud.scope());
+        Ok(GraphClient {
+            generated: generated::Client::new_with_client(&base_url, http, state),
+        })
+    }
+}
+
+/// `https` anywhere, `http` only to loopback; no credentials, query or fragment; no trailing `/`.
+fn checked_base_url(url: &str) -> Result<String, Error> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| Error::invalid_input(format!("base URL does not parse: {e}")))?;
+    let bad = |why: &str| {
+        // Never echo userinfo: it may be a password.
+        let mut shown = parsed.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        Error::invalid_input(format!("base URL {:?} {why}", shown.as_str()))
+    };
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(bad("has no host")),
+    };
+    match parsed.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err(bad("must use https (plain http is allowed only to a loopback host)")),
+        other => return Err(bad(&format!("has scheme {other:?}; expected https"))),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("must not contain credentials"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(bad("must not have a query or fragment"));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_rules() {
+        for ok in [
+            "https://graph.microsoft.com/beta",
+            "https://proxy.example/graph/beta/",
+            "http://127.0.0.1:8080/beta",
+            "http://127.9.9.9/beta",
+            "http://localhost:1/beta",
+            "http://[::1]:9/beta",
+        ] {
+            let got = checked_base_url(ok).unwrap();
+            assert!(!got.ends_with('/'), "{got}");
+        }
+        for (bad, why) in [
+            ("http://graph.microsoft.com/beta", "must use https"),
+            ("http://10.0.0.1/beta", "must use https"),
+            ("ftp://127.0.0.1/beta", "scheme"),
+            ("https://user:pw@graph.microsoft.com/beta", "credentials"),
+            ("https://graph.microsoft.com/beta?x=1", "query"),
+            ("not a url", "does not parse"),
+        ] {
+            let err = checked_base_url(bad).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad}: {err}");
+            assert!(!err.contains("pw"), "{err}");
+        }
+    }
+
+    #[test]
+    fn builder_needs_a_token_and_never_shows_it() {
+        let err = GraphClient::builder().build().unwrap_err();
+        assert!(err.to_string().contains("no token"));
+        let builder = GraphClient::builder().bearer_token("s3cret-token");
+        assert!(!format!("{builder:?}").contains("s3cret"));
+        let client = builder.build().unwrap();
+        assert!(!format!("{client:?}").contains("s3cret"));
+        assert_eq!(client.base_url(), "https://graph.microsoft.com/beta");
+    }
+
+    #[test]
+    fn every_cloud_has_its_root() {
+        for cloud in Cloud::ALL {
+            let client = GraphClient::builder().cloud(cloud).bearer_token("t").build().unwrap();
+            assert_eq!(client.base_url(), cloud.base_url());
+        }
+    }
+}

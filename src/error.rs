@@ -1,0 +1,158 @@
+//! The crate's one error type, and how progenitor's errors map onto it.
+
+use std::fmt;
+
+use crate::auth::TokenError;
+use crate::generated::types::ODataError;
+use crate::graph_error::{GraphError, one_line};
+use crate::hooks::{CallRecord, TOKEN_ERROR_PREFIX};
+
+/// Everything that can go wrong with a call. `Display` is one line and never holds a token.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input was refused before anything was sent (a bad id, a bad base URL, …).
+    InvalidInput(String),
+    /// Graph (or a gateway in front of it) answered with an error status.
+    Graph(Box<GraphError>),
+    /// No answer: the connection failed, was reset, or timed out.
+    Transport {
+        /// The underlying HTTP client error (its text holds the URL, never headers).
+        source: reqwest::Error,
+        /// How many times the request was sent.
+        attempts: u32,
+    },
+    /// The token source could not produce a token.
+    TokenSource(TokenError),
+    /// An answer the API description does not allow (a redirect, say), or one we could not read.
+    UnexpectedResponse {
+        /// The HTTP status, when there was one.
+        status: Option<u16>,
+        /// What was wrong, on one line.
+        detail: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
+        Error::InvalidInput(message.into())
+    }
+
+    /// The HTTP status, whenever a response arrived.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Graph(e) => Some(e.status()),
+            Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
+            Error::UnexpectedResponse { status, .. } => *status,
+            Error::InvalidInput(_) | Error::TokenSource(_) => None,
+        }
+    }
+
+    /// The Graph error details, when Graph answered with an error status.
+    pub fn graph(&self) -> Option<&GraphError> {
+        match self {
+            Error::Graph(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The OData error `code` (e.g. `Forbidden`), when Graph sent one.
+    pub fn code(&self) -> Option<&str> {
+        self.graph()?.code()
+    }
+
+    /// Graph's `request-id`, for support cases.
+    pub fn request_id(&self) -> Option<&str> {
+        self.graph()?.request_id()
+    }
+
+    /// The `client-request-id` of the failed call.
+    pub fn client_request_id(&self) -> Option<&str> {
+        self.graph()?.client_request_id()
+    }
+
+    /// Whether the same call may succeed later: 429, 503, 504 and failures with no answer.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Graph(e) => e.is_retryable(),
+            Error::Transport { source, .. } => source.is_connect() || source.is_timeout() || source.is_request(),
+            Error::InvalidInput(_) | Error::TokenSource(_) | Error::UnexpectedResponse { .. } => false,
+        }
+    }
+
+    /// Maps what the generated client returned, using what the hooks recorded for this call.
+    pub(crate) fn from_generated(error: progenitor_client::Error<ODataError>, call: &CallRecord) -> Self {
+        use progenitor_client::Error as E;
+        let attempts = call.attempts();
+        let sent_id = Some(call.client_request_id());
+        let graph = |status: u16, headers: &reqwest::header::HeaderMap, odata, body: &[u8]| {
+            Error::Graph(Box::new(GraphError::new(status, headers, odata, body, sent_id, attempts)))
+        };
+        match error {
+            E::ErrorResponse(value) => {
+                let status = value.status().as_u16();
+                let headers = value.headers().clone();
+                graph(status, &headers, Some(value.into_inner()), &[])
+            }
+            // Not an OData body (HTML, empty, cut short): progenitor lost the status, the hooks did not.
+            E::InvalidResponsePayload(body, decode) => match call.last_answer() {
+                Some(answer) => graph(answer.status, &answer.headers, None, &body),
+                None => Error::UnexpectedResponse {
+                    status: None,
+                    detail: format!("unreadable response body: {decode}"),
+                },
+            },
+            E::UnexpectedResponse(response) => Error::UnexpectedResponse {
+                status: Some(response.status().as_u16()),
+                detail: format!("status {} is not in the API description", response.status()),
+            },
+            E::CommunicationError(source) | E::ResponseBodyError(source) | E::InvalidUpgrade(source) => {
+                Error::Transport { source, attempts }
+            }
+            E::Custom(message) => match message.strip_prefix(TOKEN_ERROR_PREFIX) {
+                Some(message) => Error::TokenSource(TokenError::new(message)),
+                None => Error::UnexpectedResponse { status: None, detail: message },
+            },
+            E::InvalidRequest(message) => Error::InvalidInput(message),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidInput(message) => write!(f, "invalid input: {}", one_line(message, 300)),
+            Error::Graph(e) => e.fmt(f),
+            Error::Transport { source, attempts } => {
+                write!(f, "transport error")?;
+                if *attempts > 1 {
+                    write!(f, " after {attempts} attempts")?;
+                }
+                let mut cause: Option<&dyn std::error::Error> = Some(source);
+                while let Some(e) = cause {
+                    write!(f, ": {}", one_line(&e.to_string(), 200))?;
+                    cause = e.source();
+                }
+                Ok(())
+            }
+            Error::TokenSource(e) => write!(f, "token source failed: {}", one_line(e.message(), 300)),
+            Error::UnexpectedResponse { status, detail } => {
+                write!(f, "unexpected response")?;
+                if let Some(status) = status {
+                    write!(f, " ({status})")?;
+                }
+                write!(f, ": {}", one_line(detail, 300))
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Transport { source, .. } => Some(source),
+            Error::TokenSource(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The one request seam: progenitor's `ClientHooks` for the generated client.
+//!
+//! Everything cross-cutting happens here, so the generated code stays untouched:
+//! `pre` swaps progenitor's `api-version` header (Graph has no use for it) for the bearer
+//! token and a `client-request-id`; `exec` sends, and for error statuses reads only a
+//! bounded prefix of the body, recording what it saw in the per-call [`CallRecord`].
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use progenitor_client::{ClientHooks, OperationInfo};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+
+use crate::auth::TokenProvider;
+use crate::generated::Client;
+
+/// Error bodies are read up to this many bytes; the rest of the body is never read.
+pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Shared, immutable client state that the hooks need (the generated client's inner type).
+#[derive(Clone)]
+pub struct HookState(Arc<State>);
+
+struct State {
+    token: Arc<dyn TokenProvider>,
+    scopes: [&'static str; 1],
+}
+
+impl HookState {
+    pub(crate) fn new(token: Arc<dyn TokenProvider>, scope: &'static str) -> Self {
+        Self(Arc::new(State { token, scopes: [scope] }))
+    }
+}
+
+impl std::fmt::Debug for HookState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token source may hold secrets: show only what is safe.
+        f.debug_struct("HookState").field("scopes", &self.0.scopes).finish_non_exhaustive()
+    }
+}
+
+tokio::task_local! {
+    /// What the hooks learned during the current wrapper call.
+    static CALL: CallRecord;
+}
+
+/// Per-call facts that progenitor's error type cannot carry (it drops the status of an
+/// undecodable body, for one). The wrapper scopes one around each call; clones share state.
+#[derive(Debug, Clone)]
+pub(crate) struct CallRecord(Arc<CallState>);
+
+#[derive(Debug)]
+struct CallState {
+    client_request_id: String,
+    seen: Mutex<Seen>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    attempts: u32,
+    last_answer: Option<Answer>,
+}
+
+/// The status line and headers of the last error answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+}
+
+impl CallRecord {
+    pub(crate) fn new() -> Self {
+        Self(Arc::new(CallState {
+            client_request_id: uuid::Uuid::new_v4().to_string(),
+            seen: Mutex::default(),
+        }))
+    }
+
+    /// Runs `call` with this record visible to the hooks.
+    pub(crate) async fn scope<F: Future>(&self, call: F) -> F::Output {
+        CALL.scope(self.clone(), call).await
+    }
+
+    pub(crate) fn client_request_id(&self) -> &str {
+        &self.0.client_request_id
+    }
+
+    pub(crate) fn attempts(&self) -> u32 {
+        self.seen().attempts
+    }
+
+    pub(crate) fn last_answer(&self) -> Option<Answer> {
+        self.seen().last_answer.clone()
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        // Nothing panics while holding the lock, but a poisoned record is still readable.
+        self.0.seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Marker for the one `Error::Custom` our hooks produce, so the wrapper can map it back.
+pub(crate) const TOKEN_ERROR_PREFIX: &str = "token source: ";
+
+impl ClientHooks<HookState> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        let state = &self.inner.0;
+        let token = state
+            .token
+            .token(&state.scopes)
+            .await
+            .map_err(|e| progenitor_client::Error::Custom(format!("{TOKEN_ERROR_PREFIX}{e}")))?;
+        let mut auth = HeaderValue::try_from(format!("Bearer {}", token.secret()))
+            .map_err(|_| progenitor_client::Error::Custom(format!("{TOKEN_ERROR_PREFIX}the token is not a valid header value")))?;
+        // Sensitive values are redacted by `Debug` of the request and its headers.
+        auth.set_sensitive(true);
+
+        let client_request_id = CALL
+            .try_with(|r| r.client_request_id().to_owned())
+            .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string());
+        let headers = request.headers_mut();
+        headers.remove("api-version");
+        headers.insert(AUTHORIZATION, auth);
+        headers.insert(
+            "client-request-id",
+            HeaderValue::try_from(client_request_id).expect("a UUID is a valid header value"),
+        );
+        Ok(())
+    }
+
+    async fn exec(&self, request: reqwest::Request, _info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
+        let _ = CALL.try_with(|r| r.seen().attempts += 1);
+        let response = self.client.execute(request).await?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let (answer, body) = read_bounded(response).await?;
+        let _ = CALL.try_with(|r| r.seen().last_answer = Some(answer.clone()));
+        Ok(rebuild(answer, body))
+    }
+}
+
+/// Reads at most [`MAX_ERROR_BODY`] bytes of an error body; an oversized body is cut, not buffered.
+async fn read_bounded(mut response: reqwest::Response) -> reqwest::Result<(Answer, Bytes)> {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    while body.len() < MAX_ERROR_BODY {
+        match response.chunk().await? {
+            Some(chunk) => {
+                let room = MAX_ERROR_BODY - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            None => break,
+        }
+    }
+    Ok((Answer { status, headers }, body.into()))
+}
+
+/// Hands progenitor an equivalent response whose body is the bounded prefix.
+fn rebuild(answer: Answer, body: Bytes) -> reqwest::Response {
+    let mut response = http::Response::new(body);
+    *response.status_mut() = http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    *response.headers_mut() = answer.headers;
+    reqwest::Response::from(response)
+}
