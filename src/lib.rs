@@ -2,6 +2,8 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+#[cfg(feature = "azure-identity")]
+pub mod azure_identity;
 mod client;
 pub mod cloud;
 mod error;

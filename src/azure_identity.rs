@@ -1,0 +1,1 @@
+//! Token source adapter for `azure_core` credentials (work in progress).
