@@ -11,6 +11,8 @@ mod graph_error;
 mod hooks;
 mod ids;
 mod retry_after;
+#[cfg(feature = "test-util")]
+pub mod stand_in;
 
 pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
 pub use client::{DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder, USER_AGENT};

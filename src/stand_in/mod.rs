@@ -1,0 +1,252 @@
+//! A loopback stand-in of the Graph endpoint, for tests, demos and your own test suites.
+//!
+//! It serves the operations of `spec/openapi.json` (read at compile time, so it follows the
+//! spec), checks each request against it, records every request exactly as received, and
+//! answers `204 No Content` unless a reply was scripted for that device.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use autopilot_resource_account::stand_in::{Reply, StandIn};
+//! use autopilot_resource_account::{GraphClient, ResourceAccountAssignment};
+//!
+//! let graph = StandIn::start().await?;
+//! graph.script("device-2", [Reply::status(403).odata("Forbidden", "Insufficient privileges")]);
+//! let client = GraphClient::builder().base_url(&graph.base_url()).bearer_token("test").build()?;
+//!
+//! let assignment = ResourceAccountAssignment::default();
+//! client.assign_resource_account_to_device("device-1", &assignment).await?;
+//! let err = client.assign_resource_account_to_device("device-2", &assignment).await.unwrap_err();
+//! assert_eq!(err.status(), Some(403));
+//! assert_eq!(graph.requests().len(), 2);
+//! # Ok(()) }
+//! ```
+
+mod reply;
+mod spec;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+pub use reply::Reply;
+use spec::{Operation, SpecCheck};
+
+/// Request bodies beyond this size are refused with `413` (and recorded truncated).
+const MAX_REQUEST_BODY: usize = 1024 * 1024;
+
+/// A running stand-in. Stops when dropped.
+#[derive(Debug)]
+pub struct StandIn {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    requests: Vec<RecordedRequest>,
+    per_device: HashMap<String, VecDeque<Reply>>,
+    any_device: VecDeque<Reply>,
+}
+
+/// One request, exactly as the stand-in received it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// The HTTP method.
+    pub method: String,
+    /// The request target as sent on the wire (path and query, still percent-encoded).
+    pub target: String,
+    /// Every header in arrival order, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes (at most 1 MiB).
+    pub body: Bytes,
+    /// The spec operation the path matched, if any.
+    pub operation: Option<String>,
+    /// The device the assignment targets (the last path id, percent-decoded), if the path matched.
+    pub device_id: Option<String>,
+    /// The status the stand-in answered with (`None` when it reset the connection).
+    pub answered: Option<u16>,
+}
+
+impl RecordedRequest {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+impl StandIn {
+    /// Binds `127.0.0.1` on a free port and starts serving.
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::default());
+        let server = tokio::spawn(serve(listener, shared.clone()));
+        Ok(Self { addr, shared, server })
+    }
+
+    /// The base URL to hand to [`GraphClientBuilder::base_url`](crate::GraphClientBuilder::base_url).
+    pub fn base_url(&self) -> String {
+        format!("http://{}{}", self.addr, spec::BASE_PATH)
+    }
+
+    /// The socket address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Queues replies for requests that target `device_id`, used in order, then back to `204`.
+    pub fn script(&self, device_id: impl Into<String>, replies: impl IntoIterator<Item = Reply>) {
+        self.state()
+            .per_device
+            .entry(device_id.into())
+            .or_default()
+            .extend(replies);
+    }
+
+    /// Queues replies for the next requests to any device without a scripted reply of its own.
+    pub fn script_any(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.state().any_device.extend(replies);
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// Device ids whose assignment was answered with a 2xx, one entry per success, in order.
+    pub fn succeeded(&self) -> Vec<String> {
+        self.state()
+            .requests
+            .iter()
+            .filter(|r| r.answered.is_some_and(|s| (200..300).contains(&s)))
+            .filter_map(|r| r.device_id.clone())
+            .collect()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.shared.state()
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        // Aborting the accept loop drops its JoinSet, which aborts every open connection.
+        self.server.abort();
+    }
+}
+
+impl Shared {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn next_reply(&self, device_id: Option<&str>) -> Option<Reply> {
+        let mut state = self.state();
+        if let Some(queue) = device_id.and_then(|id| state.per_device.get_mut(id)) {
+            if let Some(reply) = queue.pop_front() {
+                return Some(reply);
+            }
+        }
+        state.any_device.pop_front()
+    }
+}
+
+async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        // Reap finished connections so the set stays small during long runs.
+        while connections.try_join_next().is_some() {}
+        let shared = shared.clone();
+        connections.spawn(async move {
+            let service = service_fn(move |request| handle(shared.clone(), request));
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Answering with `Err` makes hyper drop the connection: that is how a reset is simulated.
+#[derive(Debug)]
+struct ResetConnection;
+
+impl std::fmt::Display for ResetConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("scripted connection reset")
+    }
+}
+
+impl std::error::Error for ResetConnection {}
+
+async fn handle(
+    shared: Arc<Shared>,
+    request: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, ResetConnection> {
+    let (parts, body) = request.into_parts();
+    let target = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect::<Vec<_>>();
+    let (body, too_large) = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+        Ok(collected) => (collected.to_bytes(), false),
+        Err(_) => (Bytes::new(), true),
+    };
+
+    let check = spec::check(parts.method.as_str(), &target, &parts.headers, &body, too_large);
+    let (operation, device_id) = match &check {
+        SpecCheck::Valid(Operation { id, device_id }) | SpecCheck::Invalid(Some(Operation { id, device_id }), _) => {
+            (Some(id.clone()), Some(device_id.clone()))
+        }
+        SpecCheck::Invalid(None, _) => (None, None),
+    };
+    let reply = match check {
+        SpecCheck::Valid(_) => shared
+            .next_reply(device_id.as_deref())
+            .unwrap_or_else(|| Reply::status(204)),
+        SpecCheck::Invalid(_, refusal) => refusal,
+    };
+
+    shared.state().requests.push(RecordedRequest {
+            method: parts.method.to_string(),
+            target,
+            headers,
+            body,
+            operation,
+            device_id,
+        answered: (!reply.is_reset()).then_some(reply.status_code()),
+    });
+    reply.into_response().await
+}

@@ -1,0 +1,185 @@
+//! What a real HTTP server on loopback receives for each operation: method, exact path and
+//! encoding, headers and body.
+
+use autopilot_resource_account::stand_in::{RecordedRequest, Reply, StandIn};
+use autopilot_resource_account::{GraphClient, ResourceAccountAssignment, USER_AGENT};
+
+const TOKEN: &str = "test-token-Zm9vYmFy";
+
+fn client(graph: &StandIn) -> GraphClient {
+    GraphClient::builder()
+        .base_url(&graph.base_url())
+        .bearer_token(TOKEN)
+        .build()
+        .unwrap()
+}
+
+fn full() -> ResourceAccountAssignment {
+    ResourceAccountAssignment {
+        user_principal_name: Some("room-101@contoso.com".into()),
+        addressable_user_name: Some("Room 101".into()),
+        resource_account_name: Some("room-101".into()),
+    }
+}
+
+fn assert_common_headers(request: &RecordedRequest) {
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+    assert_eq!(request.header("accept"), Some("application/json"));
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    assert_eq!(request.header("user-agent"), Some(USER_AGENT));
+    assert!(USER_AGENT.starts_with("autopilot-resource-account/0."), "{USER_AGENT}");
+    assert_eq!(request.header("api-version"), None, "progenitor's api-version header must be stripped");
+    let id = request.header("client-request-id").expect("client-request-id");
+    let parsed = uuid::Uuid::parse_str(id).expect("client-request-id is a GUID");
+    assert_eq!(parsed.get_version_num(), 4);
+    assert_eq!(request.answered, Some(204));
+}
+
+#[tokio::test]
+async fn device_identity_operation_on_the_wire() {
+    let graph = StandIn::start().await.unwrap();
+    client(&graph)
+        .assign_resource_account_to_device("7f9b6c1e-0000-4000-8000-000000000001", &full())
+        .await
+        .unwrap();
+    let [request] = graph.requests().try_into().unwrap();
+    assert_eq!(
+        request.target,
+        "/beta/deviceManagement/windowsAutopilotDeviceIdentities/7f9b6c1e-0000-4000-8000-000000000001/assignResourceAccountToDevice"
+    );
+    assert_common_headers(&request);
+    assert_eq!(
+        std::str::from_utf8(&request.body).unwrap(),
+        r#"{"addressableUserName":"Room 101","resourceAccountName":"room-101","userPrincipalName":"room-101@contoso.com"}"#
+    );
+    assert_eq!(request.operation.as_deref(), Some("assign_resource_account_to_device"));
+}
+
+#[tokio::test]
+async fn deployment_profile_operation_on_the_wire() {
+    let graph = StandIn::start().await.unwrap();
+    client(&graph)
+        .assign_resource_account_to_deployment_profile_device("profile-1", "device-1", &full())
+        .await
+        .unwrap();
+    let [request] = graph.requests().try_into().unwrap();
+    assert_eq!(
+        request.target,
+        "/beta/deviceManagement/windowsAutopilotDeploymentProfiles/profile-1/assignedDevices/device-1/assignResourceAccountToDevice"
+    );
+    assert_common_headers(&request);
+    assert_eq!(request.json().unwrap(), serde_json::to_value(full()).unwrap());
+    assert_eq!(request.device_id.as_deref(), Some("device-1"));
+}
+
+#[tokio::test]
+async fn via_deployment_profile_operation_on_the_wire() {
+    let graph = StandIn::start().await.unwrap();
+    client(&graph)
+        .assign_resource_account_to_device_via_deployment_profile("device-1", "device-2", &full())
+        .await
+        .unwrap();
+    let [request] = graph.requests().try_into().unwrap();
+    assert_eq!(
+        request.target,
+        "/beta/deviceManagement/windowsAutopilotDeviceIdentities/device-1/deploymentProfile/assignedDevices/device-2/assignResourceAccountToDevice"
+    );
+    assert_common_headers(&request);
+    assert_eq!(request.device_id.as_deref(), Some("device-2"));
+}
+
+#[tokio::test]
+async fn none_fields_are_omitted_and_empty_assignment_is_an_empty_object() {
+    let graph = StandIn::start().await.unwrap();
+    let client = client(&graph);
+    let only_upn = ResourceAccountAssignment {
+        user_principal_name: Some("room@contoso.com".into()),
+        ..Default::default()
+    };
+    client.assign_resource_account_to_device("d1", &only_upn).await.unwrap();
+    client
+        .assign_resource_account_to_device("d2", &ResourceAccountAssignment::default())
+        .await
+        .unwrap();
+    let requests = graph.requests();
+    assert_eq!(&requests[0].body[..], br#"{"userPrincipalName":"room@contoso.com"}"#);
+    assert_eq!(&requests[1].body[..], b"{}");
+}
+
+#[tokio::test]
+async fn ids_are_percent_encoded_as_one_segment() {
+    let graph = StandIn::start().await.unwrap();
+    let odd = "a b/c?d#e%f\u{e9}";
+    client(&graph)
+        .assign_resource_account_to_deployment_profile_device(odd, "...", &full())
+        .await
+        .unwrap();
+    let [request] = graph.requests().try_into().unwrap();
+    assert_eq!(
+        request.target,
+        "/beta/deviceManagement/windowsAutopilotDeploymentProfiles/a%20b%2Fc%3Fd%23e%25f%C3%A9/assignedDevices/.../assignResourceAccountToDevice"
+    );
+}
+
+#[tokio::test]
+async fn every_call_gets_a_fresh_client_request_id() {
+    let graph = StandIn::start().await.unwrap();
+    let client = client(&graph);
+    for _ in 0..3 {
+        client.assign_resource_account_to_device("d", &full()).await.unwrap();
+    }
+    let ids: std::collections::HashSet<_> = graph
+        .requests()
+        .iter()
+        .map(|r| r.header("client-request-id").unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 3);
+}
+
+#[tokio::test]
+async fn any_2xx_is_success() {
+    let graph = StandIn::start().await.unwrap();
+    graph.script(
+        "d",
+        [
+            Reply::status(204),
+            Reply::status(200).json(&serde_json::json!({"value": true})),
+            Reply::status(200),
+            Reply::status(202),
+        ],
+    );
+    let client = client(&graph);
+    for _ in 0..4 {
+        client.assign_resource_account_to_device("d", &full()).await.unwrap();
+    }
+    let answered: Vec<_> = graph.requests().iter().map(|r| r.answered.unwrap()).collect();
+    assert_eq!(answered, [204, 200, 200, 202]);
+}
+
+#[tokio::test]
+async fn refused_ids_never_reach_the_server() {
+    let graph = StandIn::start().await.unwrap();
+    let client = client(&graph);
+    for bad in ["", ".", "..", "%2e%2E", "a\\b", "a\nb", "a\u{0}b", "%252e%252e"] {
+        let e1 = client.assign_resource_account_to_device(bad, &full()).await.unwrap_err();
+        let e2 = client
+            .assign_resource_account_to_deployment_profile_device("p", bad, &full())
+            .await
+            .unwrap_err();
+        let e3 = client
+            .assign_resource_account_to_device_via_deployment_profile(bad, "d", &full())
+            .await
+            .unwrap_err();
+        for e in [e1, e2, e3] {
+            assert!(
+                matches!(e, autopilot_resource_account::Error::InvalidInput(_)),
+                "{bad:?}: {e:?}"
+            );
+            assert!(!e.is_retryable());
+            assert_eq!(e.status(), None);
+            assert!(!e.to_string().contains('\n'));
+        }
+    }
+    assert!(graph.requests().is_empty(), "{:?}", graph.requests());
+}
