@@ -41,10 +41,11 @@ impl GraphError {
         let error = odata.map(|o| o.error);
         let inner = error.as_ref().and_then(|e| e.inner_error.as_ref());
         let request_id = inner.and_then(|i| i.request_id.clone()).or_else(|| header("request-id"));
-        let client_request_id = inner
-            .and_then(|i| i.client_request_id.clone())
-            .or_else(|| header("client-request-id"))
-            .or_else(|| sent_client_request_id.map(str::to_owned));
+        // The id we sent is the one our logs know; Graph's echo is the fallback.
+        let client_request_id = sent_client_request_id
+            .map(str::to_owned)
+            .or_else(|| inner.and_then(|i| i.client_request_id.clone()))
+            .or_else(|| header("client-request-id"));
         let intune = error.as_ref().and_then(|e| IntuneMessage::parse(&e.message));
         let body_excerpt = match error {
             Some(_) => None,
@@ -93,7 +94,7 @@ impl GraphError {
         self.request_id.as_deref()
     }
 
-    /// The `client-request-id` of the call (echoed by Graph, else the one we sent).
+    /// The `client-request-id` of the call: the one we sent (Graph echoes it).
     pub fn client_request_id(&self) -> Option<&str> {
         self.client_request_id.as_deref()
     }

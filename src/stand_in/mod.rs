@@ -248,5 +248,6 @@ async fn handle(
             device_id,
         answered: (!reply.is_reset()).then_some(reply.status_code()),
     });
-    reply.into_response().await
+    let client_request_id = parts.headers.get("client-request-id").and_then(|v| v.to_str().ok());
+    reply.into_response(client_request_id).await
 }

@@ -26,6 +26,7 @@ pub struct Reply {
     body: Bytes,
     delay: Duration,
     reset: bool,
+    odata: Option<(String, String)>,
 }
 
 impl Reply {
@@ -37,6 +38,7 @@ impl Reply {
             body: Bytes::new(),
             delay: Duration::ZERO,
             reset: false,
+            odata: None,
         }
     }
 
@@ -66,20 +68,11 @@ impl Reply {
             .body(serde_json::to_vec(value).expect("a Value always serialises"))
     }
 
-    /// Sets a Graph OData error body, with `innerError` ids and a date as Graph sends them.
-    pub fn odata(self, code: &str, message: &str) -> Self {
-        let request_id = uuid::Uuid::new_v4().to_string();
-        self.header("request-id", request_id.clone()).json(&serde_json::json!({
-            "error": {
-                "code": code,
-                "message": message,
-                "innerError": {
-                    "date": "2026-11-29T12:00:00",
-                    "request-id": request_id,
-                    "client-request-id": request_id,
-                }
-            }
-        }))
+    /// Sets a Graph OData error body, with `innerError` as Graph sends it: a fresh `request-id`,
+    /// the request's `client-request-id` echoed, and a `date` without UTC offset.
+    pub fn odata(mut self, code: &str, message: &str) -> Self {
+        self.odata = Some((code.to_owned(), message.to_owned()));
+        self
     }
 
     /// Waits this long before answering (or resetting).
@@ -96,7 +89,31 @@ impl Reply {
         self.status
     }
 
-    pub(super) async fn into_response(self) -> Result<hyper::Response<Full<Bytes>>, ResetConnection> {
+    /// Renders the answer to a request that sent `client_request_id`.
+    pub(super) async fn into_response(
+        mut self,
+        client_request_id: Option<&str>,
+    ) -> Result<hyper::Response<Full<Bytes>>, ResetConnection> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        if let Some((code, message)) = self.odata.take() {
+            let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+            self = self.json(&serde_json::json!({
+                "error": {
+                    "code": code,
+                    "message": message,
+                    "innerError": {
+                        "date": iso_without_offset(&date),
+                        "request-id": request_id,
+                        "client-request-id": client_request_id,
+                    }
+                }
+            }));
+        }
+        // Graph echoes the caller's id and names its own on every answer.
+        self = self.header("request-id", request_id);
+        if let Some(id) = client_request_id {
+            self = self.header("client-request-id", id);
+        }
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
         }
@@ -110,5 +127,18 @@ impl Reply {
         response
             .body(Full::new(self.body))
             .map_err(|_| ResetConnection)
+    }
+}
+
+/// `Sun, 29 Nov 2026 12:00:00 GMT` → `2026-11-29T12:00:00`, the offset-less form Graph uses.
+fn iso_without_offset(http_date: &str) -> String {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let parts: Vec<&str> = http_date.split_whitespace().collect();
+    match parts.as_slice() {
+        [_, day, month, year, time, _] => {
+            let month = MONTHS.iter().position(|m| m == month).map_or(1, |i| i + 1);
+            format!("{year}-{month:02}-{day}T{time}")
+        }
+        _ => http_date.to_owned(),
     }
 }
