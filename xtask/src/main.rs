@@ -1,1 +1,215 @@
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use xtask::slice::Mode;
+use xtask::spec::{self, SourceInfo};
+use xtask::{EXIT_SURFACE_CHANGED, bench, one_line, yaml};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Project tasks for autopilot-resource-account"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Regenerate or check spec/ from Microsoft's OpenAPI text.
+    Spec {
+        #[command(subcommand)]
+        cmd: SpecCmd,
+    },
+    /// Time `spec update` on the 88 MB fixture against a full-parse baseline.
+    Bench {
+        /// The fixture (built with make-beta-fixture.sh when absent).
+        #[arg(long)]
+        fixture: Option<PathBuf>,
+        /// Folder with the upstream texts and make-beta-fixture.sh.
+        #[arg(long)]
+        upstream: Option<PathBuf>,
+    },
+    /// Internal (bench baseline): one conforming YAML event pass over a file, no tree.
+    #[command(hide = true)]
+    YamlEvents {
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Internal (bench baseline): read and hash a file.
+    #[command(hide = true)]
+    ReadHash {
+        #[arg(long)]
+        from: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum SpecCmd {
+    /// Slice, adjust and write spec/ from an upstream file or https URL.
+    Update {
+        /// Local file or https URL of Microsoft's OpenAPI text (openapi.yaml or a module slice).
+        #[arg(long)]
+        from: String,
+        /// The spec directory (default: spec/ at the workspace root).
+        #[arg(long)]
+        spec_dir: Option<PathBuf>,
+        /// Skip the fast path; parse the whole text with the conforming parser.
+        #[arg(long)]
+        full_parse: bool,
+        /// Provenance: source repository (owner/name).
+        #[arg(long)]
+        source_repo: Option<String>,
+        /// Provenance: path of the text in that repository.
+        #[arg(long)]
+        source_path: Option<String>,
+        /// Provenance: commit of the text.
+        #[arg(long)]
+        source_commit: Option<String>,
+        /// Provenance: date of that commit (never the current time: output stays reproducible).
+        #[arg(long)]
+        source_date: Option<String>,
+    },
+    /// Re-derive openapi.json from the committed slice + adjustments; fail with a diff.
+    Check {
+        #[arg(long)]
+        spec_dir: Option<PathBuf>,
+    },
+    /// Write only the slice of a text (fast path unless --full-parse) to a file.
+    Slice {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        full_parse: bool,
+        #[arg(long)]
+        spec_dir: Option<PathBuf>,
+    },
+    /// Differential test: the fast path and the full parse must agree on each file.
+    Differential {
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        spec_dir: Option<PathBuf>,
+    },
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("error: {}", one_line(msg));
+    ExitCode::FAILURE
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Spec { cmd } => match cmd {
+            SpecCmd::Update {
+                from,
+                spec_dir,
+                full_parse,
+                source_repo,
+                source_path,
+                source_commit,
+                source_date,
+            } => {
+                let dir = spec_dir.unwrap_or_else(spec::default_spec_dir);
+                let mode = if full_parse { Mode::Full } else { Mode::Auto };
+                let source = SourceInfo {
+                    repository: source_repo,
+                    path: source_path,
+                    commit: source_commit,
+                    date: source_date,
+                };
+                match spec::update(&from, &dir, mode, source) {
+                    Err(e) => fail(&e),
+                    Ok(r) => {
+                        if let Some(reason) = &r.fallback {
+                            eprintln!(
+                                "note: fast path not used ({}); read the whole text with the conforming parser",
+                                one_line(reason)
+                            );
+                        }
+                        if r.changed_files.is_empty() {
+                            println!("spec/ is up to date");
+                        } else {
+                            println!("rewrote {}", r.changed_files.join(", "));
+                        }
+                        for line in &r.summary {
+                            println!("  {line}");
+                        }
+                        if r.surface_changed {
+                            println!(
+                                "the generated Rust surface changed (exit {EXIT_SURFACE_CHANGED})"
+                            );
+                            ExitCode::from(EXIT_SURFACE_CHANGED)
+                        } else {
+                            println!("the generated Rust surface is unchanged");
+                            ExitCode::SUCCESS
+                        }
+                    }
+                }
+            }
+            SpecCmd::Check { spec_dir } => {
+                let dir = spec_dir.unwrap_or_else(spec::default_spec_dir);
+                match spec::check(&dir) {
+                    Ok(()) => {
+                        println!("spec check: spec/openapi.json matches the slice + adjustments");
+                        ExitCode::SUCCESS
+                    }
+                    Err((msg, diff)) => {
+                        if let Some(d) = diff {
+                            eprint!("{d}");
+                        }
+                        fail(&msg)
+                    }
+                }
+            }
+            SpecCmd::Slice {
+                from,
+                out,
+                full_parse,
+                spec_dir,
+            } => {
+                let dir = spec_dir.unwrap_or_else(spec::default_spec_dir);
+                let mode = if full_parse { Mode::Full } else { Mode::Auto };
+                match bench::slice_file(&from, &dir, mode) {
+                    Ok(text) => match std::fs::write(&out, text) {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => fail(&format!("cannot write {}: {e}", out.display())),
+                    },
+                    Err(e) => fail(&e),
+                }
+            }
+            SpecCmd::Differential { files, spec_dir } => {
+                let dir = spec_dir.unwrap_or_else(spec::default_spec_dir);
+                match bench::differential(&files, &dir) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(&e),
+                }
+            }
+        },
+        Cmd::Bench { fixture, upstream } => match bench::run(fixture, upstream) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        },
+        Cmd::YamlEvents { from } => match std::fs::read_to_string(&from) {
+            Ok(text) => match yaml::count_events(&text) {
+                Ok(n) => {
+                    println!("{n} events");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string()),
+            },
+            Err(e) => fail(&format!("cannot read {}: {e}", from.display())),
+        },
+        Cmd::ReadHash { from } => match std::fs::read(&from) {
+            Ok(b) => {
+                println!("{}", xtask::fetch::sha256_hex(&b));
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&format!("cannot read {}: {e}", from.display())),
+        },
+    }
+}

@@ -1,0 +1,23 @@
+//! `cargo xtask`: regenerate and check the crate's OpenAPI spec from Microsoft's text.
+//!
+//! See `xtask/README.md` for the commands, the adjustments format and the exit codes.
+
+pub mod adjust;
+pub mod bench;
+pub mod fetch;
+pub mod scan;
+pub mod slice;
+pub mod spec;
+pub mod surface;
+pub mod yaml;
+
+/// Exit code of `spec update` when the generated Rust surface changed (spec/ was rewritten).
+pub const EXIT_SURFACE_CHANGED: u8 = 3;
+
+/// Errors are one line: anything multi-line is joined.
+pub fn one_line(s: &str) -> String {
+    s.split('\n')
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,246 @@
+//! What a new adjusted document means for the crate: the generated Rust surface (with the
+//! generator settings of build.rs) and a readable change summary.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{TokenStream, TokenTree};
+use serde_json::Value;
+
+/// Generate the client the way build.rs does and return it pretty-printed without doc
+/// comments (docs are not surface). Generator panics are caught and reported as errors.
+pub fn generate(doc: &Value) -> Result<String, String> {
+    let spec: openapiv3::OpenAPI = serde_json::from_value(doc.clone())
+        .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
+    let run = move || -> Result<String, String> {
+        let mut settings = progenitor::GenerationSettings::new();
+        settings
+            .with_interface(progenitor::InterfaceStyle::Positional)
+            .with_tag(progenitor::TagStyle::Merged)
+            .with_hooks(progenitor::HooksMode::Expected)
+            .with_inner_type(
+                "crate::hooks::HookState"
+                    .parse::<TokenStream>()
+                    .expect("path"),
+            )
+            .with_patch(
+                "ResourceAccountAssignment",
+                progenitor::TypePatch::default()
+                    .with_derive("PartialEq")
+                    .with_derive("Eq"),
+            );
+        let tokens = progenitor::Generator::new(&settings)
+            .generate_tokens(&spec)
+            .map_err(|e| format!("progenitor cannot generate a client: {e}"))?;
+        let file: syn::File = syn::parse2(strip_docs(tokens))
+            .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
+        Ok(prettyplease::unparse(&file))
+    };
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let out = std::panic::catch_unwind(run);
+    std::panic::set_hook(hook);
+    match out {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "panic".into());
+            Err(format!(
+                "progenitor panics on the adjusted document: {}",
+                msg.lines().next().unwrap_or("")
+            ))
+        }
+    }
+}
+
+fn strip_docs(ts: TokenStream) -> TokenStream {
+    let mut out = Vec::new();
+    let mut it = ts.into_iter().peekable();
+    while let Some(tt) = it.next() {
+        match tt {
+            TokenTree::Punct(p) if p.as_char() == '#' => {
+                let mut look = it.clone();
+                let bang = matches!(look.peek(), Some(TokenTree::Punct(q)) if q.as_char() == '!');
+                if bang {
+                    look.next();
+                }
+                if let Some(TokenTree::Group(g)) = look.peek() {
+                    if g.delimiter() == proc_macro2::Delimiter::Bracket
+                        && matches!(g.stream().into_iter().next(), Some(TokenTree::Ident(i)) if i == "doc")
+                    {
+                        if bang {
+                            it.next();
+                        }
+                        it.next();
+                        continue;
+                    }
+                }
+                out.push(TokenTree::Punct(p));
+            }
+            TokenTree::Group(g) => {
+                let mut ng = proc_macro2::Group::new(g.delimiter(), strip_docs(g.stream()));
+                ng.set_span(g.span());
+                out.push(TokenTree::Group(ng));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Human-readable differences between two adjusted documents: operations, parameters,
+/// response codes, schemas and their properties.
+pub fn summary(old: &Value, new: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let ops = |d: &Value| -> Vec<(String, String, Value)> {
+        let mut v = Vec::new();
+        if let Some(paths) = d.get("paths").and_then(Value::as_object) {
+            for (p, item) in paths {
+                if let Some(item) = item.as_object() {
+                    for (m, op) in item {
+                        if [
+                            "get", "put", "post", "delete", "patch", "head", "options", "trace",
+                        ]
+                        .contains(&m.as_str())
+                        {
+                            v.push((format!("{} {p}", m.to_uppercase()), m.clone(), op.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        v
+    };
+    let (o_ops, n_ops) = (ops(old), ops(new));
+    for (k, _, op) in &n_ops {
+        match o_ops.iter().find(|(ok, ..)| ok == k) {
+            None => out.push(format!("operation added: {k} ({})", op_id(op))),
+            Some((_, _, oop)) => {
+                if op_id(oop) != op_id(op) {
+                    out.push(format!(
+                        "operation id changed: {k}: {} -> {}",
+                        op_id(oop),
+                        op_id(op)
+                    ));
+                }
+                let names = |o: &Value, f: &str| -> BTreeSet<String> {
+                    o.get(f)
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .map(|p| {
+                                    p.get("name")
+                                        .or_else(|| p.get("$ref"))
+                                        .map(|n| n.as_str().unwrap_or("").to_owned())
+                                        .unwrap_or_default()
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                diff_sets(
+                    &mut out,
+                    &format!("{k}: parameter"),
+                    &names(oop, "parameters"),
+                    &names(op, "parameters"),
+                );
+                let codes = |o: &Value| -> BTreeSet<String> {
+                    o.get("responses")
+                        .and_then(Value::as_object)
+                        .map(|r| r.keys().cloned().collect())
+                        .unwrap_or_default()
+                };
+                diff_sets(
+                    &mut out,
+                    &format!("{k}: response code"),
+                    &codes(oop),
+                    &codes(op),
+                );
+                if oop.get("requestBody") != op.get("requestBody") {
+                    out.push(format!("{k}: request body changed"));
+                }
+            }
+        }
+    }
+    for (k, _, op) in &o_ops {
+        if !n_ops.iter().any(|(nk, ..)| nk == k) {
+            out.push(format!("operation removed: {k} ({})", op_id(op)));
+        }
+    }
+    let schemas = |d: &Value| {
+        d.pointer("/components/schemas")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (os, ns) = (schemas(old), schemas(new));
+    for (name, s) in &ns {
+        match os.get(name) {
+            None => out.push(format!("schema added: {name}")),
+            Some(o) if o != s => {
+                let props = |v: &Value| {
+                    v.get("properties")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                let (op, np) = (props(o), props(s));
+                let mut detailed = false;
+                for (p, v) in &np {
+                    match op.get(p) {
+                        None => out.push(format!("schema {name}: property added: {p}")),
+                        Some(ov) if ov != v => {
+                            out.push(format!("schema {name}: property changed: {p}: {ov} -> {v}"))
+                        }
+                        _ => continue,
+                    }
+                    detailed = true;
+                }
+                for p in op.keys() {
+                    if !np.contains_key(p) {
+                        out.push(format!("schema {name}: property removed: {p}"));
+                        detailed = true;
+                    }
+                }
+                let mut rest_o = o.clone();
+                let mut rest_n = s.clone();
+                for r in [&mut rest_o, &mut rest_n] {
+                    if let Some(m) = r.as_object_mut() {
+                        m.shift_remove("properties");
+                    }
+                }
+                if rest_o != rest_n || !detailed {
+                    out.push(format!("schema {name}: changed (other than properties)"));
+                }
+            }
+            _ => {}
+        }
+    }
+    for name in os.keys() {
+        if !ns.contains_key(name) {
+            out.push(format!("schema removed: {name}"));
+        }
+    }
+    if out.is_empty() && old != new {
+        out.push("other changes (descriptions, servers, info)".into());
+    }
+    out
+}
+
+fn op_id(op: &Value) -> String {
+    op.get("operationId")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_owned()
+}
+
+fn diff_sets(out: &mut Vec<String>, what: &str, old: &BTreeSet<String>, new: &BTreeSet<String>) {
+    for a in new.difference(old) {
+        out.push(format!("{what} added: {a}"));
+    }
+    for r in old.difference(new) {
+        out.push(format!("{what} removed: {r}"));
+    }
+}
