@@ -17,7 +17,13 @@ pub fn hex(d: &[u8]) -> String {
 }
 
 pub fn is_url(from: &str) -> bool {
-    from.starts_with("https://") || from.starts_with("http://")
+    // Any scheme is a URL (and refused unless https or loopback http), never a file name.
+    from.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    })
 }
 
 /// Read a local file (the hash is computed by the caller, in parallel with slicing).

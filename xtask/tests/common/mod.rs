@@ -1,0 +1,234 @@
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use xtask::adjust::Adjustments;
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn upstream() -> PathBuf {
+    root().join("../shared/upstream")
+}
+
+pub fn spec_dir() -> PathBuf {
+    root().join("spec")
+}
+
+pub fn adjustments() -> Adjustments {
+    Adjustments::parse(&std::fs::read_to_string(spec_dir().join("adjustments.yaml")).unwrap())
+        .unwrap()
+}
+
+pub fn s1() -> String {
+    std::fs::read_to_string(upstream().join("S1-DeviceManagement.Enrollment.yml")).unwrap()
+}
+
+/// A fresh temporary directory under the target dir (removed on drop).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let base =
+            std::env::var_os("CARGO_TARGET_TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from);
+        let p = base.join(format!("xtask-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A spec dir holding a copy of the committed adjustments (and provenance, when asked).
+pub fn scratch_spec(tag: &str, with_committed: bool) -> TempDir {
+    let t = TempDir::new(tag);
+    let spec = t.path().join("spec");
+    std::fs::create_dir_all(&spec).unwrap();
+    let files: &[&str] = if with_committed {
+        &[
+            "adjustments.yaml",
+            "provenance.json",
+            "openapi.json",
+            "upstream-slice.yaml",
+        ]
+    } else {
+        &["adjustments.yaml"]
+    };
+    for f in files {
+        std::fs::copy(spec_dir().join(f), spec.join(f)).unwrap();
+    }
+    t
+}
+
+/// A small document in the converter's layout with both operations of the action (qualified,
+/// as in the module slices), decoys, and the error components.
+pub const MINI: &str = r#"openapi: 3.0.1
+info:
+  title: mini
+  version: v1.0-beta
+servers:
+  - url: https://graph.microsoft.com/beta/
+paths:
+  '/deviceManagement/windowsAutopilotDeviceIdentities/{windowsAutopilotDeviceIdentity-id}/microsoft.graph.assignUserToDevice':
+    post:
+      operationId: decoy_neighbour
+      responses:
+        2XX:
+          description: Success
+  '/deviceManagement/windowsAutopilotDeploymentProfiles/{windowsAutopilotDeploymentProfile-id}/assignedDevices/{windowsAutopilotDeviceIdentity-id}/microsoft.graph.assignResourceAccountToDevice':
+    post:
+      tags:
+        - deviceManagement.windowsAutopilotDeploymentProfile
+      summary: Invoke action assignResourceAccountToDevice
+      operationId: profile_op
+      parameters:
+        - name: windowsAutopilotDeploymentProfile-id
+          in: path
+          required: true
+          schema:
+            type: string
+        - name: windowsAutopilotDeviceIdentity-id
+          in: path
+          required: true
+          schema:
+            type: string
+      requestBody:
+        description: Action parameters
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                userPrincipalName:
+                  type: string
+                  nullable: true
+                addressableUserName:
+                  type: string
+                  nullable: true
+                resourceAccountName:
+                  type: string
+                  nullable: true
+              additionalProperties:
+                type: object
+        required: true
+      responses:
+        2XX:
+          description: Success
+        default:
+          $ref: '#/components/responses/error'
+  '/deviceManagement/windowsAutopilotDeviceIdentities/{windowsAutopilotDeviceIdentity-id}/microsoft.graph.assignResourceAccountToDevice':
+    post:
+      tags:
+        - deviceManagement.windowsAutopilotDeviceIdentity
+      summary: Invoke action assignResourceAccountToDevice
+      operationId: device_op
+      parameters:
+        - name: windowsAutopilotDeviceIdentity-id
+          in: path
+          required: true
+          schema:
+            type: string
+      requestBody:
+        description: Action parameters
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                userPrincipalName:
+                  type: string
+                  nullable: true
+                addressableUserName:
+                  type: string
+                  nullable: true
+                resourceAccountName:
+                  type: string
+                  nullable: true
+              additionalProperties:
+                type: object
+        required: true
+      responses:
+        2XX:
+          description: Success
+        default:
+          $ref: '#/components/responses/error'
+  '/replica1/deviceManagement/windowsAutopilotDeviceIdentities/{windowsAutopilotDeviceIdentity-id}/microsoft.graph.assignResourceAccountToDevice':
+    post:
+      operationId: decoy_prefixed
+  '/deviceManagement/windowsAutopilotDeviceIdentities/{windowsAutopilotDeviceIdentity-id}/microsoft.graph.assignResourceAccountToDeviceV2':
+    post:
+      operationId: decoy_suffixed
+components:
+  schemas:
+    microsoft.graph.ODataErrors.ODataError:
+      required:
+        - error
+      type: object
+      properties:
+        error:
+          $ref: '#/components/schemas/microsoft.graph.ODataErrors.MainError'
+      additionalProperties:
+        type: object
+    microsoft.graph.unrelated:
+      type: object
+    microsoft.graph.ODataErrors.MainError:
+      required:
+        - code
+        - message
+      type: object
+      properties:
+        code:
+          type: string
+        message:
+          type: string
+        target:
+          type: string
+          nullable: true
+        details:
+          type: array
+          items:
+            $ref: '#/components/schemas/microsoft.graph.ODataErrors.ErrorDetails'
+        innerError:
+          $ref: '#/components/schemas/microsoft.graph.ODataErrors.InnerError'
+      additionalProperties:
+        type: object
+    microsoft.graph.ODataErrors.ErrorDetails:
+      required:
+        - code
+        - message
+      type: object
+      properties:
+        code:
+          type: string
+        message:
+          type: string
+        target:
+          type: string
+          nullable: true
+      additionalProperties:
+        type: object
+    microsoft.graph.ODataErrors.InnerError:
+      type: object
+      additionalProperties:
+        type: object
+      description: The structure of this object is service-specific
+  responses:
+    error:
+      description: error
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/microsoft.graph.ODataErrors.ODataError'
+"#;
