@@ -1,0 +1,450 @@
+//! The real upstream texts: S1 reproduces the committed spec/ byte for byte; the 2023 text
+//! differs from it only where Microsoft's text really differs; older and newer forms of the
+//! action normalise to the same adjusted meaning; the fast path equals the full parse.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use serde_json::{Value, json};
+use xtask::adjust::{self, Adjustments};
+use xtask::slice::{self, Mode};
+use xtask::{spec, surface, yaml};
+
+fn committed_openapi() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(spec_dir().join("openapi.json")).unwrap())
+        .unwrap()
+}
+
+fn committed_slice() -> Value {
+    yaml::parse(
+        &std::fs::read_to_string(spec_dir().join("upstream-slice.yaml")).unwrap(),
+        1,
+        None,
+    )
+    .unwrap()
+}
+
+/// JSON pointers where two values differ.
+fn diff_pointers(a: &Value, b: &Value, at: String, out: &mut BTreeSet<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys()).collect::<BTreeSet<_>>() {
+                let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                match (x.get(k), y.get(k)) {
+                    (Some(u), Some(v)) => diff_pointers(u, v, p, out),
+                    _ => {
+                        out.insert(p);
+                    }
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (u, v)) in x.iter().zip(y).enumerate() {
+                diff_pointers(u, v, format!("{at}/{i}"), out);
+            }
+        }
+        _ if a != b => {
+            out.insert(at);
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn s1_update_reproduces_committed_spec_byte_for_byte() {
+    let t = scratch_spec("s1", true);
+    let sd = t.path().join("spec");
+    // Start from the adjustments and provenance only: update must recreate the rest.
+    std::fs::remove_file(sd.join("openapi.json")).unwrap();
+    std::fs::remove_file(sd.join("upstream-slice.yaml")).unwrap();
+    let from = upstream().join("S1-DeviceManagement.Enrollment.yml");
+    let r = spec::update(from.to_str().unwrap(), &sd, Mode::Auto, Default::default()).unwrap();
+    assert!(r.fallback.is_none(), "S1 takes the fast path");
+    for f in [
+        "openapi.json",
+        "upstream-slice.yaml",
+        "provenance.json",
+        "adjustments.yaml",
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(sd.join(f)).unwrap(),
+            std::fs::read_to_string(spec_dir().join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // A second run changes nothing and reports an unchanged surface.
+    let r = spec::update(from.to_str().unwrap(), &sd, Mode::Auto, Default::default()).unwrap();
+    assert!(r.changed_files.is_empty() && !r.surface_changed);
+    spec::check(&sd).unwrap();
+}
+
+#[test]
+fn s1_fast_path_equals_full_parse() {
+    let text = s1();
+    let wanted = adjustments().wanted_paths();
+    let fast = slice::slice(&text, &wanted, Mode::Auto).unwrap();
+    assert!(fast.fallback.is_none());
+    let full = slice::slice(&text, &wanted, Mode::Full).unwrap();
+    assert_eq!(fast.slice, full.slice);
+    assert_eq!(fast.slice, committed_slice());
+}
+
+#[test]
+fn slice_is_upstream_lines_verbatim() {
+    // Every line of the slice's path items is a line of S1 (same indentation relative to it).
+    let text = s1();
+    let slice = std::fs::read_to_string(spec_dir().join("upstream-slice.yaml")).unwrap();
+    let upstream_lines: std::collections::HashSet<&str> =
+        text.lines().map(str::trim_start).collect();
+    for l in slice.lines().filter(|l| !l.starts_with('#')) {
+        assert!(
+            upstream_lines.contains(l.trim_start()),
+            "not an upstream line: {l:?}"
+        );
+    }
+}
+
+fn extract_2023() -> (TempDir, std::path::PathBuf) {
+    let t = TempDir::new("m2023");
+    let st = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(t.path())
+        .arg("-xJf")
+        .arg(upstream().join("beta-modules-2023-01-04.tar.xz"))
+        .arg("./DeviceManagement.Actions.yml")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let p = t.path().join("DeviceManagement.Actions.yml");
+    (t, p)
+}
+
+#[test]
+fn text_2023_regenerates_with_only_real_differences() {
+    let (_t, path) = extract_2023();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let adj = adjustments();
+    let fast = spec::derive(&text, &adj, Mode::Auto).unwrap();
+    assert!(fast.fallback.is_none());
+    let full = spec::derive(&text, &adj, Mode::Full).unwrap();
+    assert_eq!(fast.slice_yaml, full.slice_yaml);
+    assert!(fast.slice_yaml.contains("'204':") && fast.slice_yaml.contains("innererror:"));
+
+    let mut d = BTreeSet::new();
+    diff_pointers(&committed_openapi(), &fast.adjusted, String::new(), &mut d);
+    let allowed = |p: &str| {
+        p == "/info/title"
+            || p.ends_with("/tags/0")
+            || (p.contains("/parameters/") && p.ends_with("/description"))
+            || p == "/components/schemas/MainError/properties/message/x-ms-primary-error-message"
+    };
+    let unexpected: Vec<&String> = d.iter().filter(|p| !allowed(p)).collect();
+    assert!(
+        unexpected.is_empty(),
+        "unexpected differences: {unexpected:?}"
+    );
+    assert!(!d.is_empty());
+    // The generated Rust surface is the same as from S1.
+    assert_eq!(
+        surface::generate(&fast.adjusted).unwrap(),
+        surface::generate(&committed_openapi()).unwrap()
+    );
+}
+
+/// Apply a change to the committed slice, write it in the converter's layout, derive again.
+fn derive_variant(change: impl FnOnce(&mut Value)) -> Result<Value, String> {
+    let mut s = committed_slice();
+    change(&mut s);
+    let text = yaml::emit(&s);
+    let adj = adjustments();
+    let fast = spec::derive(&text, &adj, Mode::Auto)?;
+    let full = spec::derive(&text, &adj, Mode::Full)?;
+    assert_eq!(fast.adjusted, full.adjusted);
+    Ok(fast.adjusted)
+}
+
+const P1: &str = "/deviceManagement/windowsAutopilotDeploymentProfiles/{windowsAutopilotDeploymentProfile-id}/assignedDevices/{windowsAutopilotDeviceIdentity-id}/microsoft.graph.assignResourceAccountToDevice";
+const P2: &str = "/deviceManagement/windowsAutopilotDeviceIdentities/{windowsAutopilotDeviceIdentity-id}/microsoft.graph.assignResourceAccountToDevice";
+
+fn ops(s: &mut Value) -> Vec<&mut Value> {
+    s["paths"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .map(|i| &mut i["post"])
+        .collect()
+}
+
+fn schemas(s: &mut Value) -> &mut serde_json::Map<String, Value> {
+    s["components"]["schemas"].as_object_mut().unwrap()
+}
+
+#[test]
+fn openapi_yaml_form_normalises_to_the_same_meaning() {
+    // Unqualified paths, 4XX/5XX, dotted operation ids, path parameters on the path item with
+    // a description and x-ms-docs-grouped-path, nullable anyOf references (both forms), and
+    // innerError with request-id/client-request-id/date (date-time with a pattern).
+    let adjusted = derive_variant(|s| {
+        let paths = std::mem::take(s["paths"].as_object_mut().unwrap());
+        for (k, mut item) in paths {
+            let params = item["post"].as_object_mut().unwrap().shift_remove("parameters").unwrap();
+            let r = item["post"]["responses"].as_object_mut().unwrap();
+            r.shift_remove("default");
+            r.insert("4XX".into(), json!({"$ref": "#/components/responses/error"}));
+            r.insert("5XX".into(), json!({"$ref": "#/components/responses/error"}));
+            item["post"]["operationId"] = json!("deviceManagement.a.b.assignResourceAccountToDevice");
+            let post = item.as_object_mut().unwrap().shift_remove("post").unwrap();
+            let new_item = json!({
+                "description": "Provides operations to call the assignResourceAccountToDevice method.",
+                "post": post,
+                "parameters": params,
+                "x-ms-docs-grouped-path": ["/other/path"],
+            });
+            s["paths"][k.replace("microsoft.graph.", "")] = new_item;
+        }
+        let sc = schemas(s);
+        sc["microsoft.graph.ODataErrors.MainError"]["properties"]["innerError"] = json!({"anyOf": [
+            {"$ref": "#/components/schemas/microsoft.graph.ODataErrors.InnerError"},
+            {"type": "object", "nullable": true}]});
+        sc["microsoft.graph.ODataErrors.ODataError"]["properties"]["error"] = json!({"anyOf": [
+            {"$ref": "#/components/schemas/microsoft.graph.ODataErrors.MainError"}, {"enum": [null]}]});
+        sc["microsoft.graph.ODataErrors.InnerError"]["properties"] = json!({
+            "request-id": {"type": "string", "nullable": true},
+            "client-request-id": {"type": "string", "nullable": true},
+            "date": {"pattern": "^[0-9]{4}-...$", "type": "string", "format": "date-time", "nullable": true},
+        });
+    })
+    .unwrap();
+    let mut d = BTreeSet::new();
+    diff_pointers(&committed_openapi(), &adjusted, String::new(), &mut d);
+    // Only the key order may differ (and InnerError keeps upstream's property position).
+    assert!(d.is_empty(), "{d:?}");
+}
+
+#[test]
+fn forms_up_to_2023_normalise_to_the_same_meaning() {
+    // 204 + default, innererror, 2021 odata.error names with innererror declared inline.
+    let adjusted = derive_variant(|s| {
+        for op in ops(s) {
+            let r = op["responses"].as_object_mut().unwrap();
+            let ok = r.shift_remove("2XX").unwrap();
+            let mut nr = serde_json::Map::new();
+            nr.insert("204".into(), ok);
+            nr.extend(std::mem::take(r));
+            *r = nr;
+        }
+        let sc = schemas(s);
+        let rename = |sc: &mut serde_json::Map<String, Value>, a: &str, b: &str| {
+            let v = sc.shift_remove(a).unwrap();
+            sc.insert(b.into(), v);
+        };
+        rename(sc, "microsoft.graph.ODataErrors.ODataError", "odata.error");
+        rename(
+            sc,
+            "microsoft.graph.ODataErrors.MainError",
+            "odata.error.main",
+        );
+        rename(
+            sc,
+            "microsoft.graph.ODataErrors.ErrorDetails",
+            "odata.error.detail",
+        );
+        let inner = sc
+            .shift_remove("microsoft.graph.ODataErrors.InnerError")
+            .unwrap();
+        sc["odata.error"]["properties"]["error"]["$ref"] =
+            json!("#/components/schemas/odata.error.main");
+        let main = &mut sc["odata.error.main"]["properties"];
+        main["details"]["items"]["$ref"] = json!("#/components/schemas/odata.error.detail");
+        let m = main.as_object_mut().unwrap();
+        m.shift_remove("innerError");
+        m.insert("innererror".into(), inner);
+        s["components"]["responses"]["error"]["content"]["application/json"]["schema"]["$ref"] =
+            json!("#/components/schemas/odata.error");
+    })
+    .unwrap();
+    let mut d = BTreeSet::new();
+    diff_pointers(&committed_openapi(), &adjusted, String::new(), &mut d);
+    assert!(d.is_empty(), "{d:?}");
+}
+
+#[test]
+fn vanished_targets_are_errors_naming_the_adjustment() {
+    let adj = adjustments();
+    let base = committed_slice();
+    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        (
+            "schema_renames.ODataError",
+            Box::new(|s: &mut Value| {
+                let sc = schemas(s);
+                let v = sc
+                    .shift_remove("microsoft.graph.ODataErrors.ODataError")
+                    .unwrap();
+                sc.insert("microsoft.graph.ODataErrors.TheError".into(), v);
+            }),
+        ),
+        (
+            "property_renames[0]",
+            Box::new(|s: &mut Value| {
+                schemas(s)["microsoft.graph.ODataErrors.MainError"]["properties"]
+                    .as_object_mut()
+                    .unwrap()
+                    .shift_remove("innerError");
+            }),
+        ),
+        (
+            "inline_to_schema[0]",
+            Box::new(|s: &mut Value| {
+                // InnerError gone and innerError refers elsewhere: nothing to hoist.
+                schemas(s).shift_remove("microsoft.graph.ODataErrors.InnerError");
+                schemas(s)["microsoft.graph.ODataErrors.MainError"]["properties"]["innerError"] =
+                    json!({"$ref": "#/components/schemas/x"});
+            }),
+        ),
+        (
+            "operations[0]",
+            Box::new(|s: &mut Value| {
+                s["paths"].as_object_mut().unwrap().shift_remove(P2);
+            }),
+        ),
+        (
+            "responses",
+            Box::new(|s: &mut Value| {
+                s["paths"][P1]["post"]["responses"]
+                    .as_object_mut()
+                    .unwrap()
+                    .shift_remove("default");
+            }),
+        ),
+        (
+            "responses",
+            Box::new(|s: &mut Value| {
+                s["paths"][P1]["post"]["responses"]["2XX"]["content"] =
+                    json!({"application/json": {}});
+            }),
+        ),
+        (
+            "request_body_schema",
+            Box::new(|s: &mut Value| {
+                s["paths"][P2]["post"]["requestBody"]["content"]["application/json"]["schema"] =
+                    json!({"$ref": "#/components/schemas/x"});
+            }),
+        ),
+        (
+            "added_paths[0]",
+            Box::new(|s: &mut Value| {
+                for p in s["paths"][P2]["post"]["parameters"].as_array_mut().unwrap() {
+                    p["name"] = json!("id");
+                }
+            }),
+        ),
+    ];
+    for (name, change) in cases {
+        let mut s = base.clone();
+        change(&mut s);
+        let e = adjust::apply(&s, &adj).unwrap_err();
+        assert!(e.contains(name) && !e.contains('\n'), "{name}: {e}");
+    }
+}
+
+#[test]
+fn set_properties_on_a_missing_schema_is_named() {
+    let text = std::fs::read_to_string(spec_dir().join("adjustments.yaml")).unwrap();
+    let adj = Adjustments::parse(
+        &text.replace("set_properties:\n  InnerError:", "set_properties:\n  Nope:"),
+    )
+    .unwrap();
+    let e = adjust::apply(&committed_slice(), &adj).unwrap_err();
+    assert!(e.contains("set_properties.Nope"), "{e}");
+}
+
+#[test]
+fn adjustments_file_is_strict() {
+    let text = std::fs::read_to_string(spec_dir().join("adjustments.yaml")).unwrap();
+    assert!(
+        Adjustments::parse(&text.replace("version: 1", "version: 2"))
+            .unwrap_err()
+            .contains("version 2")
+    );
+    assert!(
+        Adjustments::parse(&format!("{text}\nsurprise: 1\n"))
+            .unwrap_err()
+            .contains("surprise")
+    );
+}
+
+#[test]
+fn check_fails_with_a_diff_on_hand_edits() {
+    let t = scratch_spec("check", true);
+    let sd = t.path().join("spec");
+    spec::check(&sd).unwrap();
+    let json = std::fs::read_to_string(sd.join("openapi.json")).unwrap();
+    std::fs::write(sd.join("openapi.json"), json.replace("\"2XX\"", "\"204\"")).unwrap();
+    let (msg, diff) = spec::check(&sd).unwrap_err();
+    assert!(msg.contains("differs") && !msg.contains('\n'));
+    let diff = diff.unwrap();
+    assert!(
+        diff.contains("-          \"204\": {") && diff.contains("+          \"2XX\": {"),
+        "{diff}"
+    );
+    std::fs::write(sd.join("openapi.json"), json).unwrap();
+    let slice = std::fs::read_to_string(sd.join("upstream-slice.yaml")).unwrap();
+    std::fs::write(
+        sd.join("upstream-slice.yaml"),
+        slice.replace("Success", "Fine"),
+    )
+    .unwrap();
+    assert!(spec::check(&sd).unwrap_err().0.contains("edited by hand"));
+}
+
+#[test]
+fn surface_change_is_detected_and_summarised() {
+    let old = committed_openapi();
+    let mut new = old.clone();
+    new["components"]["schemas"]["ResourceAccountAssignment"]["properties"]["displayName"] =
+        json!({"type": "string"});
+    new["paths"].as_object_mut().unwrap().shift_remove(
+        "/deviceManagement/windowsAutopilotDeviceIdentities/{windowsAutopilotDeviceIdentity-id}/deploymentProfile/assignedDevices/{windowsAutopilotDeviceIdentity-id1}/assignResourceAccountToDevice",
+    );
+    let summary = surface::summary(&old, &new);
+    assert!(
+        summary
+            .iter()
+            .any(|l| l == "schema ResourceAccountAssignment: property added: displayName"),
+        "{summary:?}"
+    );
+    assert!(
+        summary
+            .iter()
+            .any(|l| l.starts_with("operation removed: POST")
+                && l.contains("via_deployment_profile")),
+        "{summary:?}"
+    );
+    assert_ne!(
+        surface::generate(&old).unwrap(),
+        surface::generate(&new).unwrap()
+    );
+    // Docs only: same surface.
+    let mut docs = old.clone();
+    docs["components"]["schemas"]["InnerError"]["description"] = json!("changed words");
+    assert_eq!(
+        surface::generate(&old).unwrap(),
+        surface::generate(&docs).unwrap()
+    );
+}
+
+#[test]
+fn progenitor_failure_is_an_error_not_a_panic() {
+    // 204 beside default makes progenitor panic; the adjustments exist to avoid it, and the
+    // surface step turns such a panic into an error line.
+    let mut doc = committed_openapi();
+    for item in doc["paths"].as_object_mut().unwrap().values_mut() {
+        item["post"]["responses"] = json!({"204": {"description": "Success"}, "default": {"$ref": "#/components/responses/error"}});
+    }
+    match surface::generate(&doc) {
+        Ok(_) => {}
+        Err(e) => assert!(!e.contains('\n'), "{e}"),
+    }
+}
