@@ -24,8 +24,8 @@ fn main() -> ExitCode {
 
 fn generate() -> Result<(), String> {
     let text = std::fs::read_to_string(SPEC).map_err(|e| format!("cannot read {SPEC}: {e}"))?;
-    let spec: openapiv3::OpenAPI =
-        serde_json::from_str(&text).map_err(|e| format!("{SPEC} is not a valid OpenAPI 3.0 document: {e}"))?;
+    let spec: openapiv3::OpenAPI = serde_json::from_str(&text)
+        .map_err(|e| format!("{SPEC} is not a valid OpenAPI 3.0 document: {e}"))?;
 
     let mut settings = progenitor::GenerationSettings::new();
     settings
@@ -44,8 +44,8 @@ fn generate() -> Result<(), String> {
     let tokens = progenitor::Generator::new(&settings)
         .generate_tokens(&spec)
         .map_err(|e| format!("progenitor cannot generate a client from {SPEC}: {e}"))?;
-    let file: syn::File =
-        syn::parse2(tokens).map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
+    let file: syn::File = syn::parse2(tokens)
+        .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
     let source = prettyplease::unparse(&file);
 
     let out_dir = std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set (run through cargo)")?;
@@ -54,5 +54,6 @@ fn generate() -> Result<(), String> {
 }
 
 fn quote_path(path: &str) -> Result<proc_macro2::TokenStream, String> {
-    path.parse().map_err(|e| format!("bad type path {path}: {e:?}"))
+    path.parse()
+        .map_err(|e| format!("bad type path {path}: {e:?}"))
 }

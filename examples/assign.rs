@@ -24,7 +24,11 @@ struct Args {
     #[arg(long, env = "GRAPH_TOKEN", hide_env_values = true)]
     token: Option<String>,
     /// Autopilot device identity id.
-    #[arg(long, env = "AUTOPILOT_DEVICE_ID", default_value = "7f9b6c1e-0000-4000-8000-000000000001")]
+    #[arg(
+        long,
+        env = "AUTOPILOT_DEVICE_ID",
+        default_value = "7f9b6c1e-0000-4000-8000-000000000001"
+    )]
     device: String,
     /// Deployment profile id: assign through the profile's assignedDevices instead.
     #[arg(long, env = "AUTOPILOT_PROFILE_ID")]
@@ -83,13 +87,19 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn real_graph(args: &Args, token: &str, assignment: &ResourceAccountAssignment) -> Result<(), String> {
+async fn real_graph(
+    args: &Args,
+    token: &str,
+    assignment: &ResourceAccountAssignment,
+) -> Result<(), String> {
     let client = GraphClient::builder()
         .cloud(args.cloud.into())
         .bearer_token(token)
         .build()
         .map_err(|e| e.to_string())?;
-    send(&client, args, assignment).await.map_err(|e| e.to_string())?;
+    send(&client, args, assignment)
+        .await
+        .map_err(|e| e.to_string())?;
     println!("assigned {} to device {}", args.upn, args.device);
     Ok(())
 }
@@ -102,17 +112,30 @@ async fn send(
     match &args.profile {
         Some(profile) => {
             client
-                .assign_resource_account_to_deployment_profile_device(profile, &args.device, assignment)
+                .assign_resource_account_to_deployment_profile_device(
+                    profile,
+                    &args.device,
+                    assignment,
+                )
                 .await
         }
-        None => client.assign_resource_account_to_device(&args.device, assignment).await,
+        None => {
+            client
+                .assign_resource_account_to_device(&args.device, assignment)
+                .await
+        }
     }
 }
 
 /// Runs the same call against a loopback stand-in, then shows a scripted Graph error too.
 async fn demo(args: &Args, assignment: &ResourceAccountAssignment) -> Result<(), String> {
-    let graph = StandIn::start().await.map_err(|e| format!("cannot start the stand-in: {e}"))?;
-    println!("No token given: using a loopback stand-in of Microsoft Graph at {}", graph.base_url());
+    let graph = StandIn::start()
+        .await
+        .map_err(|e| format!("cannot start the stand-in: {e}"))?;
+    println!(
+        "No token given: using a loopback stand-in of Microsoft Graph at {}",
+        graph.base_url()
+    );
     println!("(pass --token or set GRAPH_TOKEN to call the real Graph)\n");
     let client = GraphClient::builder()
         .base_url(&graph.base_url())
@@ -126,18 +149,30 @@ async fn demo(args: &Args, assignment: &ResourceAccountAssignment) -> Result<(),
     let refused = "device-without-intune-license";
     graph.script(
         refused,
-        [Reply::status(403).odata("Forbidden", "Insufficient privileges to complete the operation.")],
+        [Reply::status(403).odata(
+            "Forbidden",
+            "Insufficient privileges to complete the operation.",
+        )],
     );
-    let result = client.assign_resource_account_to_device(refused, assignment).await;
+    let result = client
+        .assign_resource_account_to_device(refused, assignment)
+        .await;
     show(&graph, result.as_ref().err());
     Ok(())
 }
 
 fn show(graph: &StandIn, error: Option<&autopilot_resource_account::Error>) {
-    let request = graph.requests().pop().expect("the stand-in saw the request");
+    let request = graph
+        .requests()
+        .pop()
+        .expect("the stand-in saw the request");
     println!("→ {} {}", request.method, request.target);
     for (name, value) in &request.headers {
-        let value = if name == "authorization" { "Bearer <redacted>" } else { value };
+        let value = if name == "authorization" {
+            "Bearer <redacted>"
+        } else {
+            value
+        };
         println!("  {name}: {value}");
     }
     println!("  body: {}", String::from_utf8_lossy(&request.body));

@@ -103,7 +103,8 @@ impl std::error::Error for TokenError {}
 /// ```
 pub trait TokenProvider: Send + Sync + 'static {
     /// Returns a token valid for `scopes` (for Graph: one `https://<host>/.default` scope).
-    fn token<'a>(&'a self, scopes: &'a [&'a str]) -> BoxFuture<'a, Result<AccessToken, TokenError>>;
+    fn token<'a>(&'a self, scopes: &'a [&'a str])
+    -> BoxFuture<'a, Result<AccessToken, TokenError>>;
 }
 
 /// A fixed token, as given to [`GraphClientBuilder::bearer_token`](crate::GraphClientBuilder::bearer_token).
@@ -111,7 +112,10 @@ pub trait TokenProvider: Send + Sync + 'static {
 pub(crate) struct StaticToken(pub(crate) AccessToken);
 
 impl TokenProvider for StaticToken {
-    fn token<'a>(&'a self, _scopes: &'a [&'a str]) -> BoxFuture<'a, Result<AccessToken, TokenError>> {
+    fn token<'a>(
+        &'a self,
+        _scopes: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<AccessToken, TokenError>> {
         let token = self.0.clone();
         Box::pin(async move { Ok(token) })
     }

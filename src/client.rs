@@ -3,12 +3,31 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tracing::Instrument;
+
 use crate::auth::{AccessToken, StaticToken, TokenProvider};
 use crate::cloud::Cloud;
 use crate::error::Error;
 use crate::generated::{self, types::ResourceAccountAssignment};
 use crate::hooks::{CallRecord, HookState};
 use crate::ids;
+use crate::retry::RetryPolicy;
+
+/// One span per call: the operation, its ids, and fields the hooks fill in as answers arrive.
+macro_rules! call_span {
+    ($operation:literal, $($id:ident = $value:expr),+) => {
+        tracing::info_span!(
+            "graph_call",
+            operation = $operation,
+            $($id = $value,)+
+            client_request_id = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+            diagnostic = tracing::field::Empty,
+        )
+    };
+}
 
 /// Sent as `User-Agent` on every request.
 pub const USER_AGENT: &str = concat!("autopilot-resource-account/", env!("CARGO_PKG_VERSION"));
@@ -68,8 +87,13 @@ impl GraphClient {
         assignment: &ResourceAccountAssignment,
     ) -> Result<(), Error> {
         let device_id = ids::check("device_id", device_id)?;
-        self.call(self.generated.assign_resource_account_to_device(device_id, assignment))
-            .await
+        let span = call_span!("assign_resource_account_to_device", device_id = device_id);
+        self.call(
+            span,
+            self.generated
+                .assign_resource_account_to_device(device_id, assignment),
+        )
+        .await
     }
 
     /// `POST /deviceManagement/windowsAutopilotDeploymentProfiles/{profile_id}/assignedDevices/{device_id}/assignResourceAccountToDevice`
@@ -81,9 +105,17 @@ impl GraphClient {
     ) -> Result<(), Error> {
         let profile_id = ids::check("profile_id", profile_id)?;
         let device_id = ids::check("device_id", device_id)?;
+        let span = call_span!(
+            "assign_resource_account_to_deployment_profile_device",
+            profile_id = profile_id,
+            device_id = device_id
+        );
         self.call(
+            span,
             self.generated
-                .assign_resource_account_to_deployment_profile_device(profile_id, device_id, assignment),
+                .assign_resource_account_to_deployment_profile_device(
+                    profile_id, device_id, assignment,
+                ),
         )
         .await
     }
@@ -99,22 +131,43 @@ impl GraphClient {
     ) -> Result<(), Error> {
         let device_id = ids::check("device_id", device_id)?;
         let assigned_device_id = ids::check("assigned_device_id", assigned_device_id)?;
-        self.call(self.generated.assign_resource_account_to_device_via_deployment_profile(
-            device_id,
-            assigned_device_id,
-            assignment,
-        ))
+        let span = call_span!(
+            "assign_resource_account_to_device_via_deployment_profile",
+            device_id = device_id,
+            assigned_device_id = assigned_device_id
+        );
+        self.call(
+            span,
+            self.generated
+                .assign_resource_account_to_device_via_deployment_profile(
+                    device_id,
+                    assigned_device_id,
+                    assignment,
+                ),
+        )
         .await
     }
 
+    /// Runs one generated call inside its span and call record, and maps the outcome.
     async fn call<T>(
         &self,
+        span: tracing::Span,
         call: impl Future<Output = Result<T, progenitor_client::Error<generated::types::ODataError>>>,
     ) -> Result<(), Error> {
         let record = CallRecord::new();
-        match record.scope(call).await {
-            Ok(_) => Ok(()),
-            Err(error) => Err(Error::from_generated(error, &record)),
+        span.record("client_request_id", record.client_request_id());
+        let outcome = record.scope(call).instrument(span.clone()).await;
+        let _entered = span.enter();
+        match outcome {
+            Ok(_) => {
+                tracing::info!("assignment accepted");
+                Ok(())
+            }
+            Err(error) => {
+                let error = Error::from_generated(error, &record);
+                tracing::warn!(error = %error, "assignment failed");
+                Err(error)
+            }
         }
     }
 }
@@ -132,6 +185,7 @@ pub struct GraphClientBuilder {
     base_url: Option<String>,
     token: Option<Arc<dyn TokenProvider>>,
     timeout: Option<Duration>,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for GraphClientBuilder {
@@ -141,6 +195,7 @@ impl std::fmt::Debug for GraphClientBuilder {
             .field("base_url", &self.base_url)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -177,11 +232,18 @@ impl GraphClientBuilder {
         self
     }
 
+    /// How calls are retried (429, 503, 504, failures before an answer). Default:
+    /// [`RetryPolicy::default`] (3 retries, 3 s base delay, 180 s cap); [`RetryPolicy::none`] disables.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<GraphClient, Error> {
-        let token = self
-            .token
-            .ok_or_else(|| Error::invalid_input("no token: call bearer_token(…) or token_provider(…)"))?;
+        let token = self.token.ok_or_else(|| {
+            Error::invalid_input("no token: call bearer_token(…) or token_provider(…)")
+        })?;
         let base_url = match &self.base_url {
             Some(url) => checked_base_url(url)?,
             None => self.cloud.base_url().to_owned(),
@@ -195,7 +257,7 @@ impl GraphClientBuilder {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::invalid_input(format!("cannot build the HTTP client: {e}")))?;
-        let state = HookState::new(token, self.cloud.scope());
+        let state = HookState::new(token, self.cloud.scope(), self.retry);
         Ok(GraphClient {
             generated: generated::Client::new_with_client(&base_url, http, state),
         })
@@ -222,7 +284,11 @@ fn checked_base_url(url: &str) -> Result<String, Error> {
     match parsed.scheme() {
         "https" => {}
         "http" if loopback => {}
-        "http" => return Err(bad("must use https (plain http is allowed only to a loopback host)")),
+        "http" => {
+            return Err(bad(
+                "must use https (plain http is allowed only to a loopback host)",
+            ));
+        }
         other => return Err(bad(&format!("has scheme {other:?}; expected https"))),
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
@@ -279,7 +345,11 @@ mod tests {
     #[test]
     fn every_cloud_has_its_root() {
         for cloud in Cloud::ALL {
-            let client = GraphClient::builder().cloud(cloud).bearer_token("t").build().unwrap();
+            let client = GraphClient::builder()
+                .cloud(cloud)
+                .bearer_token("t")
+                .build()
+                .unwrap();
             assert_eq!(client.base_url(), cloud.base_url());
         }
     }

@@ -23,7 +23,12 @@ pub enum Cloud {
 
 impl Cloud {
     /// Every cloud, for iteration.
-    pub const ALL: [Cloud; 4] = [Cloud::Global, Cloud::UsGovL4, Cloud::UsGovL5Dod, Cloud::China];
+    pub const ALL: [Cloud; 4] = [
+        Cloud::Global,
+        Cloud::UsGovL4,
+        Cloud::UsGovL5Dod,
+        Cloud::China,
+    ];
 
     /// The Graph host of this cloud.
     pub const fn host(self) -> &'static str {

@@ -75,18 +75,27 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Graph(e) => e.is_retryable(),
-            Error::Transport { source, .. } => source.is_connect() || source.is_timeout() || source.is_request(),
-            Error::InvalidInput(_) | Error::TokenSource(_) | Error::UnexpectedResponse { .. } => false,
+            Error::Transport { source, .. } => {
+                source.is_connect() || source.is_timeout() || source.is_request()
+            }
+            Error::InvalidInput(_) | Error::TokenSource(_) | Error::UnexpectedResponse { .. } => {
+                false
+            }
         }
     }
 
     /// Maps what the generated client returned, using what the hooks recorded for this call.
-    pub(crate) fn from_generated(error: progenitor_client::Error<ODataError>, call: &CallRecord) -> Self {
+    pub(crate) fn from_generated(
+        error: progenitor_client::Error<ODataError>,
+        call: &CallRecord,
+    ) -> Self {
         use progenitor_client::Error as E;
         let attempts = call.attempts();
         let sent_id = Some(call.client_request_id());
         let graph = |status: u16, headers: &reqwest::header::HeaderMap, odata, body: &[u8]| {
-            Error::Graph(Box::new(GraphError::new(status, headers, odata, body, sent_id, attempts)))
+            Error::Graph(Box::new(GraphError::new(
+                status, headers, odata, body, sent_id, attempts,
+            )))
         };
         match error {
             E::ErrorResponse(value) => {
@@ -106,12 +115,15 @@ impl Error {
                 status: Some(response.status().as_u16()),
                 detail: format!("status {} is not in the API description", response.status()),
             },
-            E::CommunicationError(source) | E::ResponseBodyError(source) | E::InvalidUpgrade(source) => {
-                Error::Transport { source, attempts }
-            }
+            E::CommunicationError(source)
+            | E::ResponseBodyError(source)
+            | E::InvalidUpgrade(source) => Error::Transport { source, attempts },
             E::Custom(message) => match message.strip_prefix(TOKEN_ERROR_PREFIX) {
                 Some(message) => Error::TokenSource(TokenError::new(message)),
-                None => Error::UnexpectedResponse { status: None, detail: message },
+                None => Error::UnexpectedResponse {
+                    status: None,
+                    detail: message,
+                },
             },
             E::InvalidRequest(message) => Error::InvalidInput(message),
         }
@@ -135,7 +147,9 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Error::TokenSource(e) => write!(f, "token source failed: {}", one_line(e.message(), 300)),
+            Error::TokenSource(e) => {
+                write!(f, "token source failed: {}", one_line(e.message(), 300))
+            }
             Error::UnexpectedResponse { status, detail } => {
                 write!(f, "unexpected response")?;
                 if let Some(status) = status {

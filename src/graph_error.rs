@@ -37,26 +37,38 @@ impl GraphError {
         sent_client_request_id: Option<&str>,
         attempts: u32,
     ) -> Self {
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         let error = odata.map(|o| o.error);
         let inner = error.as_ref().and_then(|e| e.inner_error.as_ref());
-        let request_id = inner.and_then(|i| i.request_id.clone()).or_else(|| header("request-id"));
+        let request_id = inner
+            .and_then(|i| i.request_id.clone())
+            .or_else(|| header("request-id"));
         // The id we sent is the one our logs know; Graph's echo is the fallback.
         let client_request_id = sent_client_request_id
             .map(str::to_owned)
             .or_else(|| inner.and_then(|i| i.client_request_id.clone()))
             .or_else(|| header("client-request-id"));
-        let intune = error.as_ref().and_then(|e| IntuneMessage::parse(&e.message));
+        let intune = error
+            .as_ref()
+            .and_then(|e| IntuneMessage::parse(&e.message));
         let body_excerpt = match error {
             Some(_) => None,
-            None => Some(one_line(&String::from_utf8_lossy(body), EXCERPT_CHARS)).filter(|s| !s.is_empty()),
+            None => Some(one_line(&String::from_utf8_lossy(body), EXCERPT_CHARS))
+                .filter(|s| !s.is_empty()),
         };
         Self {
             status,
             error,
             request_id,
             client_request_id,
-            retry_after: headers.get(reqwest::header::RETRY_AFTER).and_then(crate::retry_after::parse),
+            retry_after: headers
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(crate::retry_after::parse),
             diagnostic: header("x-ms-ags-diagnostic"),
             intune,
             body_excerpt,
@@ -133,13 +145,20 @@ impl GraphError {
 impl fmt::Display for GraphError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Graph answered {}", self.status)?;
-        if let Some(reason) = reqwest::StatusCode::from_u16(self.status).ok().and_then(|s| s.canonical_reason()) {
+        if let Some(reason) = reqwest::StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+        {
             write!(f, " {reason}")?;
         }
         if let Some(code) = self.code() {
             write!(f, ": {}", one_line(code, 80))?;
         }
-        let message = self.intune.as_ref().and_then(|i| i.message()).or(self.message());
+        let message = self
+            .intune
+            .as_ref()
+            .and_then(|i| i.message())
+            .or(self.message());
         if let Some(message) = message.or(self.body_excerpt.as_deref()) {
             write!(f, ": {}", one_line(message, 300))?;
         }
@@ -182,12 +201,18 @@ impl IntuneMessage {
 
     /// `CustomApiErrorPhrase`, when not empty.
     pub fn custom_api_error_phrase(&self) -> Option<&str> {
-        self.raw.get("CustomApiErrorPhrase")?.as_str().filter(|s| !s.is_empty())
+        self.raw
+            .get("CustomApiErrorPhrase")?
+            .as_str()
+            .filter(|s| !s.is_empty())
     }
 
     /// `ErrorSourceService`, when not empty.
     pub fn error_source_service(&self) -> Option<&str> {
-        self.raw.get("ErrorSourceService")?.as_str().filter(|s| !s.is_empty())
+        self.raw
+            .get("ErrorSourceService")?
+            .as_str()
+            .filter(|s| !s.is_empty())
     }
 
     /// The `Activity ID` quoted inside `Message`, which Microsoft support asks for.
@@ -215,7 +240,11 @@ fn id_after<'a>(text: &'a str, label: &str) -> Option<&'a str> {
 /// Collapses whitespace and control characters so the text fits one line, and caps its length.
 pub(crate) fn one_line(text: &str, max_chars: usize) -> String {
     let mut out = String::new();
-    for (i, word) in text.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).enumerate() {
+    for (i, word) in text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .enumerate()
+    {
         if i > 0 {
             out.push(' ');
         }
@@ -238,8 +267,14 @@ mod tests {
             r#"{"_version": 3, "Message": "An internal server error has occurred - Operation ID (for customer support): 00000000-0000-0000-0000-000000000000 - Activity ID: 7d8a2c1e-1111-2222-3333-444455556666 - Url: https://fef.msub02.manage.microsoft.com/x", "CustomApiErrorPhrase": "", "RetryAfter": null, "ErrorSourceService": "", "HttpHeaders": "{}"}"#,
         )
         .unwrap();
-        assert_eq!(m.activity_id(), Some("7d8a2c1e-1111-2222-3333-444455556666"));
-        assert_eq!(m.operation_id(), Some("00000000-0000-0000-0000-000000000000"));
+        assert_eq!(
+            m.activity_id(),
+            Some("7d8a2c1e-1111-2222-3333-444455556666")
+        );
+        assert_eq!(
+            m.operation_id(),
+            Some("00000000-0000-0000-0000-000000000000")
+        );
         assert_eq!(m.custom_api_error_phrase(), None);
         assert!(m.message().unwrap().starts_with("An internal server error"));
         assert!(IntuneMessage::parse("Insufficient privileges").is_none());

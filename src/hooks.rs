@@ -2,10 +2,13 @@
 //!
 //! Everything cross-cutting happens here, so the generated code stays untouched:
 //! `pre` swaps progenitor's `api-version` header (Graph has no use for it) for the bearer
-//! token and a `client-request-id`; `exec` sends, and for error statuses reads only a
-//! bounded prefix of the body, recording what it saw in the per-call [`CallRecord`].
+//! token and a `client-request-id`; `exec` waits for the client-wide throttle gate, sends,
+//! retries what [`RetryPolicy`] allows (same `client-request-id`, `Retry-Attempt: n`), and for
+//! a final error status reads only a bounded prefix of the body, recording what it saw in the
+//! per-call [`CallRecord`] and on the current tracing span.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, OperationInfo};
@@ -13,6 +16,8 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use crate::auth::TokenProvider;
 use crate::generated::Client;
+use crate::retry::{self, RetryPolicy};
+use crate::throttle::Throttle;
 
 /// Error bodies are read up to this many bytes; the rest of the body is never read.
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -24,18 +29,32 @@ pub struct HookState(Arc<State>);
 struct State {
     token: Arc<dyn TokenProvider>,
     scopes: [&'static str; 1],
+    retry: RetryPolicy,
+    throttle: Throttle,
 }
 
 impl HookState {
-    pub(crate) fn new(token: Arc<dyn TokenProvider>, scope: &'static str) -> Self {
-        Self(Arc::new(State { token, scopes: [scope] }))
+    pub(crate) fn new(
+        token: Arc<dyn TokenProvider>,
+        scope: &'static str,
+        retry: RetryPolicy,
+    ) -> Self {
+        Self(Arc::new(State {
+            token,
+            scopes: [scope],
+            retry,
+            throttle: Throttle::default(),
+        }))
     }
 }
 
 impl std::fmt::Debug for HookState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The token source may hold secrets: show only what is safe.
-        f.debug_struct("HookState").field("scopes", &self.0.scopes).finish_non_exhaustive()
+        f.debug_struct("HookState")
+            .field("scopes", &self.0.scopes)
+            .field("retry", &self.0.retry)
+            .finish_non_exhaustive()
     }
 }
 
@@ -109,13 +128,16 @@ impl ClientHooks<HookState> for Client {
         _info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         let state = &self.inner.0;
-        let token = state
-            .token
-            .token(&state.scopes)
-            .await
-            .map_err(|e| progenitor_client::Error::Custom(format!("{TOKEN_ERROR_PREFIX}{e}")))?;
-        let mut auth = HeaderValue::try_from(format!("Bearer {}", token.secret()))
-            .map_err(|_| progenitor_client::Error::Custom(format!("{TOKEN_ERROR_PREFIX}the token is not a valid header value")))?;
+        let token =
+            state.token.token(&state.scopes).await.map_err(|e| {
+                progenitor_client::Error::Custom(format!("{TOKEN_ERROR_PREFIX}{e}"))
+            })?;
+        let mut auth =
+            HeaderValue::try_from(format!("Bearer {}", token.secret())).map_err(|_| {
+                progenitor_client::Error::Custom(format!(
+                    "{TOKEN_ERROR_PREFIX}the token is not a valid header value"
+                ))
+            })?;
         // Sensitive values are redacted by `Debug` of the request and its headers.
         auth.set_sensitive(true);
 
@@ -132,16 +154,95 @@ impl ClientHooks<HookState> for Client {
         Ok(())
     }
 
-    async fn exec(&self, request: reqwest::Request, _info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
-        let _ = CALL.try_with(|r| r.seen().attempts += 1);
-        let response = self.client.execute(request).await?;
-        if response.status().is_success() {
-            return Ok(response);
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let state = &self.inner.0;
+        let span = tracing::Span::current();
+        let mut waited = Duration::ZERO;
+        let mut attempt: u32 = 0;
+        let mut request = request;
+        loop {
+            attempt += 1;
+            // Bodies here are JSON bytes, so the clone succeeds; without one we cannot retry.
+            let spare = request.try_clone();
+            state.throttle.wait_open().await;
+            let _ = CALL.try_with(|r| r.seen().attempts = attempt);
+            span.record("attempts", attempt);
+            tracing::debug!(attempt, "sending");
+
+            let (delay, reason, next) = match self.client.execute(request).await {
+                Ok(response) => {
+                    record_response(&span, &response);
+                    let status = response.status().as_u16();
+                    let retry_after = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(crate::retry_after::parse);
+                    let delay = retry::is_retryable_status(status)
+                        .then(|| state.retry.next_delay(attempt, retry_after, waited))
+                        .flatten();
+                    match (delay, spare) {
+                        (Some(delay), Some(next)) => {
+                            if status == 429 {
+                                // One throttled call holds back every call of this client.
+                                state.throttle.pause(delay);
+                            }
+                            (delay, format!("status {status}"), next)
+                        }
+                        _ => return finish(response).await,
+                    }
+                }
+                Err(error) => {
+                    let delay = retry::is_retryable_transport(&error)
+                        .then(|| state.retry.next_delay(attempt, None, waited))
+                        .flatten();
+                    match (delay, spare) {
+                        (Some(delay), Some(next)) => {
+                            (delay, format!("transport error: {error}"), next)
+                        }
+                        _ => return Err(error),
+                    }
+                }
+            };
+            tracing::warn!(
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                reason,
+                "retrying"
+            );
+            tokio::time::sleep(delay).await;
+            waited += delay;
+            request = next;
+            request
+                .headers_mut()
+                .insert("retry-attempt", HeaderValue::from(attempt));
         }
-        let (answer, body) = read_bounded(response).await?;
-        let _ = CALL.try_with(|r| r.seen().last_answer = Some(answer.clone()));
-        Ok(rebuild(answer, body))
     }
+}
+
+/// Records the answer's status and Graph's ids on the call's span.
+fn record_response(span: &tracing::Span, response: &reqwest::Response) {
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+    span.record("status", response.status().as_u16());
+    if let Some(id) = header("request-id") {
+        span.record("request_id", id);
+    }
+    if let Some(diagnostic) = header("x-ms-ags-diagnostic") {
+        span.record("diagnostic", diagnostic);
+    }
+}
+
+/// Passes a success through; cuts an error body to its bounded prefix and records the answer.
+async fn finish(response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let (answer, body) = read_bounded(response).await?;
+    let _ = CALL.try_with(|r| r.seen().last_answer = Some(answer.clone()));
+    Ok(rebuild(answer, body))
 }
 
 /// Reads at most [`MAX_ERROR_BODY`] bytes of an error body; an oversized body is cut, not buffered.
@@ -164,7 +265,8 @@ async fn read_bounded(mut response: reqwest::Response) -> reqwest::Result<(Answe
 /// Hands progenitor an equivalent response whose body is the bounded prefix.
 fn rebuild(answer: Answer, body: Bytes) -> reqwest::Response {
     let mut response = http::Response::new(body);
-    *response.status_mut() = http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    *response.status_mut() =
+        http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
     *response.headers_mut() = answer.headers;
     reqwest::Response::from(response)
 }

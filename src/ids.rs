@@ -17,7 +17,10 @@ pub(crate) fn check<'a>(name: &'static str, value: &'a str) -> Result<&'a str, E
         return refuse("is empty");
     }
     if value.len() > MAX_ID_LEN {
-        return refuse(&format!("is {} bytes long (at most {MAX_ID_LEN})", value.len()));
+        return refuse(&format!(
+            "is {} bytes long (at most {MAX_ID_LEN})",
+            value.len()
+        ));
     }
     // Decode repeatedly: `%252e%252e` is `..` to a server that decodes twice.
     let mut current = std::borrow::Cow::Borrowed(value);
@@ -45,7 +48,15 @@ mod tests {
 
     #[test]
     fn accepts_guids_and_odd_but_harmless_ids() {
-        for ok in ["7f9b6c1e-0000-4000-8000-000000000001", "a b", "a/b", "100%", "%zz", "...", ".a"] {
+        for ok in [
+            "7f9b6c1e-0000-4000-8000-000000000001",
+            "a b",
+            "a/b",
+            "100%",
+            "%zz",
+            "...",
+            ".a",
+        ] {
             assert_eq!(check("id", ok).unwrap(), ok);
         }
     }
@@ -73,6 +84,11 @@ mod tests {
             assert!(!err.contains('\n'), "one line: {err}");
         }
         let long = "a".repeat(1025);
-        assert!(check("id", &long).unwrap_err().to_string().contains("1025 bytes"));
+        assert!(
+            check("id", &long)
+                .unwrap_err()
+                .to_string()
+                .contains("1025 bytes")
+        );
     }
 }

@@ -10,9 +10,11 @@ mod error;
 mod graph_error;
 mod hooks;
 mod ids;
+mod retry;
 mod retry_after;
 #[cfg(feature = "test-util")]
 pub mod stand_in;
+mod throttle;
 
 pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
 pub use client::{DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder, USER_AGENT};
@@ -20,6 +22,7 @@ pub use cloud::Cloud;
 pub use error::Error;
 pub use generated::types::ResourceAccountAssignment;
 pub use graph_error::{GraphError, IntuneMessage};
+pub use retry::{MAX_RETRIES_CAP, RetryPolicy};
 
 /// The progenitor-generated client and types (from `spec/openapi.json`, at build time).
 ///

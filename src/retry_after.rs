@@ -24,8 +24,14 @@ mod tests {
     fn reads_both_forms() {
         let now = httpdate::parse_http_date("Sun, 29 Nov 2026 12:00:00 GMT").unwrap();
         assert_eq!(parse_at("120", now), Some(Duration::from_secs(120)));
-        assert_eq!(parse_at("Sun, 29 Nov 2026 12:00:02 GMT", now), Some(Duration::from_secs(2)));
-        assert_eq!(parse_at("Sun, 29 Nov 2026 11:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_at("Sun, 29 Nov 2026 12:00:02 GMT", now),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            parse_at("Sun, 29 Nov 2026 11:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_at("soon", now), None);
         assert_eq!(parse_at("-1", now), None);
     }

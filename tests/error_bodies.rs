@@ -2,7 +2,7 @@
 //! typed error that keeps the status, and nothing panics.
 
 use autopilot_resource_account::stand_in::{Reply, StandIn};
-use autopilot_resource_account::{Error, GraphClient, ResourceAccountAssignment};
+use autopilot_resource_account::{Error, GraphClient, ResourceAccountAssignment, RetryPolicy};
 use serde_json::json;
 
 const TOKEN: &str = "secret-token-never-printed";
@@ -10,21 +10,32 @@ const TOKEN: &str = "secret-token-never-printed";
 async fn answer(reply: Reply) -> Error {
     let graph = StandIn::start().await.unwrap();
     graph.script("d", [reply]);
+    // One answer per call here; retries have their own tests (tests/retry.rs).
     let client = GraphClient::builder()
         .base_url(&graph.base_url())
         .bearer_token(TOKEN)
+        .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
     let err = client
         .assign_resource_account_to_device("d", &ResourceAccountAssignment::default())
         .await
         .unwrap_err();
-    let sent = graph.requests()[0].header("client-request-id").unwrap().to_owned();
+    let sent = graph.requests()[0]
+        .header("client-request-id")
+        .unwrap()
+        .to_owned();
     let text = err.to_string();
     assert!(!text.contains('\n'), "one line: {text}");
-    assert!(!text.contains(TOKEN) && !format!("{err:?}").contains(TOKEN), "{text}");
+    assert!(
+        !text.contains(TOKEN) && !format!("{err:?}").contains(TOKEN),
+        "{text}"
+    );
     // The id we sent is always available, echoed or not.
-    assert_eq!(err.client_request_id(), Some(sent.as_str()).filter(|_| err.graph().is_some()));
+    assert_eq!(
+        err.client_request_id(),
+        Some(sent.as_str()).filter(|_| err.graph().is_some())
+    );
     err
 }
 
@@ -39,10 +50,16 @@ async fn graph_error_with_offsetless_date_and_empty_details() {
     let err = answer(Reply::status(403).json(&body)).await;
     assert_eq!(err.status(), Some(403));
     assert_eq!(err.code(), Some("Forbidden"));
-    assert_eq!(err.request_id(), Some("11111111-2222-3333-4444-555555555555"));
+    assert_eq!(
+        err.request_id(),
+        Some("11111111-2222-3333-4444-555555555555")
+    );
     let graph = err.graph().unwrap();
     assert_eq!(graph.date(), Some("2026-11-29T12:34:56"));
-    assert_eq!(graph.message(), Some("Insufficient privileges to complete the operation."));
+    assert_eq!(
+        graph.message(),
+        Some("Insufficient privileges to complete the operation.")
+    );
     assert!(!err.is_retryable());
     let expected = format!(
         "Graph answered 403 Forbidden: Forbidden: Insufficient privileges to complete the operation. \
@@ -82,8 +99,15 @@ async fn intune_json_inside_message_is_parsed() {
     assert_eq!(err.status(), Some(500));
     assert!(!err.is_retryable(), "500 is not retried");
     let detail = err.graph().unwrap().intune().expect("Intune detail");
-    assert_eq!(detail.activity_id(), Some("2b5b0fa6-6d2f-4a3a-9a4e-3c1b1c9d2e7f"));
-    assert!(err.to_string().contains(": An internal server error has occurred - Operation ID"), "{err}");
+    assert_eq!(
+        detail.activity_id(),
+        Some("2b5b0fa6-6d2f-4a3a-9a4e-3c1b1c9d2e7f")
+    );
+    assert!(
+        err.to_string()
+            .contains(": An internal server error has occurred - Operation ID"),
+        "{err}"
+    );
     assert!(!err.to_string().contains("_version"), "{err}");
 }
 
@@ -102,7 +126,11 @@ async fn html_502_keeps_status_and_an_excerpt() {
     assert_eq!(err.request_id(), Some("gw-1"));
     let excerpt = err.graph().unwrap().body_excerpt().unwrap();
     assert!(excerpt.starts_with("<!DOCTYPE html> <html>"), "{excerpt}");
-    assert!(err.to_string().starts_with("Graph answered 502 Bad Gateway: <!DOCTYPE html>"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("Graph answered 502 Bad Gateway: <!DOCTYPE html>"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -113,14 +141,23 @@ async fn empty_503_is_retryable_with_status() {
     let graph = err.graph().unwrap();
     assert_eq!(graph.body_excerpt(), None);
     assert_eq!(graph.retry_after(), Some(std::time::Duration::from_secs(7)));
-    assert!(err.to_string().starts_with("Graph answered 503 Service Unavailable"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("Graph answered 503 Service Unavailable"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn ten_megabyte_body_is_cut_not_buffered() {
     let mut body = br#"{"error": {"code": "TooBig", "message": ""#.to_vec();
     body.resize(10 * 1024 * 1024, b'x');
-    let err = answer(Reply::status(500).header("Content-Type", "application/json").body(body)).await;
+    let err = answer(
+        Reply::status(500)
+            .header("Content-Type", "application/json")
+            .body(body),
+    )
+    .await;
     assert_eq!(err.status(), Some(500));
     // Only the bounded prefix was read, so the JSON is incomplete: no code, but an excerpt.
     assert_eq!(err.code(), None);
@@ -129,7 +166,12 @@ async fn ten_megabyte_body_is_cut_not_buffered() {
 
 #[tokio::test]
 async fn json_that_is_not_an_odata_error_keeps_status() {
-    for body in [json!({"error": "nope"}), json!([1, 2, 3]), json!({"error": {"code": 7}}), json!(null)] {
+    for body in [
+        json!({"error": "nope"}),
+        json!([1, 2, 3]),
+        json!({"error": {"code": 7}}),
+        json!(null),
+    ] {
         let err = answer(Reply::status(409).json(&body)).await;
         assert_eq!(err.status(), Some(409), "{body}");
         assert_eq!(err.code(), None);
@@ -138,15 +180,24 @@ async fn json_that_is_not_an_odata_error_keeps_status() {
 
 #[tokio::test]
 async fn throttling_429_is_retryable_and_reads_retry_after() {
-    let err = answer(Reply::status(429).header("Retry-After", "120").odata("TooManyRequests", "Too many requests")).await;
+    let err = answer(
+        Reply::status(429)
+            .header("Retry-After", "120")
+            .odata("TooManyRequests", "Too many requests"),
+    )
+    .await;
     assert!(err.is_retryable());
     assert_eq!(err.code(), Some("TooManyRequests"));
-    assert_eq!(err.graph().unwrap().retry_after(), Some(std::time::Duration::from_secs(120)));
+    assert_eq!(
+        err.graph().unwrap().retry_after(),
+        Some(std::time::Duration::from_secs(120))
+    );
 }
 
 #[tokio::test]
 async fn redirect_is_not_followed() {
-    let err = answer(Reply::status(302).header("Location", "https://elsewhere.invalid/steal")).await;
+    let err =
+        answer(Reply::status(302).header("Location", "https://elsewhere.invalid/steal")).await;
     assert_eq!(err.status(), Some(302));
     assert!(matches!(err, Error::UnexpectedResponse { .. }), "{err:?}");
 }
@@ -169,6 +220,7 @@ async fn nothing_listening_is_a_transport_error() {
     let client = GraphClient::builder()
         .base_url(&format!("http://127.0.0.1:{port}/beta"))
         .bearer_token(TOKEN)
+        .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
     let err = client
@@ -186,7 +238,11 @@ async fn failing_token_source_sends_nothing() {
     struct Broken;
     impl TokenProvider for Broken {
         fn token<'a>(&'a self, _: &'a [&'a str]) -> BoxFuture<'a, Result<AccessToken, TokenError>> {
-            Box::pin(async { Err(TokenError::new("AADSTS7000215: Invalid client secret provided.")) })
+            Box::pin(async {
+                Err(TokenError::new(
+                    "AADSTS7000215: Invalid client secret provided.",
+                ))
+            })
         }
     }
     let graph = StandIn::start().await.unwrap();
@@ -200,6 +256,9 @@ async fn failing_token_source_sends_nothing() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::TokenSource(_)), "{err:?}");
-    assert_eq!(err.to_string(), "token source failed: AADSTS7000215: Invalid client secret provided.");
+    assert_eq!(
+        err.to_string(),
+        "token source failed: AADSTS7000215: Invalid client secret provided."
+    );
     assert!(graph.requests().is_empty());
 }

@@ -29,7 +29,9 @@ fn public_items(items: Vec<syn::Item>) -> Vec<syn::Item> {
             Item::Struct(mut s) if public(&s.vis) => {
                 s.attrs.retain(is_derive);
                 // serde attributes are the wire names: part of the surface.
-                s.fields.iter_mut().for_each(|f| f.attrs.retain(|a| a.path().is_ident("serde")));
+                s.fields
+                    .iter_mut()
+                    .for_each(|f| f.attrs.retain(|a| a.path().is_ident("serde")));
                 Some(Item::Struct(s))
             }
             Item::Enum(mut e) if public(&e.vis) => {

@@ -24,13 +24,25 @@ fn full() -> ResourceAccountAssignment {
 
 fn assert_common_headers(request: &RecordedRequest) {
     assert_eq!(request.method, "POST");
-    assert_eq!(request.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
     assert_eq!(request.header("accept"), Some("application/json"));
     assert_eq!(request.header("content-type"), Some("application/json"));
     assert_eq!(request.header("user-agent"), Some(USER_AGENT));
-    assert!(USER_AGENT.starts_with("autopilot-resource-account/0."), "{USER_AGENT}");
-    assert_eq!(request.header("api-version"), None, "progenitor's api-version header must be stripped");
-    let id = request.header("client-request-id").expect("client-request-id");
+    assert!(
+        USER_AGENT.starts_with("autopilot-resource-account/0."),
+        "{USER_AGENT}"
+    );
+    assert_eq!(
+        request.header("api-version"),
+        None,
+        "progenitor's api-version header must be stripped"
+    );
+    let id = request
+        .header("client-request-id")
+        .expect("client-request-id");
     let parsed = uuid::Uuid::parse_str(id).expect("client-request-id is a GUID");
     assert_eq!(parsed.get_version_num(), 4);
     assert_eq!(request.answered, Some(204));
@@ -53,7 +65,10 @@ async fn device_identity_operation_on_the_wire() {
         std::str::from_utf8(&request.body).unwrap(),
         r#"{"addressableUserName":"Room 101","resourceAccountName":"room-101","userPrincipalName":"room-101@contoso.com"}"#
     );
-    assert_eq!(request.operation.as_deref(), Some("assign_resource_account_to_device"));
+    assert_eq!(
+        request.operation.as_deref(),
+        Some("assign_resource_account_to_device")
+    );
 }
 
 #[tokio::test]
@@ -69,7 +84,10 @@ async fn deployment_profile_operation_on_the_wire() {
         "/beta/deviceManagement/windowsAutopilotDeploymentProfiles/profile-1/assignedDevices/device-1/assignResourceAccountToDevice"
     );
     assert_common_headers(&request);
-    assert_eq!(request.json().unwrap(), serde_json::to_value(full()).unwrap());
+    assert_eq!(
+        request.json().unwrap(),
+        serde_json::to_value(full()).unwrap()
+    );
     assert_eq!(request.device_id.as_deref(), Some("device-1"));
 }
 
@@ -97,13 +115,19 @@ async fn none_fields_are_omitted_and_empty_assignment_is_an_empty_object() {
         user_principal_name: Some("room@contoso.com".into()),
         ..Default::default()
     };
-    client.assign_resource_account_to_device("d1", &only_upn).await.unwrap();
+    client
+        .assign_resource_account_to_device("d1", &only_upn)
+        .await
+        .unwrap();
     client
         .assign_resource_account_to_device("d2", &ResourceAccountAssignment::default())
         .await
         .unwrap();
     let requests = graph.requests();
-    assert_eq!(&requests[0].body[..], br#"{"userPrincipalName":"room@contoso.com"}"#);
+    assert_eq!(
+        &requests[0].body[..],
+        br#"{"userPrincipalName":"room@contoso.com"}"#
+    );
     assert_eq!(&requests[1].body[..], b"{}");
 }
 
@@ -127,7 +151,10 @@ async fn every_call_gets_a_fresh_client_request_id() {
     let graph = StandIn::start().await.unwrap();
     let client = client(&graph);
     for _ in 0..3 {
-        client.assign_resource_account_to_device("d", &full()).await.unwrap();
+        client
+            .assign_resource_account_to_device("d", &full())
+            .await
+            .unwrap();
     }
     let ids: std::collections::HashSet<_> = graph
         .requests()
@@ -151,9 +178,16 @@ async fn any_2xx_is_success() {
     );
     let client = client(&graph);
     for _ in 0..4 {
-        client.assign_resource_account_to_device("d", &full()).await.unwrap();
+        client
+            .assign_resource_account_to_device("d", &full())
+            .await
+            .unwrap();
     }
-    let answered: Vec<_> = graph.requests().iter().map(|r| r.answered.unwrap()).collect();
+    let answered: Vec<_> = graph
+        .requests()
+        .iter()
+        .map(|r| r.answered.unwrap())
+        .collect();
     assert_eq!(answered, [204, 200, 200, 202]);
 }
 
@@ -161,8 +195,20 @@ async fn any_2xx_is_success() {
 async fn refused_ids_never_reach_the_server() {
     let graph = StandIn::start().await.unwrap();
     let client = client(&graph);
-    for bad in ["", ".", "..", "%2e%2E", "a\\b", "a\nb", "a\u{0}b", "%252e%252e"] {
-        let e1 = client.assign_resource_account_to_device(bad, &full()).await.unwrap_err();
+    for bad in [
+        "",
+        ".",
+        "..",
+        "%2e%2E",
+        "a\\b",
+        "a\nb",
+        "a\u{0}b",
+        "%252e%252e",
+    ] {
+        let e1 = client
+            .assign_resource_account_to_device(bad, &full())
+            .await
+            .unwrap_err();
         let e2 = client
             .assign_resource_account_to_deployment_profile_device("p", bad, &full())
             .await

@@ -81,6 +81,8 @@ pub struct RecordedRequest {
     pub device_id: Option<String>,
     /// The status the stand-in answered with (`None` when it reset the connection).
     pub answered: Option<u16>,
+    /// When the request head arrived.
+    pub received_at: std::time::Instant,
 }
 
 impl RecordedRequest {
@@ -105,7 +107,11 @@ impl StandIn {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::default());
         let server = tokio::spawn(serve(listener, shared.clone()));
-        Ok(Self { addr, shared, server })
+        Ok(Self {
+            addr,
+            shared,
+            server,
+        })
     }
 
     /// The base URL to hand to [`GraphClientBuilder::base_url`](crate::GraphClientBuilder::base_url).
@@ -209,6 +215,7 @@ async fn handle(
     shared: Arc<Shared>,
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, ResetConnection> {
+    let received_at = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let target = parts
         .uri
@@ -218,16 +225,28 @@ async fn handle(
     let headers = parts
         .headers
         .iter()
-        .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect::<Vec<_>>();
     let (body, too_large) = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Ok(collected) => (collected.to_bytes(), false),
         Err(_) => (Bytes::new(), true),
     };
 
-    let check = spec::check(parts.method.as_str(), &target, &parts.headers, &body, too_large);
+    let check = spec::check(
+        parts.method.as_str(),
+        &target,
+        &parts.headers,
+        &body,
+        too_large,
+    );
     let (operation, device_id) = match &check {
-        SpecCheck::Valid(Operation { id, device_id }) | SpecCheck::Invalid(Some(Operation { id, device_id }), _) => {
+        SpecCheck::Valid(Operation { id, device_id })
+        | SpecCheck::Invalid(Some(Operation { id, device_id }), _) => {
             (Some(id.clone()), Some(device_id.clone()))
         }
         SpecCheck::Invalid(None, _) => (None, None),
@@ -240,14 +259,18 @@ async fn handle(
     };
 
     shared.state().requests.push(RecordedRequest {
-            method: parts.method.to_string(),
-            target,
-            headers,
-            body,
-            operation,
-            device_id,
+        method: parts.method.to_string(),
+        target,
+        headers,
+        body,
+        operation,
+        device_id,
         answered: (!reply.is_reset()).then_some(reply.status_code()),
+        received_at,
     });
-    let client_request_id = parts.headers.get("client-request-id").and_then(|v| v.to_str().ok());
+    let client_request_id = parts
+        .headers
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok());
     reply.into_response(client_request_id).await
 }

@@ -132,7 +132,9 @@ impl Reply {
 
 /// `Sun, 29 Nov 2026 12:00:00 GMT` → `2026-11-29T12:00:00`, the offset-less form Graph uses.
 fn iso_without_offset(http_date: &str) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let parts: Vec<&str> = http_date.split_whitespace().collect();
     match parts.as_slice() {
         [_, day, month, year, time, _] => {

@@ -40,7 +40,8 @@ struct Spec {
 }
 
 static PARSED: LazyLock<Spec> = LazyLock::new(|| {
-    let doc: serde_json::Value = serde_json::from_str(SPEC).expect("spec/openapi.json is checked by build.rs");
+    let doc: serde_json::Value =
+        serde_json::from_str(SPEC).expect("spec/openapi.json is checked by build.rs");
     let routes = doc["paths"]
         .as_object()
         .into_iter()
@@ -65,11 +66,24 @@ static PARSED: LazyLock<Spec> = LazyLock::new(|| {
         .as_object()
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default();
-    Spec { routes, body_properties }
+    Spec {
+        routes,
+        body_properties,
+    }
 });
 
-pub(super) fn check(method: &str, target: &str, headers: &HeaderMap, body: &[u8], too_large: bool) -> SpecCheck {
-    let Some(path) = target.split('?').next().and_then(|p| p.strip_prefix(BASE_PATH)) else {
+pub(super) fn check(
+    method: &str,
+    target: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    too_large: bool,
+) -> SpecCheck {
+    let Some(path) = target
+        .split('?')
+        .next()
+        .and_then(|p| p.strip_prefix(BASE_PATH))
+    else {
         return not_found(target);
     };
     let Some(operation) = route(path) else {
@@ -83,18 +97,34 @@ pub(super) fn check(method: &str, target: &str, headers: &HeaderMap, body: &[u8]
         SpecCheck::Invalid(Some(op), Reply::status(status).odata(code, &message))
     };
     if method != "POST" {
-        return refuse(405, "BadRequest", format!("{method} is not allowed; the action takes POST"));
+        return refuse(
+            405,
+            "BadRequest",
+            format!("{method} is not allowed; the action takes POST"),
+        );
     }
     let bearer = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     if !bearer.is_some_and(|v| v.starts_with("Bearer ") && v.len() > "Bearer ".len()) {
-        return refuse(401, "InvalidAuthenticationToken", "Access token is empty.".into());
+        return refuse(
+            401,
+            "InvalidAuthenticationToken",
+            "Access token is empty.".into(),
+        );
     }
     let json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
     if !json {
-        return refuse(415, "BadRequest", "Content-Type must be application/json".into());
+        return refuse(
+            415,
+            "BadRequest",
+            "Content-Type must be application/json".into(),
+        );
     }
     if too_large {
         return refuse(413, "BadRequest", "Request body too large".into());
@@ -120,7 +150,9 @@ fn route(path: &str) -> Option<Operation> {
                 Segment::Param => last_param = Some(*got),
             }
         }
-        let device_id = percent_encoding::percent_decode_str(last_param?).decode_utf8_lossy().into_owned();
+        let device_id = percent_encoding::percent_decode_str(last_param?)
+            .decode_utf8_lossy()
+            .into_owned();
         Some(Operation {
             id: route.operation_id.clone(),
             device_id,
@@ -134,7 +166,9 @@ fn check_body(body: &[u8]) -> Result<(), String> {
     let object = value.as_object().ok_or("Body must be a JSON object")?;
     for (key, value) in object {
         if !PARSED.body_properties.iter().any(|p| p == key) {
-            return Err(format!("Property '{key}' does not exist on the action's parameters"));
+            return Err(format!(
+                "Property '{key}' does not exist on the action's parameters"
+            ));
         }
         if !(value.is_string() || value.is_null()) {
             return Err(format!("Property '{key}' must be a string or null"));

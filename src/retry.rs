@@ -1,0 +1,181 @@
+//! When and how long to wait before sending a call again.
+//!
+//! Mirrors what Microsoft's Graph SDKs do, and is at least as careful: 429, 503 and 504 and
+//! failures before any response are retried; `Retry-After` (seconds or HTTP-date) is obeyed;
+//! otherwise the wait grows exponentially from the base delay, plus jitter; and a call stops
+//! retrying once its total wait would pass the cap.
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+/// The hard cap on retries, whatever the configuration says.
+pub const MAX_RETRIES_CAP: u32 = 10;
+
+/// How a call is retried. Set it with [`GraphClientBuilder::retry_policy`](crate::GraphClientBuilder::retry_policy).
+///
+/// ```
+/// use std::time::Duration;
+/// use autopilot_resource_account::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .max_retries(5)
+///     .base_delay(Duration::from_secs(1))
+///     .max_total_delay(Duration::from_secs(60));
+/// assert_eq!(policy.get_max_retries(), 5);
+/// assert_eq!(RetryPolicy::none().get_max_retries(), 0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_retries: u32,
+    base_delay: Duration,
+    max_total_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 3 retries, 3 s base delay, 180 s total: the Graph SDKs' defaults.
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            base_delay: Duration::from_secs(3),
+            max_total_delay: Duration::from_secs(180),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry.
+    pub fn none() -> Self {
+        Self::default().max_retries(0)
+    }
+
+    /// Retries after the first attempt (default 3; values above 10 are capped at 10).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries.min(MAX_RETRIES_CAP);
+        self
+    }
+
+    /// First backoff delay when the server gives no `Retry-After` (default 3 s); doubles each retry.
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// Most a call may spend waiting between attempts (default 180 s). A `Retry-After` that would
+    /// pass it ends the call with the throttling error instead of sleeping.
+    pub fn max_total_delay(mut self, delay: Duration) -> Self {
+        self.max_total_delay = delay;
+        self
+    }
+
+    /// The configured number of retries.
+    pub fn get_max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The configured base delay.
+    pub fn get_base_delay(&self) -> Duration {
+        self.base_delay
+    }
+
+    /// The configured total delay cap.
+    pub fn get_max_total_delay(&self) -> Duration {
+        self.max_total_delay
+    }
+
+    /// The wait before retry number `retry` (1-based), given the server's `Retry-After` and what
+    /// the call has waited so far; `None` means stop and report the last answer.
+    pub(crate) fn next_delay(
+        &self,
+        retry: u32,
+        retry_after: Option<Duration>,
+        waited: Duration,
+    ) -> Option<Duration> {
+        if retry > self.max_retries {
+            return None;
+        }
+        let delay = retry_after.unwrap_or_else(|| self.backoff(retry));
+        (waited + delay <= self.max_total_delay).then_some(delay)
+    }
+
+    /// `base · 2^(retry-1)`, plus up to one `base` of jitter so that a fleet does not retry in step.
+    fn backoff(&self, retry: u32) -> Duration {
+        let exponential = self.base_delay.saturating_mul(1 << (retry - 1).min(16));
+        exponential.saturating_add(self.base_delay.mul_f64(jitter()))
+    }
+}
+
+/// Whether a status is worth another attempt: throttling and transient unavailability.
+pub(crate) fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 429 | 503 | 504)
+}
+
+/// Whether a transport error happened before any response (connect failure, reset), which is
+/// safe to retry. Timeouts are not: the server may still be working on the request.
+pub(crate) fn is_retryable_transport(error: &reqwest::Error) -> bool {
+    !error.is_timeout() && (error.is_connect() || error.is_request())
+}
+
+/// A uniform value in `[0, 1)`, from the std hasher's per-instance random keys (no extra crate).
+fn jitter() -> f64 {
+    let bits = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    #[test]
+    fn backoff_doubles_with_bounded_jitter() {
+        let policy = RetryPolicy::default();
+        for (retry, low) in [(1, 3), (2, 6), (3, 12)] {
+            let d = policy.next_delay(retry, None, Duration::ZERO).unwrap();
+            assert!(d >= S(low) && d < S(low + 3), "retry {retry}: {d:?}");
+        }
+        assert_eq!(
+            policy.next_delay(4, None, Duration::ZERO),
+            None,
+            "3 retries by default"
+        );
+    }
+
+    #[test]
+    fn retry_after_wins_and_the_total_cap_holds() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.next_delay(1, Some(S(1)), S(0)), Some(S(1)));
+        assert_eq!(
+            policy.next_delay(1, Some(S(300)), S(0)),
+            None,
+            "beyond the 180 s cap"
+        );
+        assert_eq!(policy.next_delay(2, Some(S(30)), S(160)), None);
+        assert_eq!(policy.next_delay(2, Some(S(20)), S(160)), Some(S(20)));
+    }
+
+    #[test]
+    fn retries_are_capped_at_ten() {
+        assert_eq!(RetryPolicy::default().max_retries(50).get_max_retries(), 10);
+        assert_eq!(RetryPolicy::none().next_delay(1, Some(S(0)), S(0)), None);
+    }
+
+    #[test]
+    fn jitter_is_in_range_and_varies() {
+        let samples: Vec<f64> = (0..100).map(|_| jitter()).collect();
+        assert!(samples.iter().all(|j| (0.0..1.0).contains(j)));
+        assert!(samples.windows(2).any(|w| w[0] != w[1]));
+    }
+
+    #[test]
+    fn statuses() {
+        assert!([429, 503, 504].into_iter().all(is_retryable_status));
+        assert!(
+            ![400, 401, 403, 404, 409, 500, 501, 502]
+                .into_iter()
+                .any(is_retryable_status)
+        );
+    }
+}
