@@ -1,4 +1,71 @@
-//! Typed, resilient binding for the Microsoft Graph beta action `assignResourceAccountToDevice`.
+//! Typed, resilient binding for the Microsoft Graph **beta** action
+//! [`assignResourceAccountToDevice`](https://learn.microsoft.com/en-us/graph/api/intune-enrollment-windowsautopilotdeviceidentity-assignresourceaccounttodevice?view=graph-rest-beta):
+//! link a Teams Rooms resource account to a Windows Autopilot device.
+//!
+//! The client underneath ([`generated`]) is generated at build time by progenitor from a trimmed
+//! copy of Microsoft's OpenAPI description; [`GraphClient`] adds authentication, request ids,
+//! retries, checked ids and typed errors in one seam (progenitor's `ClientHooks`).
+//!
+//! # Quickstart: a static token
+//!
+//! ```no_run
+//! use autopilot_resource_account::{GraphClient, ResourceAccountAssignment};
+//!
+//! # async fn run() -> Result<(), autopilot_resource_account::Error> {
+//! let client = GraphClient::builder()
+//!     .bearer_token(std::env::var("GRAPH_TOKEN").expect("GRAPH_TOKEN"))
+//!     .build()?;
+//! let assignment = ResourceAccountAssignment {
+//!     user_principal_name: Some("room-101@contoso.com".into()),
+//!     addressable_user_name: Some("Room 101".into()),
+//!     resource_account_name: Some("room-101".into()),
+//! };
+//! client
+//!     .assign_resource_account_to_device("7f9b6c1e-0000-4000-8000-000000000001", &assignment)
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Quickstart: an app registration, managed identity or `az login` (feature `azure-identity`)
+//!
+//! Any `azure_core::credentials::TokenCredential` becomes a token source with cached,
+//! single-flight refresh; the scope follows the [`Cloud`]. See the `azure_identity` module
+//! (built with the `azure-identity` feature) and `examples/client_credentials.rs`.
+//!
+//! # Quickstart: test against a loopback stand-in (feature `test-util`)
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use autopilot_resource_account::stand_in::StandIn;
+//! use autopilot_resource_account::{GraphClient, ResourceAccountAssignment};
+//!
+//! let graph = StandIn::start().await?; // 127.0.0.1, checks requests against the spec
+//! let client = GraphClient::builder().base_url(&graph.base_url()).bearer_token("t").build()?;
+//! client.assign_resource_account_to_device("device-1", &ResourceAccountAssignment::default()).await?;
+//! assert_eq!(graph.requests()[0].body, &b"{}"[..]);
+//! # Ok(()) }
+//! ```
+//!
+//! # Permissions
+//!
+//! `DeviceManagementServiceConfig.ReadWrite.All` (or `DeviceManagementConfiguration.ReadWrite.All`),
+//! application or delegated, admin-consented.
+//!
+//! # Clouds
+//!
+//! [`Cloud::Global`] (`graph.microsoft.com`), [`Cloud::UsGovL4`] (`graph.microsoft.us`),
+//! [`Cloud::UsGovL5Dod`] (`dod-graph.microsoft.us`) and [`Cloud::China`]
+//! (`microsoftgraph.chinacloudapi.cn`); each has its own root and `.default` scope.
+//!
+//! # Errors and what is retried
+//!
+//! Every call returns [`Error`]: invalid input (refused before sending), a Graph error status
+//! ([`GraphError`]: status, OData `code`/`message`, `request-id`, `client-request-id`, Intune's
+//! detail), transport, token source, or an unexpected response. `Display` is one line and never
+//! holds the token. Calls answered 429, 503 or 504, or failing before any answer, are retried per
+//! [`RetryPolicy`] (default: 3 retries, 3 s exponential backoff with jitter, `Retry-After`
+//! obeyed, 180 s total); a 429 pauses every call of the client for its `Retry-After`.
 #![deny(missing_docs)]
 
 pub mod auth;
