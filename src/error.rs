@@ -5,7 +5,8 @@ use std::fmt;
 use crate::auth::TokenError;
 use crate::generated::types::ODataError;
 use crate::graph_error::{GraphError, one_line};
-use crate::hooks::{CallRecord, TOKEN_ERROR_PREFIX};
+use crate::hooks::CallRecord;
+use crate::retry;
 
 /// Everything that can go wrong with a call. `Display` is one line and never holds a token.
 #[derive(Debug)]
@@ -71,13 +72,12 @@ impl Error {
         self.graph()?.client_request_id()
     }
 
-    /// Whether the same call may succeed later: 429, 503, 504 and failures with no answer.
+    /// Whether the same call may succeed later: 429, 503, 504 and failures before any answer
+    /// (the cases the client itself retries). A timeout is not: the server may have acted.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Graph(e) => e.is_retryable(),
-            Error::Transport { source, .. } => {
-                source.is_connect() || source.is_timeout() || source.is_request()
-            }
+            Error::Transport { source, .. } => retry::is_retryable_transport(source),
             Error::InvalidInput(_) | Error::TokenSource(_) | Error::UnexpectedResponse { .. } => {
                 false
             }
@@ -118,8 +118,8 @@ impl Error {
             E::CommunicationError(source)
             | E::ResponseBodyError(source)
             | E::InvalidUpgrade(source) => Error::Transport { source, attempts },
-            E::Custom(message) => match message.strip_prefix(TOKEN_ERROR_PREFIX) {
-                Some(message) => Error::TokenSource(TokenError::new(message)),
+            E::Custom(message) => match call.token_error() {
+                Some(error) => Error::TokenSource(error),
                 None => Error::UnexpectedResponse {
                     status: None,
                     detail: message,

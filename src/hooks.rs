@@ -78,6 +78,7 @@ struct CallState {
 struct Seen {
     attempts: u32,
     last_answer: Option<Answer>,
+    token_error: Option<TokenError>,
 }
 
 /// The status line and headers of the last error answer.
@@ -112,14 +113,16 @@ impl CallRecord {
         self.seen().last_answer.clone()
     }
 
+    /// Why the token source failed, if that is what ended the call.
+    pub(crate) fn token_error(&self) -> Option<TokenError> {
+        self.seen().token_error.clone()
+    }
+
     fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
         // Nothing panics while holding the lock, but a poisoned record is still readable.
         self.0.seen.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
-
-/// Marker for the one `Error::Custom` our hooks produce, so the wrapper can map it back.
-pub(crate) const TOKEN_ERROR_PREFIX: &str = "token source: ";
 
 impl ClientHooks<HookState> for Client {
     async fn pre<E>(
@@ -128,18 +131,22 @@ impl ClientHooks<HookState> for Client {
         _info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         let state = &self.inner.0;
-        let token =
-            state.token.token(&state.scopes).await.map_err(|e| {
-                progenitor_client::Error::Custom(format!("{TOKEN_ERROR_PREFIX}{e}"))
-            })?;
-        let mut auth =
-            HeaderValue::try_from(format!("Bearer {}", token.secret())).map_err(|_| {
-                progenitor_client::Error::Custom(format!(
-                    "{TOKEN_ERROR_PREFIX}the token is not a valid header value"
-                ))
-            })?;
-        // Sensitive values are redacted by `Debug` of the request and its headers.
-        auth.set_sensitive(true);
+        let token = state.token.token(&state.scopes).await.and_then(|token| {
+            let mut auth = HeaderValue::try_from(format!("Bearer {}", token.secret()))
+                .map_err(|_| TokenError::new("the token is not a valid HTTP header value"))?;
+            // Sensitive values are redacted by `Debug` of the request and its headers.
+            auth.set_sensitive(true);
+            Ok(auth)
+        });
+        let auth = match token {
+            Ok(auth) => auth,
+            Err(error) => {
+                // progenitor's error type has no room for it: the wrapper reads it from the record.
+                let message = error.to_string();
+                let _ = CALL.try_with(|r| r.seen().token_error = Some(error));
+                return Err(progenitor_client::Error::Custom(format!("token source: {message}")));
+            }
+        };
 
         let client_request_id = CALL
             .try_with(|r| r.client_request_id().to_owned())
