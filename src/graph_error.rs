@@ -138,7 +138,7 @@ impl GraphError {
 
     /// Whether waiting and trying again may succeed: throttling (429) and transient 503/504.
     pub fn is_retryable(&self) -> bool {
-        matches!(self.status, 429 | 503 | 504)
+        crate::retry::is_retryable_status(self.status)
     }
 }
 
