@@ -41,9 +41,27 @@ fn generate() -> Result<(), String> {
                 .with_derive("Eq"),
         );
 
-    let tokens = progenitor::Generator::new(&settings)
-        .generate_tokens(&spec)
-        .map_err(|e| format!("progenitor cannot generate a client from {SPEC}: {e}"))?;
+    // progenitor panics on some inputs (e.g. `default` beside `204`): turn that into one line too.
+    std::panic::set_hook(Box::new(|_| {}));
+    let generated =
+        std::panic::catch_unwind(|| progenitor::Generator::new(&settings).generate_tokens(&spec));
+    let _ = std::panic::take_hook();
+    let tokens = match generated {
+        Ok(result) => {
+            result.map_err(|e| format!("progenitor cannot generate a client from {SPEC}: {e}"))?
+        }
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            return Err(format!(
+                "progenitor panicked on {SPEC}: {}",
+                why.lines().next().unwrap_or("")
+            ));
+        }
+    };
     let file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
     let source = prettyplease::unparse(&file);
