@@ -114,13 +114,13 @@ pub fn download(url: &str) -> Result<(Vec<u8>, String), String> {
         progress(data.len() as u64, total);
         eprintln!();
     }
-    if let Some(t) = total {
-        if data.len() as u64 != t {
-            return Err(format!(
-                "download of {url} truncated: received {} of {t} bytes",
-                data.len()
-            ));
-        }
+    if let Some(t) = total
+        && data.len() as u64 != t
+    {
+        return Err(format!(
+            "download of {url} truncated: received {} of {t} bytes",
+            data.len()
+        ));
     }
     Ok((data, hex(&hasher.finalize())))
 }

@@ -72,6 +72,11 @@ enum SpecCmd {
         #[arg(long)]
         source_date: Option<String>,
     },
+    /// Rewrite openapi.json from the committed slice after editing adjustments.yaml.
+    Apply {
+        #[arg(long)]
+        spec_dir: Option<PathBuf>,
+    },
     /// Re-derive openapi.json from the committed slice + adjustments; fail with a diff.
     Check {
         #[arg(long)]
@@ -101,6 +106,35 @@ fn fail(msg: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
+fn report(r: Result<spec::UpdateReport, String>) -> ExitCode {
+    match r {
+        Err(e) => fail(&e),
+        Ok(r) => {
+            if let Some(reason) = &r.fallback {
+                eprintln!(
+                    "note: fast path not used ({}); read the whole text with the conforming parser",
+                    one_line(reason)
+                );
+            }
+            if r.changed_files.is_empty() {
+                println!("spec/ is up to date");
+            } else {
+                println!("rewrote {}", r.changed_files.join(", "));
+            }
+            for line in &r.summary {
+                println!("  {line}");
+            }
+            if r.surface_changed {
+                println!("the generated Rust surface changed (exit {EXIT_SURFACE_CHANGED})");
+                ExitCode::from(EXIT_SURFACE_CHANGED)
+            } else {
+                println!("the generated Rust surface is unchanged");
+                ExitCode::SUCCESS
+            }
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
@@ -122,34 +156,11 @@ fn main() -> ExitCode {
                     commit: source_commit,
                     date: source_date,
                 };
-                match spec::update(&from, &dir, mode, source) {
-                    Err(e) => fail(&e),
-                    Ok(r) => {
-                        if let Some(reason) = &r.fallback {
-                            eprintln!(
-                                "note: fast path not used ({}); read the whole text with the conforming parser",
-                                one_line(reason)
-                            );
-                        }
-                        if r.changed_files.is_empty() {
-                            println!("spec/ is up to date");
-                        } else {
-                            println!("rewrote {}", r.changed_files.join(", "));
-                        }
-                        for line in &r.summary {
-                            println!("  {line}");
-                        }
-                        if r.surface_changed {
-                            println!(
-                                "the generated Rust surface changed (exit {EXIT_SURFACE_CHANGED})"
-                            );
-                            ExitCode::from(EXIT_SURFACE_CHANGED)
-                        } else {
-                            println!("the generated Rust surface is unchanged");
-                            ExitCode::SUCCESS
-                        }
-                    }
-                }
+                report(spec::update(&from, &dir, mode, source))
+            }
+            SpecCmd::Apply { spec_dir } => {
+                let dir = spec_dir.unwrap_or_else(spec::default_spec_dir);
+                report(spec::apply_committed(&dir))
             }
             SpecCmd::Check { spec_dir } => {
                 let dir = spec_dir.unwrap_or_else(spec::default_spec_dir);

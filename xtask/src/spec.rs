@@ -256,6 +256,40 @@ fn replace_dir(dir: &Path, files: &[(&str, String)]) -> Result<(), String> {
     result
 }
 
+/// `spec apply`: re-derive openapi.json from the committed slice after an edit of
+/// adjustments.yaml (no upstream text needed).
+pub fn apply_committed(spec_dir: &Path) -> Result<UpdateReport, String> {
+    let slice_text = read_text(&spec_dir.join(SLICE))?;
+    let adj = Adjustments::parse(&read_text(&spec_dir.join(ADJUSTMENTS))?)?;
+    let slice = yaml::parse(&slice_text, 1, None).map_err(|x| format!("spec/{SLICE}: {x}"))?;
+    let adjusted = adjust::apply(&slice, &adj)?;
+    let json = to_json(&adjusted);
+    let new_code = surface::generate(&adjusted)?;
+    let old_json = std::fs::read_to_string(spec_dir.join(OPENAPI)).ok();
+    let (summary, surface_changed) = match old_json.as_deref().map(serde_json::from_str::<Value>) {
+        Some(Ok(old)) => {
+            let old_code = surface::generate(&old).ok();
+            (
+                surface::summary(&old, &adjusted),
+                old_code.as_deref() != Some(new_code.as_str()),
+            )
+        }
+        _ => (vec!["no previous spec/openapi.json".into()], true),
+    };
+    let changed_files = if old_json.as_deref() == Some(json.as_str()) {
+        Vec::new()
+    } else {
+        replace_dir(spec_dir, &[(OPENAPI, json)])?;
+        vec![OPENAPI.to_owned()]
+    };
+    Ok(UpdateReport {
+        fallback: None,
+        changed_files,
+        summary,
+        surface_changed,
+    })
+}
+
 /// `spec check`: the committed slice and adjustments must give the committed openapi.json.
 /// On a difference, returns the unified diff as the second element.
 pub fn check(spec_dir: &Path) -> Result<(), (String, Option<String>)> {

@@ -66,16 +66,15 @@ fn strip_docs(ts: TokenStream) -> TokenStream {
                 if bang {
                     look.next();
                 }
-                if let Some(TokenTree::Group(g)) = look.peek() {
-                    if g.delimiter() == proc_macro2::Delimiter::Bracket
-                        && matches!(g.stream().into_iter().next(), Some(TokenTree::Ident(i)) if i == "doc")
-                    {
-                        if bang {
-                            it.next();
-                        }
+                if let Some(TokenTree::Group(g)) = look.peek()
+                    && g.delimiter() == proc_macro2::Delimiter::Bracket
+                    && matches!(g.stream().into_iter().next(), Some(TokenTree::Ident(i)) if i == "doc")
+                {
+                    if bang {
                         it.next();
-                        continue;
                     }
+                    it.next();
+                    continue;
                 }
                 out.push(TokenTree::Punct(p));
             }

@@ -92,10 +92,10 @@ pub fn parse(text: &str, first_line: usize, filter: PathFilter<'_>) -> Result<Va
                 continue;
             }
             // The skipped value is complete: drop its key.
-            if let Some(Frame::Map { key, .. }) = stack.last_mut() {
-                if let Some(k) = key.take() {
-                    skipped_keys.insert(k);
-                }
+            if let Some(Frame::Map { key, .. }) = stack.last_mut()
+                && let Some(k) = key.take()
+            {
+                skipped_keys.insert(k);
             }
             continue;
         }
@@ -128,14 +128,12 @@ pub fn parse(text: &str, first_line: usize, filter: PathFilter<'_>) -> Result<Va
                 if stack.len() >= MAX_DEPTH {
                     return Err(err(format!("nesting deeper than {MAX_DEPTH} levels")));
                 }
-                if in_paths {
-                    if let (Some(f), Some(Frame::Map { key: Some(k), .. })) = (filter, stack.last())
-                    {
-                        if !f(k) {
-                            skipping = 1;
-                            continue;
-                        }
-                    }
+                if in_paths
+                    && let (Some(f), Some(Frame::Map { key: Some(k), .. })) = (filter, stack.last())
+                    && !f(k)
+                {
+                    skipping = 1;
+                    continue;
                 }
                 let is_root_paths = matches!(
                     stack.last(),
@@ -295,26 +293,25 @@ pub fn resolve_plain(s: &str) -> Value {
             return Value::Number(u.into());
         }
     }
-    if let Some(hex) = s.strip_prefix("0x") {
-        if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            if let Ok(u) = u64::from_str_radix(hex, 16) {
-                return Value::Number(u.into());
-            }
-        }
+    if let Some(hex) = s.strip_prefix("0x")
+        && !hex.is_empty()
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && let Ok(u) = u64::from_str_radix(hex, 16)
+    {
+        return Value::Number(u.into());
     }
-    if let Some(oct) = s.strip_prefix("0o") {
-        if !oct.is_empty() && oct.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-            if let Ok(u) = u64::from_str_radix(oct, 8) {
-                return Value::Number(u.into());
-            }
-        }
+    if let Some(oct) = s.strip_prefix("0o")
+        && !oct.is_empty()
+        && oct.bytes().all(|b| (b'0'..=b'7').contains(&b))
+        && let Ok(u) = u64::from_str_radix(oct, 8)
+    {
+        return Value::Number(u.into());
     }
-    if is_float(s) {
-        if let Ok(f) = s.parse::<f64>() {
-            if let Some(n) = Number::from_f64(f) {
-                return Value::Number(n);
-            }
-        }
+    if is_float(s)
+        && let Ok(f) = s.parse::<f64>()
+        && let Some(n) = Number::from_f64(f)
+    {
+        return Value::Number(n);
     }
     // `.inf` and `.nan` have no JSON form: they stay strings.
     Value::String(s.to_owned())

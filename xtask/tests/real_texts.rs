@@ -274,7 +274,8 @@ fn forms_up_to_2023_normalise_to_the_same_meaning() {
 fn vanished_targets_are_errors_naming_the_adjustment() {
     let adj = adjustments();
     let base = committed_slice();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Change = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Change)> = vec![
         (
             "schema_renames.ODataError",
             Box::new(|s: &mut Value| {
