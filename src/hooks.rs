@@ -14,7 +14,7 @@ use bytes::Bytes;
 use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
-use crate::auth::TokenProvider;
+use crate::auth::{TokenError, TokenProvider};
 use crate::generated::Client;
 use crate::retry::{self, RetryPolicy};
 use crate::throttle::Throttle;
@@ -175,7 +175,8 @@ impl ClientHooks<HookState> for Client {
             attempt += 1;
             // Bodies here are JSON bytes, so the clone succeeds; without one we cannot retry.
             let spare = request.try_clone();
-            state.throttle.wait_open().await;
+            // The gate (a 429's pause) and the pacer (the rate the server accepts).
+            let sent_at = state.throttle.admit().await;
             let _ = CALL.try_with(|r| r.seen().attempts = attempt);
             span.record("attempts", attempt);
             tracing::debug!(attempt, "sending");
@@ -191,15 +192,23 @@ impl ClientHooks<HookState> for Client {
                     let delay = retry::is_retryable_status(status)
                         .then(|| state.retry.next_delay(attempt, retry_after, waited))
                         .flatten();
+                    if response.status().is_success() {
+                        state.throttle.succeeded(sent_at);
+                    }
                     match (delay, spare) {
                         (Some(delay), Some(next)) => {
                             if status == 429 {
                                 // One throttled call holds back every call of this client.
-                                state.throttle.pause(delay);
+                                state.throttle.throttled(sent_at, Some(delay));
                             }
                             (delay, format!("status {status}"), next)
                         }
-                        _ => return finish(response).await,
+                        _ => {
+                            if status == 429 {
+                                state.throttle.throttled(sent_at, None);
+                            }
+                            return finish(response).await;
+                        }
                     }
                 }
                 Err(error) => {

@@ -71,6 +71,7 @@
 pub mod auth;
 #[cfg(feature = "azure-identity")]
 pub mod azure_identity;
+mod bulk;
 mod client;
 pub mod cloud;
 mod error;
@@ -84,6 +85,7 @@ pub mod stand_in;
 mod throttle;
 
 pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
+pub use bulk::{BulkItem, BulkOptions, DEFAULT_CONCURRENCY, Outcome, Target};
 pub use client::{DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder, USER_AGENT};
 pub use cloud::Cloud;
 pub use error::Error;

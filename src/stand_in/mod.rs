@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+mod rate_limit;
 mod reply;
 mod spec;
 
@@ -38,6 +39,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+pub use rate_limit::{Counters, FaultMix, RateLimit};
 pub use reply::Reply;
 use spec::{Operation, SpecCheck};
 
@@ -62,6 +64,7 @@ struct State {
     requests: Vec<RecordedRequest>,
     per_device: HashMap<String, VecDeque<Reply>>,
     any_device: VecDeque<Reply>,
+    load: rate_limit::Load,
 }
 
 /// One request, exactly as the stand-in received it.
@@ -170,14 +173,20 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn next_reply(&self, device_id: Option<&str>) -> Option<Reply> {
+    fn next_reply(&self, device_id: Option<&str>, tenant: &str) -> Option<Reply> {
         let mut state = self.state();
+        if let Some(refusal) = state.load.rate_limit(tenant) {
+            return Some(refusal);
+        }
         if let Some(queue) = device_id.and_then(|id| state.per_device.get_mut(id)) {
             if let Some(reply) = queue.pop_front() {
                 return Some(reply);
             }
         }
-        state.any_device.pop_front()
+        state
+            .any_device
+            .pop_front()
+            .or_else(|| state.load.fault())
     }
 }
 
@@ -253,7 +262,7 @@ async fn handle(
     };
     let reply = match check {
         SpecCheck::Valid(_) => shared
-            .next_reply(device_id.as_deref())
+            .next_reply(device_id.as_deref(), tenant(&parts.headers))
             .unwrap_or_else(|| Reply::status(204)),
         SpecCheck::Invalid(_, refusal) => refusal,
     };
@@ -273,4 +282,12 @@ async fn handle(
         .get("client-request-id")
         .and_then(|v| v.to_str().ok());
     reply.into_response(client_request_id).await
+}
+
+/// The rate-limit tenant of a request: its bearer token (one app in one tenant, in Graph).
+fn tenant(headers: &hyper::HeaderMap) -> &str {
+    headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }

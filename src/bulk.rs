@@ -1,0 +1,265 @@
+//! Bulk assignment: many (target, assignment) items in, one outcome per item out.
+
+use futures_util::stream::{self, Stream, StreamExt};
+
+use crate::client::GraphClient;
+use crate::error::Error;
+use crate::generated::types::ResourceAccountAssignment;
+
+/// Concurrency of [`GraphClient::assign_many`] unless [`BulkOptions::concurrency`] says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// Which of the three operations an item goes through.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Target {
+    /// [`GraphClient::assign_resource_account_to_device`].
+    Device {
+        /// Autopilot device identity id.
+        device_id: String,
+    },
+    /// [`GraphClient::assign_resource_account_to_deployment_profile_device`].
+    DeploymentProfileDevice {
+        /// Deployment profile id.
+        profile_id: String,
+        /// Autopilot device identity id (among the profile's assigned devices).
+        device_id: String,
+    },
+    /// [`GraphClient::assign_resource_account_to_device_via_deployment_profile`].
+    DeviceViaDeploymentProfile {
+        /// Autopilot device identity id.
+        device_id: String,
+        /// The assigned device's id under the device's deployment profile.
+        assigned_device_id: String,
+    },
+}
+
+impl Target {
+    /// The usual target: an Autopilot device identity.
+    pub fn device(device_id: impl Into<String>) -> Self {
+        Target::Device {
+            device_id: device_id.into(),
+        }
+    }
+
+    /// The device the assignment is for (the last id of the path).
+    pub fn device_id(&self) -> &str {
+        match self {
+            Target::Device { device_id } | Target::DeploymentProfileDevice { device_id, .. } => {
+                device_id
+            }
+            Target::DeviceViaDeploymentProfile {
+                assigned_device_id, ..
+            } => assigned_device_id,
+        }
+    }
+}
+
+/// One input of [`GraphClient::assign_many`]: a caller-chosen key (an index, a CSV line, a
+/// device id…) to match the outcome with, the target, and the assignment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkItem<K> {
+    /// Yours: handed back unchanged in the [`Outcome`].
+    pub key: K,
+    /// Where the assignment goes.
+    pub target: Target,
+    /// What is assigned.
+    pub assignment: ResourceAccountAssignment,
+}
+
+impl<K> BulkItem<K> {
+    /// Bundles a key, a target and an assignment.
+    pub fn new(key: K, target: Target, assignment: ResourceAccountAssignment) -> Self {
+        Self {
+            key,
+            target,
+            assignment,
+        }
+    }
+}
+
+/// What became of one [`BulkItem`]: the item itself, and success or the call's final error
+/// (after the client's retries).
+#[derive(Debug)]
+pub struct Outcome<K> {
+    /// The input, handed back.
+    pub item: BulkItem<K>,
+    /// `Ok` when Graph accepted the assignment; otherwise the error the call ended with.
+    pub result: Result<(), Error>,
+}
+
+impl<K> Outcome<K> {
+    /// The caller's key of the item.
+    pub fn key(&self) -> &K {
+        &self.item.key
+    }
+
+    /// Whether Graph accepted the assignment.
+    pub fn is_success(&self) -> bool {
+        self.result.is_ok()
+    }
+}
+
+/// Options of [`GraphClient::assign_many`].
+///
+/// ```
+/// use autopilot_resource_account::BulkOptions;
+/// let options = BulkOptions::default().concurrency(4);
+/// assert_eq!(options.get_concurrency(), 4);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkOptions {
+    concurrency: usize,
+}
+
+impl Default for BulkOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+impl BulkOptions {
+    /// Most calls in flight at once (default [`DEFAULT_CONCURRENCY`]; 0 counts as 1).
+    /// The client's pacer, not this number, decides the request rate under throttling.
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// The configured concurrency.
+    pub fn get_concurrency(&self) -> usize {
+        self.concurrency
+    }
+}
+
+impl GraphClient {
+    /// Assigns many items, at most [`BulkOptions::concurrency`] at a time, and yields one
+    /// [`Outcome`] per item as calls finish.
+    ///
+    /// Each item is one call of the matching operation method, so the client's retry policy,
+    /// its tracing span and its throttling apply per item; all items share the client's
+    /// throttle: one 429 pauses every call for its `Retry-After`, and the pacer settles the
+    /// request rate just under what Graph accepts (see the crate's `ARCHITECTURE.md`).
+    ///
+    /// # Guarantees
+    ///
+    /// - **Exactly one outcome per item**, once the stream is driven to its end: `Ok(())`, or the
+    ///   error the call finally ended with (an id refused before sending, a Graph error after
+    ///   the retries, a transport error…). No item is dropped and none is reported twice.
+    /// - **Any order.** Outcomes arrive as calls finish; match them by [`BulkItem::key`].
+    /// - **Bounded.** At most `concurrency` calls are in flight, and items are pulled from the
+    ///   input only as slots free up, so a long input (a stream reading a large CSV) is never
+    ///   buffered whole.
+    /// - **Each item is sent by one call.** Retries of that call carry the same
+    ///   `client-request-id`; the stream never sends an item again on its own.
+    /// - **Lazy.** Nothing is sent until the stream is polled; calls progress only while it is
+    ///   polled (as with any Rust stream).
+    ///
+    /// # Dropping the stream
+    ///
+    /// Dropping the stream stops everything: no new item is taken from the input and no new
+    /// request is sent. Calls in flight at that moment are cancelled and yield no outcome; their
+    /// last request may or may not have reached Graph (re-sending the same assignment later is
+    /// harmless). To stop cleanly, stop feeding the input and drain the stream instead.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use autopilot_resource_account::stand_in::StandIn;
+    /// use autopilot_resource_account::{BulkItem, BulkOptions, GraphClient, ResourceAccountAssignment, Target};
+    /// use futures_util::StreamExt;
+    ///
+    /// let graph = StandIn::start().await?;
+    /// let client = GraphClient::builder().base_url(&graph.base_url()).bearer_token("t").build()?;
+    /// let items = (0..20).map(|i| {
+    ///     BulkItem::new(i, Target::device(format!("device-{i}")), ResourceAccountAssignment::default())
+    /// });
+    /// let outcomes: Vec<_> = client.assign_many(items, BulkOptions::default()).collect().await;
+    /// assert_eq!(outcomes.len(), 20);
+    /// assert!(outcomes.iter().all(|o| o.is_success()));
+    /// # Ok(()) }
+    /// ```
+    pub fn assign_many<K, I>(
+        &self,
+        items: I,
+        options: BulkOptions,
+    ) -> impl Stream<Item = Outcome<K>> + Send + 'static
+    where
+        I: IntoIterator<Item = BulkItem<K>>,
+        I::IntoIter: Send + 'static,
+        K: Send + 'static,
+    {
+        self.assign_stream(stream::iter(items), options)
+    }
+
+    /// [`assign_many`](Self::assign_many) for items that arrive as a stream (read from a file or
+    /// a channel as the run goes); the same guarantees apply.
+    pub fn assign_stream<K, S>(
+        &self,
+        items: S,
+        options: BulkOptions,
+    ) -> impl Stream<Item = Outcome<K>> + Send + 'static
+    where
+        S: Stream<Item = BulkItem<K>> + Send + 'static,
+        K: Send + 'static,
+    {
+        let client = self.clone();
+        items
+            .map(move |item| {
+                let client = client.clone();
+                async move {
+                    // Only the target and assignment are borrowed across the call, so the key
+                    // needs to be `Send`, not `Sync`.
+                    let BulkItem {
+                        key,
+                        target,
+                        assignment,
+                    } = item;
+                    let result = client.assign_to(&target, &assignment).await;
+                    let item = BulkItem {
+                        key,
+                        target,
+                        assignment,
+                    };
+                    Outcome { item, result }
+                }
+            })
+            .buffer_unordered(options.concurrency.max(1))
+    }
+
+    /// One item through the operation method its target names.
+    async fn assign_to(
+        &self,
+        target: &Target,
+        assignment: &ResourceAccountAssignment,
+    ) -> Result<(), Error> {
+        match target {
+            Target::Device { device_id } => {
+                self.assign_resource_account_to_device(device_id, assignment)
+                    .await
+            }
+            Target::DeploymentProfileDevice {
+                profile_id,
+                device_id,
+            } => {
+                self.assign_resource_account_to_deployment_profile_device(
+                    profile_id, device_id, assignment,
+                )
+                .await
+            }
+            Target::DeviceViaDeploymentProfile {
+                device_id,
+                assigned_device_id,
+            } => {
+                self.assign_resource_account_to_device_via_deployment_profile(
+                    device_id,
+                    assigned_device_id,
+                    assignment,
+                )
+                .await
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! `assign_many` against the stand-in: one outcome per item, none duplicated, bounded
+//! concurrency, pacing under a rate limit, and what dropping the stream does.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use autopilot_resource_account::stand_in::{FaultMix, RateLimit, Reply, StandIn};
+use autopilot_resource_account::{
+    BulkItem, BulkOptions, Error, GraphClient, Outcome, ResourceAccountAssignment, RetryPolicy,
+    Target,
+};
+use futures_util::StreamExt;
+
+fn client(graph: &StandIn) -> GraphClient {
+    GraphClient::builder()
+        .base_url(&graph.base_url())
+        .bearer_token("t")
+        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(5)))
+        .build()
+        .unwrap()
+}
+
+fn assignment(i: usize) -> ResourceAccountAssignment {
+    ResourceAccountAssignment {
+        user_principal_name: Some(format!("room-{i}@contoso.com")),
+        addressable_user_name: Some(format!("Room {i}")),
+        resource_account_name: Some(format!("room-{i}")),
+    }
+}
+
+fn items(n: usize) -> impl Iterator<Item = BulkItem<usize>> + Send + 'static {
+    (0..n).map(|i| BulkItem::new(i, Target::device(format!("device-{i}")), assignment(i)))
+}
+
+/// Every key exactly once; Graph accepted each success exactly once and no failure at all.
+fn check_exactly_once(graph: &StandIn, n: usize, outcomes: &[Outcome<usize>]) -> usize {
+    assert_eq!(outcomes.len(), n, "one outcome per item");
+    let mut seen = vec![0u32; n];
+    for outcome in outcomes {
+        seen[*outcome.key()] += 1;
+    }
+    assert!(seen.iter().all(|&c| c == 1), "every key exactly once");
+    let counters = graph.counters();
+    assert!(
+        counters.duplicated().is_empty(),
+        "duplicated: {:?}",
+        counters.duplicated()
+    );
+    let mut failed = 0;
+    for outcome in outcomes {
+        let device = outcome.item.target.device_id();
+        let accepted = counters.succeeded.get(device).copied().unwrap_or(0);
+        match &outcome.result {
+            Ok(()) => assert_eq!(accepted, 1, "{device}"),
+            Err(e) => {
+                assert_eq!(accepted, 0, "{device} failed ({e}) yet was accepted");
+                failed += 1;
+            }
+        }
+    }
+    failed
+}
+
+#[tokio::test]
+async fn every_item_ends_in_exactly_one_outcome_under_faults() {
+    let graph = StandIn::start().await.unwrap();
+    // The soak's mix, smaller: 10 % 503, 5 % 429 (Retry-After: 0, so the test stays fast),
+    // 2 % connection resets.
+    graph.faults(
+        FaultMix::default()
+            .unavailable(0.10)
+            .throttled(0.05)
+            .resets(0.02)
+            .retry_after(0)
+            .seed(4),
+    );
+    let client = client(&graph);
+    let n = 300;
+    let start = Instant::now();
+    let outcomes: Vec<_> = client
+        .assign_many(items(n), BulkOptions::default())
+        .collect()
+        .await;
+    let elapsed = start.elapsed();
+    let failed = check_exactly_once(&graph, n, &outcomes);
+    let counters = graph.counters();
+    assert!(counters.throttled + counters.resets + counters.other_errors > 0);
+    // With 4 attempts per item, a final failure needs 4 faults in a row: rare.
+    assert!(failed <= 3, "{failed} failed");
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn final_errors_are_outcomes_too() {
+    let graph = StandIn::start().await.unwrap();
+    graph.script(
+        "device-3",
+        [Reply::status(403).odata("Forbidden", "Insufficient privileges")],
+    );
+    graph.script("device-5", [Reply::status(500)]);
+    let client = client(&graph);
+    let mut list: Vec<_> = items(8).collect();
+    list.push(BulkItem::new(8, Target::device(".."), assignment(8)));
+    let outcomes: Vec<_> = client
+        .assign_many(list, BulkOptions::default().concurrency(3))
+        .collect()
+        .await;
+    let by_key: HashMap<usize, &Outcome<usize>> = outcomes.iter().map(|o| (*o.key(), o)).collect();
+    assert_eq!(by_key.len(), 9);
+    assert_eq!(by_key[&3].result.as_ref().unwrap_err().status(), Some(403));
+    assert_eq!(by_key[&5].result.as_ref().unwrap_err().status(), Some(500));
+    assert!(matches!(by_key[&8].result, Err(Error::InvalidInput(_))));
+    assert_eq!(outcomes.iter().filter(|o| o.is_success()).count(), 6);
+    // The refused id was never sent; 500 is not retried.
+    assert_eq!(graph.requests().len(), 8);
+}
+
+#[tokio::test]
+async fn each_target_goes_through_its_operation() {
+    let graph = StandIn::start().await.unwrap();
+    let client = client(&graph);
+    let list = vec![
+        BulkItem::new("a", Target::device("d1"), assignment(1)),
+        BulkItem::new(
+            "b",
+            Target::DeploymentProfileDevice {
+                profile_id: "p1".into(),
+                device_id: "d2".into(),
+            },
+            assignment(2),
+        ),
+        BulkItem::new(
+            "c",
+            Target::DeviceViaDeploymentProfile {
+                device_id: "d3".into(),
+                assigned_device_id: "d4".into(),
+            },
+            assignment(3),
+        ),
+    ];
+    let outcomes: Vec<_> = client
+        .assign_many(list, BulkOptions::default())
+        .collect()
+        .await;
+    assert!(outcomes.iter().all(Outcome::is_success));
+    let mut targets: Vec<String> = graph.requests().into_iter().map(|r| r.target).collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        [
+            "/beta/deviceManagement/windowsAutopilotDeploymentProfiles/p1/assignedDevices/d2/assignResourceAccountToDevice",
+            "/beta/deviceManagement/windowsAutopilotDeviceIdentities/d1/assignResourceAccountToDevice",
+            "/beta/deviceManagement/windowsAutopilotDeviceIdentities/d3/deploymentProfile/assignedDevices/d4/assignResourceAccountToDevice",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn concurrency_is_bounded() {
+    let graph = StandIn::start().await.unwrap();
+    let slow = Reply::status(204).delay(Duration::from_millis(150));
+    graph.script_any(std::iter::repeat_n(slow, 12));
+    let client = client(&graph);
+    let start = Instant::now();
+    let outcomes: Vec<_> = client
+        .assign_many(items(12), BulkOptions::default().concurrency(4))
+        .collect()
+        .await;
+    let elapsed = start.elapsed();
+    assert!(outcomes.iter().all(Outcome::is_success));
+    // 12 items, 4 at a time, 150 ms each: three waves.
+    assert!(elapsed >= Duration::from_millis(450), "{elapsed:?}");
+    let requests = graph.requests();
+    let first = requests[0].received_at;
+    let early = requests
+        .iter()
+        .filter(|r| r.received_at - first < Duration::from_millis(100))
+        .count();
+    assert_eq!(early, 4, "the first wave is exactly the concurrency");
+}
+
+#[tokio::test]
+async fn dropping_the_stream_stops_new_sends() {
+    let graph = StandIn::start().await.unwrap();
+    let slow = Reply::status(204).delay(Duration::from_millis(200));
+    graph.script_any(std::iter::repeat_n(slow, 50));
+    let client = client(&graph);
+    let mut outcomes = client.assign_many(items(50), BulkOptions::default().concurrency(2));
+    let first = outcomes.next().await.unwrap();
+    assert!(first.is_success());
+    drop(outcomes);
+    let sent = graph.requests().len();
+    assert!(
+        sent <= 3,
+        "{sent} sent: the first two and at most one refill"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(graph.requests().len(), sent, "nothing sent after the drop");
+}
+
+#[tokio::test]
+async fn items_from_a_stream_are_pulled_as_slots_free_up() {
+    let graph = StandIn::start().await.unwrap();
+    let client = client(&graph);
+    let (tx, rx) = tokio::sync::mpsc::channel::<BulkItem<usize>>(1);
+    let producer = tokio::spawn(async move {
+        for item in items(40) {
+            tx.send(item).await.unwrap();
+        }
+    });
+    let input = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let outcomes: Vec<_> = client
+        .assign_stream(input, BulkOptions::default().concurrency(5))
+        .collect()
+        .await;
+    producer.await.unwrap();
+    check_exactly_once(&graph, 40, &outcomes);
+}
+
+#[tokio::test]
+async fn a_rate_limited_run_is_paced_and_loses_nothing() {
+    let graph = StandIn::start().await.unwrap();
+    // 600 items at 300/s (burst 300): about 2 s at best.
+    let (rate, burst, n) = (300.0, 300, 600);
+    graph.rate_limit(RateLimit::per_second(rate).burst(burst));
+    let client = client(&graph);
+    let start = Instant::now();
+    let outcomes: Vec<_> = client
+        .assign_many(items(n), BulkOptions::default())
+        .collect()
+        .await;
+    let elapsed = start.elapsed();
+    let failed = check_exactly_once(&graph, n, &outcomes);
+    assert_eq!(failed, 0);
+    let counters = graph.counters();
+    let share = counters.throttled as f64 / counters.requests as f64;
+    assert!(share <= 0.05, "429 share {share:.3}");
+    // Lenient: a loaded CI machine may be slow, but an unpaced fleet would take far longer.
+    assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn tenants_have_their_own_buckets() {
+    let graph = StandIn::start().await.unwrap();
+    graph.rate_limit(RateLimit::per_second(0.5).burst(2));
+    let build = |token: &str| {
+        GraphClient::builder()
+            .base_url(&graph.base_url())
+            .bearer_token(token)
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (build("tenant-a"), build("tenant-b"));
+    let one = ResourceAccountAssignment::default();
+    for _ in 0..2 {
+        a.assign_resource_account_to_device("d", &one)
+            .await
+            .unwrap();
+    }
+    let refused = a
+        .assign_resource_account_to_device("d", &one)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), Some(429));
+    assert_eq!(refused.code(), Some("TooManyRequests"));
+    let last = graph.requests().pop().unwrap();
+    assert_eq!(last.answered, Some(429));
+    b.assign_resource_account_to_device("d", &one)
+        .await
+        .unwrap();
+}
