@@ -49,7 +49,10 @@ pub fn differential(files: &[PathBuf], spec_dir: &Path) -> Result<(), String> {
                 None => "fast path".to_owned(),
                 Some(r) => format!("fallback ({r})"),
             },
-            Err(_) => "error".into(),
+            Err(_) => match crate::scan::index(&text) {
+                Ok(_) => "fast path".into(),
+                Err(r) => format!("fallback ({r})"),
+            },
         };
         let same = match (&fast, &full) {
             (Ok(a), Ok(b)) => a.slice == b.slice,
