@@ -449,3 +449,27 @@ fn progenitor_failure_is_an_error_not_a_panic() {
         Err(e) => assert!(!e.contains('\n'), "{e}"),
     }
 }
+
+/// The 88 MB fixture: too slow for `cargo test` in debug; `cargo xtask bench` runs the same
+/// comparison in release (or run this with `cargo test --release -p xtask -- --ignored`).
+#[test]
+#[ignore = "88 MB fixture; run by `cargo xtask bench`"]
+fn fixture_fast_path_equals_full_parse() {
+    let target = std::env::var_os("CARGO_TARGET_TMPDIR")
+        .map_or_else(std::env::temp_dir, std::path::PathBuf::from);
+    let fixture = target.join("beta-fixture.yaml");
+    if !fixture.exists() {
+        let st = std::process::Command::new("bash")
+            .arg(upstream().join("make-beta-fixture.sh"))
+            .arg(&fixture)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let text = std::fs::read_to_string(&fixture).unwrap();
+    let wanted = adjustments().wanted_paths();
+    let fast = slice::slice(&text, &wanted, Mode::Auto).unwrap();
+    assert!(fast.fallback.is_none());
+    let full = slice::slice(&text, &wanted, Mode::Full).unwrap();
+    assert_eq!(fast.slice, full.slice);
+}
