@@ -29,93 +29,85 @@ const GOOD: [(&str, &str); 2] = [
     ("content-type", "application/json"),
 ];
 
+/// One request and what the stand-in must answer (`code` empty: no error body expected).
+struct Case {
+    method: reqwest::Method,
+    path: &'static str,
+    headers: &'static [(&'static str, &'static str)],
+    body: &'static str,
+    status: u16,
+    code: &'static str,
+}
+
+const fn post(path: &'static str, body: &'static str, status: u16, code: &'static str) -> Case {
+    Case {
+        method: reqwest::Method::POST,
+        path,
+        headers: &GOOD,
+        body,
+        status,
+        code,
+    }
+}
+
 #[tokio::test]
 async fn valid_requests_get_204_and_invalid_ones_graphs_errors() {
     let graph = StandIn::start().await.unwrap();
-    let post = reqwest::Method::POST;
-    let cases: Vec<(reqwest::Method, &str, Vec<(&str, &str)>, &str, u16, &str)> = vec![
-        (
-            post.clone(),
+    let cases = [
+        post(
             PATH,
-            GOOD.to_vec(),
             r#"{"userPrincipalName":"a@b.c","resourceAccountName":null}"#,
             204,
             "",
         ),
-        (
-            post.clone(),
+        post(
             "/deviceManagement/windowsAutopilotDeviceIdentities/d1/assignUserToDevice",
-            GOOD.to_vec(),
             "{}",
             404,
             "BadRequest",
         ),
-        (
-            post.clone(),
+        post(
             "/deviceManagement/windowsAutopilotDeviceIdentities//assignResourceAccountToDevice",
-            GOOD.to_vec(),
             "{}",
             404,
             "BadRequest",
         ),
-        (
-            reqwest::Method::GET,
-            PATH,
-            GOOD.to_vec(),
-            "",
-            405,
-            "BadRequest",
-        ),
-        (
-            post.clone(),
-            PATH,
-            vec![("content-type", "application/json")],
-            "{}",
-            401,
-            "InvalidAuthenticationToken",
-        ),
-        (
-            post.clone(),
-            PATH,
-            vec![
+        Case {
+            method: reqwest::Method::GET,
+            ..post(PATH, "", 405, "BadRequest")
+        },
+        Case {
+            headers: &[("content-type", "application/json")],
+            ..post(PATH, "{}", 401, "InvalidAuthenticationToken")
+        },
+        Case {
+            headers: &[
                 ("authorization", "Bearer t"),
                 ("content-type", "text/plain"),
             ],
-            "{}",
-            415,
-            "BadRequest",
-        ),
-        (
-            post.clone(),
-            PATH,
-            GOOD.to_vec(),
-            r#"{"displayName":"x"}"#,
-            400,
-            "BadRequest",
-        ),
-        (
-            post.clone(),
-            PATH,
-            GOOD.to_vec(),
-            r#"{"userPrincipalName":7}"#,
-            400,
-            "BadRequest",
-        ),
-        (post.clone(), PATH, GOOD.to_vec(), "[]", 400, "BadRequest"),
-        (
-            post.clone(),
-            PATH,
-            GOOD.to_vec(),
-            "{not json",
-            400,
-            "BadRequest",
-        ),
+            ..post(PATH, "{}", 415, "BadRequest")
+        },
+        post(PATH, r#"{"displayName":"x"}"#, 400, "BadRequest"),
+        post(PATH, r#"{"userPrincipalName":7}"#, 400, "BadRequest"),
+        post(PATH, "[]", 400, "BadRequest"),
+        post(PATH, "{not json", 400, "BadRequest"),
     ];
-    for (method, path, headers, body, status, code) in &cases {
-        let (got, answer) = send(&graph, method.clone(), path, headers, body).await;
-        assert_eq!(got, *status, "{method} {path} {body}: {answer}");
-        if !code.is_empty() {
-            assert_eq!(answer["error"]["code"], *code, "{answer}");
+    for case in &cases {
+        let (got, answer) = send(
+            &graph,
+            case.method.clone(),
+            case.path,
+            case.headers,
+            case.body,
+        )
+        .await;
+        assert_eq!(
+            got, case.status,
+            "{} {} {}: {answer}",
+            case.method, case.path, case.body
+        );
+        if !case.code.is_empty() {
+            assert_eq!(answer["error"]["code"], case.code, "{answer}");
             assert!(
                 answer["error"]["innerError"]["request-id"].is_string(),
                 "{answer}"

@@ -178,10 +178,11 @@ impl Shared {
         if let Some(refusal) = state.load.rate_limit(tenant) {
             return Some(refusal);
         }
-        if let Some(queue) = device_id.and_then(|id| state.per_device.get_mut(id)) {
-            if let Some(reply) = queue.pop_front() {
-                return Some(reply);
-            }
+        let scripted = device_id
+            .and_then(|id| state.per_device.get_mut(id))
+            .and_then(VecDeque::pop_front);
+        if scripted.is_some() {
+            return scripted;
         }
         state
             .any_device
