@@ -249,8 +249,11 @@ struct Row {
     assignment: ResourceAccountAssignment,
 }
 
-/// Reads the CSV: good rows, and bad rows as `(line, why)`.
-fn read_csv(path: &Path) -> Result<(Vec<Row>, Vec<(u64, String)>), String> {
+/// A row that cannot be sent: its line number, and why.
+type BadRow = (u64, String);
+
+/// Reads the CSV: good rows, and bad rows.
+fn read_csv(path: &Path) -> Result<(Vec<Row>, Vec<BadRow>), String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -339,10 +342,10 @@ fn journal_done(path: &Path) -> Result<HashSet<String>, String> {
     let mut done = HashSet::new();
     for line in std::io::BufReader::new(file).lines() {
         let line = line.map_err(|e| format!("cannot read the journal: {e}"))?;
-        if let Ok(entry) = serde_json::from_str::<Entry>(&line) {
-            if entry.outcome == "succeeded" {
-                done.insert(entry.device_id);
-            }
+        if let Ok(entry) = serde_json::from_str::<Entry>(&line)
+            && entry.outcome == "succeeded"
+        {
+            done.insert(entry.device_id);
         }
     }
     Ok(done)
