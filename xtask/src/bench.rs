@@ -134,10 +134,7 @@ fn measure(cmd: &mut Command) -> Result<Run, String> {
 }
 
 pub fn run(fixture: Option<PathBuf>, upstream: Option<PathBuf>) -> Result<(), String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf();
+    let root = spec::workspace_root();
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let work = target.join("xtask-bench");

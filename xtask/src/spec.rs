@@ -41,10 +41,18 @@ pub struct UpdateReport {
 
 /// The default spec directory: `spec/` at the workspace root.
 pub fn default_spec_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    workspace_root().join("spec")
+}
+
+/// The workspace root: from cargo's run-time `CARGO_MANIFEST_DIR` (set by `cargo run`), else
+/// from where this binary was built (a binary built from another checkout in a shared target
+/// dir would otherwise read that checkout's spec/).
+pub fn workspace_root() -> PathBuf {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest
         .parent()
-        .expect("workspace root")
-        .join("spec")
+        .map_or(manifest.clone(), Path::to_path_buf)
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
