@@ -138,8 +138,14 @@ impl Throttle {
     }
 
     /// A request sent at `sent_at` was answered 429. With `pause`, the gate closes for it too.
+    ///
+    /// A 429 that asks for no pause at all (`Retry-After: 0`) is not a sign of a rate limit
+    /// and teaches the pacer nothing (else random 429s would wear the rate down to nothing).
     pub(crate) fn throttled(&self, sent_at: Instant, pause: Option<Duration>) {
         if let Some(pause) = pause {
+            if pause.is_zero() {
+                return;
+            }
             self.pause(pause);
         }
         let resume_at = (*self.lock()).unwrap_or_else(Instant::now);
@@ -355,6 +361,16 @@ mod tests {
             paced > Duration::from_millis(100) && paced < Duration::from_millis(210),
             "{paced:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_without_pause_teaches_nothing() {
+        let throttle = Throttle::default();
+        for _ in 0..100 {
+            let sent = throttle.admit().await;
+            throttle.throttled(sent, Some(Duration::ZERO));
+        }
+        assert_eq!(throttle.pacer_state().rate, None);
     }
 
     #[tokio::test(start_paused = true)]

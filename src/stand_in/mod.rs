@@ -184,10 +184,7 @@ impl Shared {
         if scripted.is_some() {
             return scripted;
         }
-        state
-            .any_device
-            .pop_front()
-            .or_else(|| state.load.fault())
+        state.any_device.pop_front().or_else(|| state.load.fault())
     }
 }
 
