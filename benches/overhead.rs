@@ -74,15 +74,14 @@ async fn main() {
     let url = format!(
         "{base}/deviceManagement/windowsAutopilotDeviceIdentities/{DEVICE}/assignResourceAccountToDevice"
     );
-    let body = serde_json::to_vec(&assignment).unwrap();
+    // Serialised per call, as a hand-written client would (`json` also sets Content-Type).
     let raw_call = || async {
         let response = raw
             .post(&url)
             .header("authorization", "Bearer bench-token")
             .header("accept", "application/json")
-            .header("content-type", "application/json")
             .header("client-request-id", uuid::Uuid::new_v4().to_string())
-            .body(body.clone())
+            .json(&assignment)
             .send()
             .await
             .unwrap();

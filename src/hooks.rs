@@ -144,7 +144,9 @@ impl ClientHooks<HookState> for Client {
                 // progenitor's error type has no room for it: the wrapper reads it from the record.
                 let message = error.to_string();
                 let _ = CALL.try_with(|r| r.seen().token_error = Some(error));
-                return Err(progenitor_client::Error::Custom(format!("token source: {message}")));
+                return Err(progenitor_client::Error::Custom(format!(
+                    "token source: {message}"
+                )));
             }
         };
 

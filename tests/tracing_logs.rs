@@ -38,7 +38,10 @@ async fn spans_carry_ids_and_status_and_never_the_token() {
         "dev-1",
         [Reply::status(429)
             .header("Retry-After", "0")
-            .header("x-ms-ags-diagnostic", r#"{"ServerInfo":{"DataCenter":"West Europe"}}"#)
+            .header(
+                "x-ms-ags-diagnostic",
+                r#"{"ServerInfo":{"DataCenter":"West Europe"}}"#,
+            )
             .odata("TooManyRequests", "slow down")],
     );
     graph.script("dev-2", [Reply::status(403).odata("Forbidden", "no")]);
@@ -49,14 +52,20 @@ async fn spans_carry_ids_and_status_and_never_the_token() {
         .build()
         .unwrap();
     let assignment = ResourceAccountAssignment::default();
-    client.assign_resource_account_to_device("dev-1", &assignment).await.unwrap();
+    client
+        .assign_resource_account_to_device("dev-1", &assignment)
+        .await
+        .unwrap();
     let err = client
         .assign_resource_account_to_deployment_profile_device("prof-1", "dev-2", &assignment)
         .await
         .unwrap_err();
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(!logs.contains(TOKEN), "the token leaked into the logs:\n{logs}");
+    assert!(
+        !logs.contains(TOKEN),
+        "the token leaked into the logs:\n{logs}"
+    );
     assert!(!logs.contains("very-secret"), "{logs}");
     for expected in [
         "operation=\"assign_resource_account_to_device\"",
@@ -72,8 +81,14 @@ async fn spans_carry_ids_and_status_and_never_the_token() {
     ] {
         assert!(logs.contains(expected), "missing {expected:?} in:\n{logs}");
     }
-    let sent_id = graph.requests()[0].header("client-request-id").unwrap().to_owned();
-    assert!(logs.contains(&sent_id), "client-request-id missing:\n{logs}");
+    let sent_id = graph.requests()[0]
+        .header("client-request-id")
+        .unwrap()
+        .to_owned();
+    assert!(
+        logs.contains(&sent_id),
+        "client-request-id missing:\n{logs}"
+    );
     let request_id = err.request_id().unwrap();
     assert!(logs.contains(request_id), "request-id missing:\n{logs}");
 }
