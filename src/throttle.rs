@@ -37,12 +37,12 @@ use tokio::time::Instant;
 /// The lowest rate the pacer goes down to (one request per 10 s).
 const MIN_RATE: f64 = 0.1;
 /// Held rate, as a share of the estimate.
-const HOLD_SHARE: f64 = 0.98;
+const HOLD_SHARE: f64 = 0.97;
 /// The burst estimate, as a share of what the first episode got through.
 const BURST_SHARE: f64 = 0.9;
 /// Growth per second of pacing while searching for the rate, and once it is known.
-const RAMP_PER_S: f64 = 2.0;
-const CREEP_PER_S: f64 = 0.003;
+const RAMP_PER_S: f64 = 3.0;
+const CREEP_PER_S: f64 = 0.001;
 /// Burst kept after an episode too short to measure anything.
 const SHORT_EPISODE_BACKOFF: f64 = 0.8;
 /// Suffixes shorter than this say little about a sustained rate.
@@ -280,6 +280,13 @@ impl Pacer {
         self.refilled_at = Some(resume);
         self.successes.clear();
         self.success_count = 0;
+        tracing::debug!(
+            rate_per_s = self.rate,
+            burst = self.burst,
+            successes = got,
+            episode_s = duration,
+            "pacer settled after a 429"
+        );
     }
 
     /// The largest `(successes in suffix − burst) / suffix length` over suffixes ≥ [`MIN_WINDOW`].
