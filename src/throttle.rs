@@ -18,8 +18,8 @@
 //!   the server only refilled for the pause: `R ≈ successes / (pause + duration)`, and the burst
 //!   estimate shrinks.
 //! - **Back off, creep up.** After the first 429 the rate starts at a lower bound and ramps
-//!   (×e² per second of pacing) to find `R`; from the second on it holds at 98 % of the estimate
-//!   and creeps up 0.3 %/s, so it probes again now and then. Growth accrues only while the pacer
+//!   (×e³ per second of pacing) to find `R`; from the second on it holds at 97 % of the estimate
+//!   and creeps up 0.1 %/s, so it probes again now and then. Growth accrues only while the pacer
 //!   actually holds calls back, and never during a pause.
 //! - **Estimates settle after the pause,** when the answers of requests sent before the 429
 //!   have arrived, and count successes by the time they were sent.
