@@ -196,21 +196,14 @@ impl ClientHooks<HookState> for Client {
                         .flatten();
                     if response.status().is_success() {
                         state.throttle.succeeded(sent_at);
+                    } else if status == 429 {
+                        // While this call waits to retry, every call of the client waits too.
+                        let pause = delay.filter(|_| spare.is_some());
+                        state.throttle.throttled(sent_at, pause);
                     }
                     match (delay, spare) {
-                        (Some(delay), Some(next)) => {
-                            if status == 429 {
-                                // One throttled call holds back every call of this client.
-                                state.throttle.throttled(sent_at, Some(delay));
-                            }
-                            (delay, format!("status {status}"), next)
-                        }
-                        _ => {
-                            if status == 429 {
-                                state.throttle.throttled(sent_at, None);
-                            }
-                            return finish(response).await;
-                        }
+                        (Some(delay), Some(next)) => (delay, format!("status {status}"), next),
+                        _ => return finish(response).await,
                     }
                 }
                 Err(error) => {
