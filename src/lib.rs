@@ -100,3 +100,8 @@ pub use retry::{MAX_RETRIES_CAP, RetryPolicy};
 pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
+
+// The README's Rust example is compiled as a doctest, so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
