@@ -5,6 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::adjust::Adjustments;
+use crate::fixture;
 use crate::slice::{self, Mode};
 use crate::spec;
 use crate::yaml;
@@ -139,19 +140,24 @@ pub fn run(fixture: Option<PathBuf>, upstream: Option<PathBuf>) -> Result<(), St
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let work = target.join("xtask-bench");
     std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-    let upstream = upstream.unwrap_or_else(|| root.join("../shared/upstream"));
-    let fixture = fixture.unwrap_or_else(|| work.join("beta-fixture.yaml"));
-    if !fixture.exists() {
-        eprintln!("building the fixture {} ...", fixture.display());
-        let st = Command::new("bash")
-            .arg(upstream.join("make-beta-fixture.sh"))
-            .arg(&fixture)
-            .status()
-            .map_err(|e| format!("cannot run make-beta-fixture.sh: {e}"))?;
-        if !st.success() {
-            return Err("make-beta-fixture.sh failed".into());
+    let fixture = match fixture {
+        Some(f) => f,
+        None => {
+            let f = work.join(format!(
+                "fixture-{}MB.yaml",
+                fixture::DEFAULT_SIZE / 1_000_000
+            ));
+            if !f.exists() {
+                eprintln!("building the fixture {} ...", f.display());
+                fixture::write_file(
+                    &fixture::default_inputs(),
+                    fixture::Target::Size(fixture::DEFAULT_SIZE),
+                    &f,
+                )?;
+            }
+            f
         }
-    }
+    };
     eprintln!("building xtask (release) ...");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let st = Command::new(cargo)
@@ -272,35 +278,46 @@ pub fn run(fixture: Option<PathBuf>, upstream: Option<PathBuf>) -> Result<(), St
         return Err("the fast path and the full parse disagree on the fixture".into());
     }
 
-    // Differential on the real texts: S1 and every 2023 module.
-    let modules = work.join("modules-2023");
-    if !modules.exists() {
-        std::fs::create_dir_all(&modules).map_err(|e| e.to_string())?;
-        let st = Command::new("tar")
-            .arg("-C")
-            .arg(&modules)
-            .arg("-xJf")
-            .arg(upstream.join("beta-modules-2023-01-04.tar.xz"))
-            .status()
-            .map_err(|e| format!("cannot run tar: {e}"))?;
-        if !st.success() {
-            let _ = std::fs::remove_dir_all(&modules);
-            return Err("cannot extract beta-modules-2023-01-04.tar.xz".into());
+    // Differential on the real texts: the vendored ones, and (optional extra, when at hand)
+    // every module slice of 2023.
+    let mut files: Vec<String> = fixture::default_inputs()
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let upstream = upstream.or_else(|| {
+        let shared = root.join("../shared/upstream");
+        shared.is_dir().then_some(shared)
+    });
+    let tarball = upstream.map(|u| u.join("beta-modules-2023-01-04.tar.xz"));
+    match tarball.filter(|t| t.is_file()) {
+        None => println!(
+            "note: no beta-modules-2023-01-04.tar.xz (--upstream DIR): differential on the vendored texts only"
+        ),
+        Some(tarball) => {
+            let modules = work.join("modules-2023");
+            if !modules.exists() {
+                std::fs::create_dir_all(&modules).map_err(|e| e.to_string())?;
+                let st = Command::new("tar")
+                    .arg("-C")
+                    .arg(&modules)
+                    .arg("-xJf")
+                    .arg(&tarball)
+                    .status()
+                    .map_err(|e| format!("cannot run tar: {e}"))?;
+                if !st.success() {
+                    let _ = std::fs::remove_dir_all(&modules);
+                    return Err(format!("cannot extract {}", tarball.display()));
+                }
+            }
+            let mut mods: Vec<String> = std::fs::read_dir(&modules)
+                .map_err(|e| e.to_string())?
+                .filter_map(|e| e.ok().map(|e| e.path().to_string_lossy().into_owned()))
+                .filter(|p| p.ends_with(".yml"))
+                .collect();
+            mods.sort();
+            files.extend(mods);
         }
     }
-    let mut files = vec![
-        upstream
-            .join("S1-DeviceManagement.Enrollment.yml")
-            .to_string_lossy()
-            .into_owned(),
-    ];
-    let mut mods: Vec<String> = std::fs::read_dir(&modules)
-        .map_err(|e| e.to_string())?
-        .filter_map(|e| e.ok().map(|e| e.path().to_string_lossy().into_owned()))
-        .filter(|p| p.ends_with(".yml"))
-        .collect();
-    mods.sort();
-    files.extend(mods);
     let mut args = vec![
         "spec".to_owned(),
         "differential".to_owned(),

@@ -5,6 +5,7 @@
 pub mod adjust;
 pub mod bench;
 pub mod fetch;
+pub mod fixture;
 pub mod scan;
 pub mod slice;
 pub mod spec;

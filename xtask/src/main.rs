@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use xtask::slice::Mode;
 use xtask::spec::{self, SourceInfo};
-use xtask::{EXIT_SURFACE_CHANGED, bench, one_line, yaml};
+use xtask::{EXIT_SURFACE_CHANGED, bench, fixture, one_line, yaml};
 
 #[derive(Parser)]
 #[command(
@@ -25,12 +25,27 @@ enum Cmd {
     },
     /// Time `spec update` on the 88 MB fixture against a full-parse baseline.
     Bench {
-        /// The fixture (built with make-beta-fixture.sh when absent).
+        /// The fixture (built with `cargo xtask fixture` when absent).
         #[arg(long)]
         fixture: Option<PathBuf>,
-        /// Folder with the upstream texts and make-beta-fixture.sh.
+        /// Optional extra: a folder holding `beta-modules-2023-01-04.tar.xz` (all 38 module
+        /// slices of 2023) for a wider differential check; default ../shared/upstream when present.
         #[arg(long)]
         upstream: Option<PathBuf>,
+    },
+    /// Write a document of the size and shape of Graph's beta description (deterministic).
+    Fixture {
+        /// Smallest size wanted (e.g. 88MB, 3MB, 500kB); the fewest replicas that reach it.
+        #[arg(long, value_parser = xtask::fixture::parse_size, conflicts_with = "replicas")]
+        size: Option<u64>,
+        /// Exactly this many renamed copies of every path item and component instead.
+        #[arg(long)]
+        replicas: Option<usize>,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+        /// Upstream texts to merge (default: the vendored texts in xtask/upstream-texts/).
+        inputs: Vec<PathBuf>,
     },
     /// Internal (bench baseline): one conforming YAML event pass over a file, no tree.
     #[command(hide = true)]
@@ -205,6 +220,36 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
         },
+        Cmd::Fixture {
+            size,
+            replicas,
+            out,
+            inputs,
+        } => {
+            let target = match replicas {
+                Some(r) => fixture::Target::Replicas(r),
+                None => fixture::Target::Size(size.unwrap_or(fixture::DEFAULT_SIZE)),
+            };
+            let inputs = if inputs.is_empty() {
+                fixture::default_inputs()
+            } else {
+                inputs
+            };
+            match fixture::write_file(&inputs, target, &out) {
+                Ok(s) => {
+                    println!(
+                        "wrote {} ({} bytes, {} replicas, {} paths, {} schemas)",
+                        out.display(),
+                        s.bytes,
+                        s.replicas,
+                        s.paths,
+                        s.schemas
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
         Cmd::YamlEvents { from } => match std::fs::read_to_string(&from) {
             Ok(text) => match yaml::count_events(&text) {
                 Ok(n) => {

@@ -11,9 +11,13 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-pub fn upstream() -> PathBuf {
-    root().join("../shared/upstream")
+/// The real upstream texts vendored in the repository (see its README.md for provenance).
+pub fn upstream_texts() -> PathBuf {
+    root().join("xtask/upstream-texts")
 }
+
+pub const S1: &str = "S1-DeviceManagement.Enrollment.yml";
+pub const M2023: &str = "2023-01-04-DeviceManagement.Actions.yml";
 
 pub fn spec_dir() -> PathBuf {
     root().join("spec")
@@ -25,7 +29,11 @@ pub fn adjustments() -> Adjustments {
 }
 
 pub fn s1() -> String {
-    std::fs::read_to_string(upstream().join("S1-DeviceManagement.Enrollment.yml")).unwrap()
+    std::fs::read_to_string(upstream_texts().join(S1)).unwrap()
+}
+
+pub fn text_2023() -> String {
+    std::fs::read_to_string(upstream_texts().join(M2023)).unwrap()
 }
 
 /// A fresh temporary directory under the target dir (removed on drop).

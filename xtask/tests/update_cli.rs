@@ -1,0 +1,159 @@
+//! `cargo xtask spec update` as a scheduled job runs it: the built binary, its exit codes, and
+//! what it leaves in spec/ (a temporary copy of the repository's).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn xtask(args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .output()
+        .unwrap();
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A copy of the repository's spec/ (every file).
+fn copy_of_spec(tag: &str) -> TempDir {
+    let t = TempDir::new(tag);
+    let sd = t.path().join("spec");
+    std::fs::create_dir(&sd).unwrap();
+    for e in std::fs::read_dir(spec_dir()).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), sd.join(e.file_name())).unwrap();
+    }
+    t
+}
+
+/// Every entry under `dir` (recursively, symlinks not followed) with its kind and bytes.
+pub fn snapshot(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut work = vec![dir.to_path_buf()];
+    while let Some(d) = work.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let ft = std::fs::symlink_metadata(&p).unwrap().file_type();
+            let v = if ft.is_symlink() {
+                format!("link -> {}", std::fs::read_link(&p).unwrap().display())
+            } else if ft.is_dir() {
+                work.push(p.clone());
+                "dir".into()
+            } else {
+                format!(
+                    "file {}",
+                    xtask::fetch::sha256_hex(&std::fs::read(&p).unwrap())
+                )
+            };
+            out.insert(rel, v);
+        }
+    }
+    out
+}
+
+fn s1() -> String {
+    upstream_texts().join(S1).to_string_lossy().into_owned()
+}
+
+#[test]
+fn unchanged_surface_exits_0() {
+    let t = copy_of_spec("cli-same");
+    let sd = t.path().join("spec");
+    let before = snapshot(&sd);
+    let o = xtask(&[
+        "spec",
+        "update",
+        "--from",
+        &s1(),
+        "--spec-dir",
+        sd.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("spec/ is up to date"), "{}", o.stdout);
+    assert_eq!(snapshot(&sd), before);
+}
+
+#[test]
+fn changed_surface_exits_3_and_says_why() {
+    // The committed document lacks one operation (as if an older text had made it): the S1
+    // update brings it back, which changes the generated surface.
+    let t = copy_of_spec("cli-changed");
+    let sd = t.path().join("spec");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sd.join("openapi.json")).unwrap()).unwrap();
+    let paths = doc["paths"].as_object_mut().unwrap();
+    let first = paths.keys().next().unwrap().clone();
+    paths.shift_remove(&first);
+    std::fs::write(sd.join("openapi.json"), xtask::spec::to_json(&doc)).unwrap();
+    let o = xtask(&[
+        "spec",
+        "update",
+        "--from",
+        &s1(),
+        "--spec-dir",
+        sd.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.code,
+        i32::from(xtask::EXIT_SURFACE_CHANGED),
+        "{}{}",
+        o.stdout,
+        o.stderr
+    );
+    assert!(
+        o.stdout.contains("rewrote openapi.json") && o.stdout.contains("operation added: POST"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(
+        std::fs::read(sd.join("openapi.json")).unwrap(),
+        std::fs::read(spec_dir().join("openapi.json")).unwrap()
+    );
+}
+
+#[test]
+fn failed_update_leaves_spec_byte_identical() {
+    let t = copy_of_spec("cli-failed");
+    let sd = t.path().join("spec");
+    std::fs::write(sd.join("NOTES.md"), "kept\n").unwrap();
+    let before = snapshot(&sd);
+    // A text without the action: slicing fails after reading the input.
+    let bad = t.path().join("no-action.yaml");
+    std::fs::write(
+        &bad,
+        MINI.replace("assignResourceAccountToDevice'", "somethingElse'"),
+    )
+    .unwrap();
+    let o = xtask(&[
+        "spec",
+        "update",
+        "--from",
+        bad.to_str().unwrap(),
+        "--spec-dir",
+        sd.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
+    assert_eq!(snapshot(&sd), before);
+    // Nothing left beside it either (no temp directories or files).
+    let beside: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(beside.len(), 2, "{beside:?}");
+}
