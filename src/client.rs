@@ -246,7 +246,7 @@ impl GraphClientBuilder {
         self
     }
 
-    /// How calls are retried (429, 503, 504, failures before an answer). Default:
+    /// How calls are retried (429, 503, 504, failures before an answer; not timeouts). Default:
     /// [`RetryPolicy::default`] (3 retries, 3 s base delay, 180 s cap); [`RetryPolicy::none`] disables.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;

@@ -92,9 +92,16 @@ impl Error {
         use progenitor_client::Error as E;
         let attempts = call.attempts();
         let sent_id = Some(call.client_request_id());
+        let retry_after = call.retry_after();
         let graph = |status: u16, headers: &reqwest::header::HeaderMap, odata, body: &[u8]| {
             Error::Graph(Box::new(GraphError::new(
-                status, headers, odata, body, sent_id, attempts,
+                status,
+                headers,
+                odata,
+                body,
+                sent_id,
+                retry_after,
+                attempts,
             )))
         };
         match error {

@@ -29,12 +29,14 @@ pub struct GraphError {
 impl GraphError {
     /// Builds the error from what the response carried. `odata` is the decoded body, if it was
     /// an OData error; otherwise `body` (a bounded prefix) becomes a one-line excerpt.
+    /// `retry_after` is the answer's `Retry-After` as the hooks read it (clamped).
     pub(crate) fn new(
         status: u16,
         headers: &reqwest::header::HeaderMap,
         odata: Option<ODataError>,
         body: &[u8],
         sent_client_request_id: Option<&str>,
+        retry_after: Option<Duration>,
         attempts: u32,
     ) -> Self {
         let header = |name: &str| {
@@ -66,9 +68,7 @@ impl GraphError {
             error,
             request_id,
             client_request_id,
-            retry_after: headers
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(crate::retry_after::parse),
+            retry_after,
             diagnostic: header("x-ms-ags-diagnostic"),
             intune,
             body_excerpt,
@@ -111,7 +111,9 @@ impl GraphError {
         self.client_request_id.as_deref()
     }
 
-    /// The server's `Retry-After`, when it sent one (delta-seconds or HTTP-date).
+    /// The server's `Retry-After`, when it sent one (delta-seconds or HTTP-date), clamped to the
+    /// retry policy's [total delay cap](crate::RetryPolicy::max_total_delay): a longer ask reads
+    /// as the cap (and was not retried).
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }

@@ -16,7 +16,9 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use crate::auth::{TokenError, TokenProvider};
 use crate::generated::Client;
+use crate::ids;
 use crate::retry::{self, RetryPolicy};
+use crate::retry_after;
 use crate::throttle::Throttle;
 
 /// Error bodies are read up to this many bytes; the rest of the body is never read.
@@ -78,6 +80,8 @@ struct CallState {
 struct Seen {
     attempts: u32,
     last_answer: Option<Answer>,
+    /// The final answer's `Retry-After`, clamped to the retry policy's cap.
+    retry_after: Option<Duration>,
     token_error: Option<TokenError>,
 }
 
@@ -113,6 +117,11 @@ impl CallRecord {
         self.seen().last_answer.clone()
     }
 
+    /// The final answer's `Retry-After`, clamped to the retry policy's cap.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        self.seen().retry_after
+    }
+
     /// Why the token source failed, if that is what ended the call.
     pub(crate) fn token_error(&self) -> Option<TokenError> {
         self.seen().token_error.clone()
@@ -128,9 +137,20 @@ impl ClientHooks<HookState> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
-        _info: &OperationInfo,
+        info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         let state = &self.inner.0;
+        // Ids reach here unchecked through `generated()`: hold the final URL to the spec's path.
+        let base_path = reqwest::Url::parse(&self.baseurl)
+            .map(|url| url.path().to_owned())
+            .unwrap_or_default();
+        if let Err(refused) = ids::check_path(info.operation_id, &base_path, request.url().path()) {
+            let message = match refused {
+                crate::Error::InvalidInput(message) => message,
+                other => other.to_string(),
+            };
+            return Err(progenitor_client::Error::InvalidRequest(message));
+        }
         let token = state.token.token(&state.scopes).await.and_then(|token| {
             let mut auth = HeaderValue::try_from(format!("Bearer {}", token.secret()))
                 .map_err(|_| TokenError::new("the token is not a valid HTTP header value"))?;
@@ -190,7 +210,7 @@ impl ClientHooks<HookState> for Client {
                     let retry_after = response
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)
-                        .and_then(crate::retry_after::parse);
+                        .and_then(|v| retry_after::parse(v, state.retry.get_max_total_delay()));
                     let delay = retry::is_retryable_status(status)
                         .then(|| state.retry.next_delay(attempt, retry_after, waited))
                         .flatten();
@@ -203,7 +223,11 @@ impl ClientHooks<HookState> for Client {
                     }
                     match (delay, spare) {
                         (Some(delay), Some(next)) => (delay, format!("status {status}"), next),
-                        _ => return finish(response).await,
+                        _ => {
+                            let retry_after = retry_after.map(|r| r.wait);
+                            let _ = CALL.try_with(|r| r.seen().retry_after = retry_after);
+                            return finish(response).await;
+                        }
                     }
                 }
                 Err(error) => {
@@ -225,7 +249,7 @@ impl ClientHooks<HookState> for Client {
                 "retrying"
             );
             tokio::time::sleep(delay).await;
-            waited += delay;
+            waited = waited.saturating_add(delay);
             request = next;
             request
                 .headers_mut()

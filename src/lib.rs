@@ -63,9 +63,11 @@
 //! Every call returns [`Error`]: invalid input (refused before sending), a Graph error status
 //! ([`GraphError`]: status, OData `code`/`message`, `request-id`, `client-request-id`, Intune's
 //! detail), transport, token source, or an unexpected response. `Display` is one line and never
-//! holds the token. Calls answered 429, 503 or 504, or failing before any answer, are retried per
+//! holds the token. Calls answered 429, 503 or 504, or failing before any answer (connection
+//! refused or reset; not a timeout, after which the server may still act), are retried per
 //! [`RetryPolicy`] (default: 3 retries, 3 s exponential backoff with jitter, `Retry-After`
-//! obeyed, 180 s total); a 429 pauses every call of the client for its `Retry-After`.
+//! obeyed, 180 s total); a 429 that its call will retry pauses every call of the client until
+//! that retry.
 #![deny(missing_docs)]
 
 pub mod auth;
@@ -91,6 +93,7 @@ pub use cloud::Cloud;
 pub use error::Error;
 pub use generated::types::ResourceAccountAssignment;
 pub use graph_error::{GraphError, IntuneMessage};
+pub use ids::MAX_ID_LEN;
 pub use retry::{MAX_RETRIES_CAP, RetryPolicy};
 
 /// The progenitor-generated client and types (from `spec/openapi.json`, at build time).

@@ -1,12 +1,14 @@
 //! When and how long to wait before sending a call again.
 //!
 //! Mirrors what Microsoft's Graph SDKs do, and is at least as careful: 429, 503 and 504 and
-//! failures before any response are retried; `Retry-After` (seconds or HTTP-date) is obeyed;
+//! failures before any response (connection refused or reset, not timeouts) are retried; `Retry-After` (seconds or HTTP-date) is obeyed;
 //! otherwise the wait grows exponentially from the base delay, plus jitter; and a call stops
 //! retrying once its total wait would pass the cap.
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
+
+use crate::retry_after::RetryAfter;
 
 /// The hard cap on retries, whatever the configuration says.
 pub const MAX_RETRIES_CAP: u32 = 10;
@@ -82,25 +84,35 @@ impl RetryPolicy {
         self.max_total_delay
     }
 
-    /// The wait before retry number `retry` (1-based), given the server's `Retry-After` and what
-    /// the call has waited so far; `None` means stop and report the last answer.
+    /// The wait before retry number `retry` (1-based), given the server's `Retry-After` (already
+    /// clamped to this policy's cap) and what the call has waited so far; `None` means stop and
+    /// report the last answer. Sums saturate: no option or header value can make them overflow.
     pub(crate) fn next_delay(
         &self,
         retry: u32,
-        retry_after: Option<Duration>,
+        retry_after: Option<RetryAfter>,
         waited: Duration,
     ) -> Option<Duration> {
         if retry > self.max_retries {
             return None;
         }
-        let delay = retry_after.unwrap_or_else(|| self.backoff(retry));
-        (waited + delay <= self.max_total_delay).then_some(delay)
+        let delay = match retry_after {
+            Some(asked) if asked.beyond_cap => return None,
+            Some(asked) => asked.wait,
+            None => self.backoff(retry),
+        };
+        (waited.saturating_add(delay) <= self.max_total_delay).then_some(delay)
     }
 
     /// `base · 2^(retry-1)`, plus up to one `base` of jitter so that a fleet does not retry in step.
     fn backoff(&self, retry: u32) -> Duration {
-        let exponential = self.base_delay.saturating_mul(1 << (retry - 1).min(16));
-        exponential.saturating_add(self.base_delay.mul_f64(jitter()))
+        let exponential = self
+            .base_delay
+            .saturating_mul(1 << retry.saturating_sub(1).min(16));
+        // `mul_f64` panics when rounding lands past `Duration::MAX`; a huge base needs no jitter.
+        let jitter = Duration::try_from_secs_f64(self.base_delay.as_secs_f64() * jitter())
+            .unwrap_or(Duration::ZERO);
+        exponential.saturating_add(jitter)
     }
 }
 
@@ -129,6 +141,14 @@ mod tests {
 
     const S: fn(u64) -> Duration = Duration::from_secs;
 
+    /// A `Retry-After` of `secs`, read against the default 180 s cap.
+    fn asked(secs: u64) -> Option<RetryAfter> {
+        Some(RetryAfter {
+            wait: S(secs.min(180)),
+            beyond_cap: secs > 180,
+        })
+    }
+
     #[test]
     fn backoff_doubles_with_bounded_jitter() {
         let policy = RetryPolicy::default();
@@ -146,20 +166,36 @@ mod tests {
     #[test]
     fn retry_after_wins_and_the_total_cap_holds() {
         let policy = RetryPolicy::default();
-        assert_eq!(policy.next_delay(1, Some(S(1)), S(0)), Some(S(1)));
+        assert_eq!(policy.next_delay(1, asked(1), S(0)), Some(S(1)));
         assert_eq!(
-            policy.next_delay(1, Some(S(300)), S(0)),
+            policy.next_delay(1, asked(300), S(0)),
             None,
             "beyond the 180 s cap"
         );
-        assert_eq!(policy.next_delay(2, Some(S(30)), S(160)), None);
-        assert_eq!(policy.next_delay(2, Some(S(20)), S(160)), Some(S(20)));
+        assert_eq!(policy.next_delay(1, asked(180), S(0)), Some(S(180)));
+        assert_eq!(policy.next_delay(2, asked(30), S(160)), None);
+        assert_eq!(policy.next_delay(2, asked(20), S(160)), Some(S(20)));
     }
 
     #[test]
     fn retries_are_capped_at_ten() {
         assert_eq!(RetryPolicy::default().max_retries(50).get_max_retries(), 10);
-        assert_eq!(RetryPolicy::none().next_delay(1, Some(S(0)), S(0)), None);
+        assert_eq!(RetryPolicy::none().next_delay(1, asked(0), S(0)), None);
+    }
+
+    #[test]
+    fn extreme_options_and_waits_never_overflow() {
+        let huge = RetryPolicy::default()
+            .base_delay(Duration::MAX)
+            .max_total_delay(Duration::MAX)
+            .max_retries(10);
+        for retry in 1..=10 {
+            // Saturated, not wrapped or panicked.
+            assert_eq!(huge.next_delay(retry, None, S(1)), Some(Duration::MAX));
+        }
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.next_delay(2, asked(1), Duration::MAX), None);
+        assert_eq!(policy.next_delay(2, asked(u64::MAX), S(1)), None);
     }
 
     #[test]

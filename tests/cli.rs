@@ -206,7 +206,7 @@ fn dry_run_prints_the_requests_and_writes_no_journal() {
         &dir,
         &[
             "dev-1,room-1@contoso.com,Room 1,room-1",
-            "dev/2,room-2@contoso.com,Room 2,room-2",
+            "dev_2,room-2@contoso.com,Room 2,room-2",
         ],
     );
     let out = run(&[
@@ -222,7 +222,7 @@ fn dry_run_prints_the_requests_and_writes_no_journal() {
         "POST https://graph.microsoft.com/beta/deviceManagement/windowsAutopilotDeviceIdentities/dev-1/assignResourceAccountToDevice"
     ), "{stdout}");
     assert!(
-        stdout.contains("windowsAutopilotDeviceIdentities/dev%2F2/assign"),
+        stdout.contains("windowsAutopilotDeviceIdentities/dev_2/assign"),
         "{stdout}"
     );
     assert!(

@@ -61,11 +61,12 @@ async fn retry_after_seconds_is_obeyed_with_stable_client_request_id() {
 
 #[tokio::test]
 async fn retry_after_http_date_is_obeyed() {
+    // Before the date is taken: the wait is measured against it, not against the call.
+    let start = Instant::now();
     let graph = StandIn::start().await.unwrap();
     let at = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
     graph.script("d", [Reply::status(503).header("Retry-After", at)]);
     let client = client(&graph, RetryPolicy::default());
-    let start = Instant::now();
     assign(&client, "d").await.unwrap();
     let elapsed = start.elapsed();
     // An HTTP-date has whole-second resolution: "2 s ahead" is 1–2 s from now.
@@ -133,8 +134,91 @@ async fn retry_after_beyond_the_cap_ends_the_call_without_sleeping() {
     assert_eq!(err.status(), Some(429));
     assert_eq!(
         err.graph().unwrap().retry_after(),
-        Some(Duration::from_secs(300))
+        Some(Duration::from_secs(180)),
+        "clamped to the policy's cap"
     );
+    assert_eq!(graph.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn an_overflowing_retry_after_ends_the_call_with_its_429() {
+    let graph = StandIn::start().await.unwrap();
+    graph.script(
+        "d",
+        [
+            Reply::status(429)
+                .header("Retry-After", "1")
+                .odata("TooManyRequests", "slow down"),
+            Reply::status(429)
+                .header("Retry-After", u64::MAX.to_string())
+                .odata("TooManyRequests", "much slower"),
+        ],
+    );
+    let err = assign(&client(&graph, RetryPolicy::default()), "d")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(429), "{err}");
+    let graph_error = err.graph().unwrap();
+    assert_eq!(graph_error.attempts(), 2);
+    assert_eq!(graph_error.retry_after(), Some(Duration::from_secs(180)));
+    assert_eq!(graph.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn status_504_is_retried() {
+    let graph = StandIn::start().await.unwrap();
+    graph.script("d", [Reply::status(504), Reply::status(504)]);
+    assign(&client(&graph, fast()), "d").await.unwrap();
+    let answered: Vec<_> = graph.requests().iter().map(|r| r.answered).collect();
+    assert_eq!(answered, [Some(504), Some(504), Some(204)]);
+}
+
+#[tokio::test]
+async fn status_429_without_retry_after_backs_off_exponentially() {
+    let graph = StandIn::start().await.unwrap();
+    graph.script(
+        "d",
+        (0..3).map(|_| Reply::status(429).odata("TooManyRequests", "no hint")),
+    );
+    let base = Duration::from_millis(50);
+    assign(
+        &client(&graph, RetryPolicy::default().base_delay(base)),
+        "d",
+    )
+    .await
+    .unwrap();
+    let requests = graph.requests();
+    assert_eq!(requests.len(), 4);
+    let gaps: Vec<_> = requests
+        .windows(2)
+        .map(|w| w[1].received_at - w[0].received_at)
+        .collect();
+    // base · 2^(n-1) plus up to one base of jitter: ≥ 50, 100, 200 ms.
+    for (gap, min) in gaps.iter().zip([1, 2, 4]) {
+        assert!(*gap >= base * min, "{gaps:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_timeout_is_not_retried() {
+    let graph = StandIn::start().await.unwrap();
+    graph.script("d", [Reply::status(204).delay(Duration::from_secs(30))]);
+    let client = GraphClient::builder()
+        .base_url(&graph.base_url())
+        .bearer_token("t")
+        .timeout(Duration::from_millis(200))
+        .retry_policy(fast())
+        .build()
+        .unwrap();
+    let err = assign(&client, "d").await.unwrap_err();
+    match &err {
+        autopilot_resource_account::Error::Transport { source, attempts } => {
+            assert!(source.is_timeout(), "{source:?}");
+            assert_eq!(*attempts, 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!err.is_retryable(), "the server may still act on it");
     assert_eq!(graph.requests().len(), 1);
 }
 
@@ -168,8 +252,46 @@ async fn transport_failures_report_attempts() {
     );
 }
 
+/// Signals each log line that contains `needle`: an event to wait on instead of a sleep.
+#[derive(Clone)]
+struct Signal {
+    needle: &'static str,
+    sender: tokio::sync::mpsc::UnboundedSender<()>,
+}
+
+impl std::io::Write for Signal {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if String::from_utf8_lossy(buf).contains(self.needle) {
+            let _ = self.sender.send(());
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs (for this thread) a subscriber that signals each log line containing `needle`.
+fn on_log(
+    needle: &'static str,
+) -> (
+    tracing::subscriber::DefaultGuard,
+    tokio::sync::mpsc::UnboundedReceiver<()>,
+) {
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let signal = Signal { needle, sender };
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || signal.clone())
+        .finish();
+    (tracing::subscriber::set_default(subscriber), receiver)
+}
+
 #[tokio::test]
 async fn one_429_pauses_every_call_of_the_client() {
+    // Current-thread runtime: the spawned call logs through this thread's subscriber.
+    let (_guard, mut retrying) = on_log("retrying");
     let graph = StandIn::start().await.unwrap();
     graph.script(
         "a",
@@ -182,11 +304,8 @@ async fn one_429_pauses_every_call_of_the_client() {
         let client = client.clone();
         async move { assign(&client, "a").await }
     });
-    // Wait until the 429 has been answered, then start an unrelated call.
-    while graph.requests().is_empty() {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // "retrying" is logged once the 429 has closed the gate: then start an unrelated call.
+    retrying.recv().await.unwrap();
     assign(&client, "b").await.unwrap();
     a.await.unwrap().unwrap();
     let requests = graph.requests();
@@ -199,5 +318,27 @@ async fn one_429_pauses_every_call_of_the_client() {
         b.received_at - first_429 >= Duration::from_millis(950),
         "b was sent {:?} after the 429",
         b.received_at - first_429
+    );
+}
+
+#[tokio::test]
+async fn a_429_that_ends_its_call_pauses_nothing() {
+    let graph = StandIn::start().await.unwrap();
+    graph.script(
+        "a",
+        [Reply::status(429)
+            .header("Retry-After", "30")
+            .odata("TooManyRequests", "slow down")],
+    );
+    // No retries: the 429 is final, so nothing waits for its Retry-After.
+    let client = client(&graph, RetryPolicy::none());
+    let start = Instant::now();
+    let err = assign(&client, "a").await.unwrap_err();
+    assert_eq!(err.status(), Some(429));
+    assign(&client, "b").await.unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
     );
 }

@@ -132,17 +132,16 @@ async fn none_fields_are_omitted_and_empty_assignment_is_an_empty_object() {
 }
 
 #[tokio::test]
-async fn ids_are_percent_encoded_as_one_segment() {
+async fn allowed_ids_go_out_verbatim() {
     let graph = StandIn::start().await.unwrap();
-    let odd = "a b/c?d#e%f\u{e9}";
     client(&graph)
-        .assign_resource_account_to_deployment_profile_device(odd, "...", &full())
+        .assign_resource_account_to_deployment_profile_device("Profile_1.a-B", "...", &full())
         .await
         .unwrap();
     let [request] = graph.requests().try_into().unwrap();
     assert_eq!(
         request.target,
-        "/beta/deviceManagement/windowsAutopilotDeploymentProfiles/a%20b%2Fc%3Fd%23e%25f%C3%A9/assignedDevices/.../assignResourceAccountToDevice"
+        "/beta/deviceManagement/windowsAutopilotDeploymentProfiles/Profile_1.a-B/assignedDevices/.../assignResourceAccountToDevice"
     );
 }
 
@@ -191,20 +190,43 @@ async fn any_2xx_is_success() {
     assert_eq!(answered, [204, 200, 200, 202]);
 }
 
+/// Ids that would rewrite the path, or are not Graph ids at all (issue 8).
+fn refused_ids() -> Vec<String> {
+    [
+        "",
+        ".",
+        "..",
+        "x/deploymentProfile/assignedDevices/y",
+        "..;",
+        "%2e%2e%2fx",
+        "..%2f",
+        "%2e%2E",
+        "%252e%252e",
+        "\u{ff0e}\u{ff0e}",
+        "dev/../other",
+        "..\\x",
+        "a\\b",
+        "a\nb",
+        "a\u{0}b",
+        "a b",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain([
+        "a".repeat(autopilot_resource_account::MAX_ID_LEN + 1),
+        "..\\..\\..".to_owned(),
+    ])
+    .collect()
+}
+
+const GUID: &str = "7f9b6c1e-0000-4000-8000-000000000001";
+
 #[tokio::test]
 async fn refused_ids_never_reach_the_server() {
     let graph = StandIn::start().await.unwrap();
     let client = client(&graph);
-    for bad in [
-        "",
-        ".",
-        "..",
-        "%2e%2E",
-        "a\\b",
-        "a\nb",
-        "a\u{0}b",
-        "%252e%252e",
-    ] {
+    for bad in refused_ids() {
+        let bad = bad.as_str();
         let e1 = client
             .assign_resource_account_to_device(bad, &full())
             .await
@@ -214,18 +236,100 @@ async fn refused_ids_never_reach_the_server() {
             .await
             .unwrap_err();
         let e3 = client
+            .assign_resource_account_to_deployment_profile_device(bad, "d", &full())
+            .await
+            .unwrap_err();
+        let e4 = client
             .assign_resource_account_to_device_via_deployment_profile(bad, "d", &full())
             .await
             .unwrap_err();
-        for e in [e1, e2, e3] {
+        let e5 = client
+            .assign_resource_account_to_device_via_deployment_profile("d", bad, &full())
+            .await
+            .unwrap_err();
+        for (e, param) in [
+            (e1, "device_id"),
+            (e2, "device_id"),
+            (e3, "profile_id"),
+            (e4, "device_id"),
+            (e5, "assigned_device_id"),
+        ] {
             assert!(
                 matches!(e, autopilot_resource_account::Error::InvalidInput(_)),
                 "{bad:?}: {e:?}"
             );
+            let text = e.to_string();
+            assert!(
+                text.starts_with(&format!("invalid input: {param} ")),
+                "{bad:?}: {text}"
+            );
             assert!(!e.is_retryable());
             assert_eq!(e.status(), None);
-            assert!(!e.to_string().contains('\n'));
+            assert!(!text.contains('\n'));
         }
     }
     assert!(graph.requests().is_empty(), "{:?}", graph.requests());
+}
+
+#[tokio::test]
+async fn refused_ids_never_reach_the_server_through_generated() {
+    use progenitor_client::Error as E;
+    let graph = StandIn::start().await.unwrap();
+    let client = client(&graph);
+    let generated = client.generated();
+    for bad in refused_ids() {
+        let bad = bad.as_str();
+        let outcomes = [
+            generated
+                .assign_resource_account_to_device(bad, &full())
+                .await
+                .map(|_| ()),
+            generated
+                .assign_resource_account_to_deployment_profile_device(bad, GUID, &full())
+                .await
+                .map(|_| ()),
+            generated
+                .assign_resource_account_to_deployment_profile_device(GUID, bad, &full())
+                .await
+                .map(|_| ()),
+            generated
+                .assign_resource_account_to_device_via_deployment_profile(bad, GUID, &full())
+                .await
+                .map(|_| ()),
+            generated
+                .assign_resource_account_to_device_via_deployment_profile(GUID, bad, &full())
+                .await
+                .map(|_| ()),
+        ];
+        for outcome in outcomes {
+            match outcome {
+                Err(E::InvalidRequest(message)) => {
+                    // Names the spec's parameter, or says the path was rewritten.
+                    assert!(
+                        message.contains("an id rewrote it")
+                            || message.starts_with("windowsAutopilotDe"),
+                        "{bad:?}: {message}"
+                    );
+                    assert!(!message.contains('\n'), "{message}");
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+    assert!(graph.requests().is_empty(), "{:?}", graph.requests());
+
+    // The same calls with GUIDs do go out.
+    generated
+        .assign_resource_account_to_device_via_deployment_profile(GUID, GUID, &full())
+        .await
+        .unwrap();
+    generated
+        .assign_resource_account_to_deployment_profile_device(GUID, GUID, &full())
+        .await
+        .unwrap();
+    generated
+        .assign_resource_account_to_device(GUID, &full())
+        .await
+        .unwrap();
+    assert_eq!(graph.succeeded(), [GUID, GUID, GUID]);
 }
