@@ -53,6 +53,11 @@ const MAX_SAMPLES: usize = 8192;
 const RECHECK: Duration = Duration::from_millis(20);
 /// Pause assumed when a 429 ends a call without one being imposed.
 const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
+/// The longest the gate closes for one 429, whatever the server or the options say: a
+/// `Retry-After` of `u64::MAX` seconds must neither overflow an `Instant` nor hang the client.
+pub(crate) const MAX_PAUSE: Duration = Duration::from_secs(3600);
+/// The fastest the pacer ever paces (its rate arithmetic stays finite).
+const MAX_RATE: f64 = 1e6;
 
 /// Shared by all clones of a client (it lives in the hooks' state).
 #[derive(Debug, Default)]
@@ -118,14 +123,14 @@ impl Throttle {
             let wait_until = self.pacer().try_admit(now);
             match wait_until {
                 None => return now,
-                Some(at) => tokio::time::sleep_until(at.min(now + RECHECK)).await,
+                Some(at) => tokio::time::sleep_until(at.min(later(now, RECHECK))).await,
             }
         }
     }
 
     /// Closes the gate for `delay` from now (never shortens a pause already in force).
     pub(crate) fn pause(&self, delay: Duration) {
-        let until = Instant::now() + delay;
+        let until = later(Instant::now(), delay.min(MAX_PAUSE));
         let mut paused = self.lock();
         if paused.is_none_or(|current| current < until) {
             *paused = Some(until);
@@ -179,7 +184,9 @@ impl Pacer {
         }
         self.episode_start.get_or_insert(now);
         let rate = self.rate?;
-        let since = self.refilled_at.map_or(Duration::ZERO, |at| now - at);
+        let since = self
+            .refilled_at
+            .map_or(Duration::ZERO, |at| now.saturating_duration_since(at));
         self.tokens = (self.tokens + since.as_secs_f64() * rate).min(self.burst);
         self.refilled_at = Some(now);
         if self.tokens < 2.0 {
@@ -194,7 +201,8 @@ impl Pacer {
             return None;
         }
         let rate = self.rate.unwrap_or(rate);
-        Some(now + Duration::from_secs_f64((1.0 - self.tokens) / rate))
+        let wait = Duration::try_from_secs_f64((1.0 - self.tokens) / rate).unwrap_or(RECHECK);
+        Some(later(now, wait))
     }
 
     /// Grows the rate for the pacing time since the last growth (none while a 429 is pending).
@@ -210,7 +218,7 @@ impl Pacer {
             RAMP_PER_S
         };
         let elapsed = now.saturating_duration_since(from).as_secs_f64();
-        self.rate = Some(rate * (per_s * elapsed).exp());
+        self.rate = Some((rate * (per_s * elapsed).exp()).min(MAX_RATE));
     }
 
     fn succeeded(&mut self, sent_at: Instant) {
@@ -247,7 +255,8 @@ impl Pacer {
         match self.rate {
             None => {
                 self.burst = (got * BURST_SHARE).max(1.0);
-                self.rate = Some((got / (duration + pause.as_secs_f64())).max(MIN_RATE));
+                self.rate =
+                    Some((got / (duration + pause.as_secs_f64())).clamp(MIN_RATE, MAX_RATE));
             }
             Some(rate) => {
                 let estimate = if got + 1.0 < self.burst {
@@ -305,6 +314,13 @@ impl Pacer {
     }
 }
 
+/// `at + delay`, saturating at a far-off instant instead of panicking.
+fn later(at: Instant, delay: Duration) -> Instant {
+    at.checked_add(delay)
+        .or_else(|| at.checked_add(MAX_PAUSE))
+        .unwrap_or(at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,6 +335,19 @@ mod tests {
         throttle.pause(Duration::from_secs(2));
         throttle.wait_open().await;
         assert_eq!(start.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_huge_pause_from_the_wire_is_bounded_and_never_panics() {
+        let throttle = Throttle::default();
+        let start = Instant::now();
+        // `Retry-After: 18446744073709551615` and a policy whose cap is `Duration::MAX`.
+        let sent = throttle.admit().await;
+        throttle.throttled(sent, Some(Duration::MAX));
+        throttle.pause(Duration::MAX);
+        throttle.pause(Duration::from_secs(u64::MAX));
+        throttle.admit().await;
+        assert_eq!(start.elapsed(), MAX_PAUSE);
     }
 
     #[tokio::test(start_paused = true)]

@@ -25,6 +25,7 @@
 mod rate_limit;
 mod reply;
 mod spec;
+mod throttle_models;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -42,6 +43,7 @@ use tokio::task::JoinSet;
 pub use rate_limit::{Counters, FaultMix, RateLimit};
 pub use reply::Reply;
 use spec::{Operation, SpecCheck};
+pub use throttle_models::{Model, Outages, PauseHint, Scope, Throttling};
 
 /// Request bodies beyond this size are refused with `413` (and recorded truncated).
 const MAX_REQUEST_BODY: usize = 1024 * 1024;
@@ -173,18 +175,24 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn next_reply(&self, device_id: Option<&str>, tenant: &str) -> Option<Reply> {
+    fn next_reply(
+        &self,
+        device_id: Option<&str>,
+        token: &str,
+    ) -> (Reply, throttle_models::Admitted) {
         let mut state = self.state();
-        if let Some(refusal) = state.load.rate_limit(tenant) {
-            return Some(refusal);
-        }
+        let admitted = match state.load.admit(token) {
+            Ok(admitted) => admitted,
+            Err(refusal) => return (*refusal, throttle_models::Admitted::default()),
+        };
         let scripted = device_id
             .and_then(|id| state.per_device.get_mut(id))
             .and_then(VecDeque::pop_front);
-        if scripted.is_some() {
-            return scripted;
-        }
-        state.any_device.pop_front().or_else(|| state.load.fault())
+        let reply = scripted
+            .or_else(|| state.any_device.pop_front())
+            .or_else(|| state.load.fault())
+            .unwrap_or_else(|| Reply::status(204));
+        (reply, admitted)
     }
 }
 
@@ -260,11 +268,9 @@ async fn handle(
         }
         SpecCheck::Invalid(None, _) => (None, None),
     };
-    let reply = match check {
-        SpecCheck::Valid(_) => shared
-            .next_reply(device_id.as_deref(), tenant(&parts.headers))
-            .unwrap_or_else(|| Reply::status(204)),
-        SpecCheck::Invalid(_, refusal) => refusal,
+    let (reply, admitted) = match check {
+        SpecCheck::Valid(_) => shared.next_reply(device_id.as_deref(), tenant(&parts.headers)),
+        SpecCheck::Invalid(_, refusal) => (refusal, Default::default()),
     };
 
     shared.state().requests.push(RecordedRequest {
@@ -281,13 +287,14 @@ async fn handle(
         .headers
         .get("client-request-id")
         .and_then(|v| v.to_str().ok());
-    reply.into_response(client_request_id).await
+    rate_limit::serve(shared.clone(), admitted, reply, client_request_id).await
 }
 
-/// The rate-limit tenant of a request: its bearer token (one app in one tenant, in Graph).
+/// Who a request counts against: its bearer token (see `throttle_models` for how it is read).
 fn tenant(headers: &hyper::HeaderMap) -> &str {
-    headers
+    let value = headers
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    value.strip_prefix("Bearer ").unwrap_or(value)
 }

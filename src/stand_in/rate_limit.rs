@@ -1,10 +1,10 @@
-//! Load shaping for the stand-in: Intune-style rate limits and random faults, plus counters.
+//! Load shaping for the stand-in: rate limits and random faults, plus counters.
 //!
-//! **Rate limit.** Intune allows about 100 writes per 20 s per app per tenant. The stand-in
-//! models that as a token bucket of rate `R`/s and burst `B` per tenant, where a tenant is one
-//! bearer token (in Graph, a token names one app in one tenant). A request that finds the
-//! bucket empty is answered `429` with an OData `TooManyRequests` body and `Retry-After` in whole
-//! seconds: the time until the next token, rounded up. A refused request takes no token.
+//! **Rate limit.** [`RateLimit`] is the simplest [`Throttling`]: one token bucket of rate `R`/s
+//! and burst `B` per app (one bearer token), answering `429` with an OData `TooManyRequests` body
+//! and `Retry-After` in whole seconds (the time until the next token, rounded up). A refused
+//! request takes no token. Other models (windows, a concurrency cap, per-tenant limits, other
+//! pause hints, outages) are in [`throttle_models`](super::throttle_models).
 //!
 //! **Faults.** A [`FaultMix`] answers a share of requests with `503`, `429` or a connection
 //! reset, drawn from a seeded generator so runs repeat.
@@ -13,9 +13,14 @@
 //! device, then replies scripted for any device, then the fault mix, then `204`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Reply, StandIn};
+use bytes::Bytes;
+use http_body_util::Full;
+
+use super::throttle_models::{Admitted, Model, PauseHint, Scope, ThrottleState, Throttling};
+use super::{Reply, ResetConnection, Shared, StandIn};
 
 /// A token bucket per tenant: `rate` requests per second, bursts of up to `burst`.
 ///
@@ -65,6 +70,17 @@ impl RateLimit {
     /// The configured burst.
     pub fn get_burst(&self) -> u32 {
         self.burst
+    }
+
+    /// The same limit as a [`Throttling`]: a token bucket per app, `Retry-After` in seconds.
+    pub fn to_throttling(&self) -> Throttling {
+        Throttling::new(PauseHint::Seconds).limit(
+            Scope::App,
+            Model::TokenBucket {
+                rate: self.rate,
+                burst: self.burst,
+            },
+        )
     }
 }
 
@@ -143,6 +159,10 @@ pub struct Counters {
     pub resets: usize,
     /// Requests answered 2xx, per device id.
     pub succeeded: HashMap<String, usize>,
+    /// Requests whose client went away before the answer was sent (a cancelled call).
+    pub abandoned: usize,
+    /// The most requests the stand-in was working on at once.
+    pub max_in_flight: usize,
 }
 
 impl Counters {
@@ -164,38 +184,23 @@ impl Counters {
     }
 }
 
-/// The stand-in's load state: buckets per tenant and the fault generator.
+/// The stand-in's load state: the throttling, the fault generator, requests in flight.
 #[derive(Debug, Default)]
 pub(super) struct Load {
-    limit: Option<RateLimit>,
-    buckets: HashMap<String, Bucket>,
+    throttling: Option<ThrottleState>,
     faults: Option<(FaultMix, u64)>,
-}
-
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+    in_flight: usize,
+    max_in_flight: usize,
+    abandoned: usize,
 }
 
 impl Load {
-    /// The 429 the rate limit answers with, if `tenant`'s bucket is empty (else takes a token).
-    pub(super) fn rate_limit(&mut self, tenant: &str) -> Option<Reply> {
-        let limit = self.limit?;
-        let now = Instant::now();
-        let burst = f64::from(limit.burst);
-        let bucket = self.buckets.entry(tenant.to_owned()).or_insert(Bucket {
-            tokens: burst,
-            at: now,
-        });
-        bucket.tokens = (bucket.tokens + (now - bucket.at).as_secs_f64() * limit.rate).min(burst);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            return None;
+    /// Admits a request with this bearer token, or the refusal to answer with.
+    pub(super) fn admit(&mut self, token: &str) -> Result<Admitted, Box<Reply>> {
+        match &mut self.throttling {
+            Some(throttling) => throttling.admit(token, Instant::now()),
+            None => Ok(Admitted::default()),
         }
-        let seconds = ((1.0 - bucket.tokens) / limit.rate).ceil().max(1.0);
-        Some(throttled(seconds as u64))
     }
 
     /// A fault drawn from the mix, if one is set and the draw says so.
@@ -226,6 +231,58 @@ fn throttled(retry_after_seconds: u64) -> Reply {
             "TooManyRequests",
             "Too many requests. Please retry after the time in the Retry-After header.",
         )
+}
+
+/// Answers `reply` after the service time, counting the request in flight meanwhile; a request
+/// whose connection goes away first (the call was cancelled) is counted as abandoned.
+pub(super) async fn serve(
+    shared: Arc<Shared>,
+    admitted: Admitted,
+    reply: Reply,
+    client_request_id: Option<&str>,
+) -> Result<hyper::Response<Full<Bytes>>, ResetConnection> {
+    let mut guard = InFlight::enter(shared, admitted.slots);
+    if !admitted.service.is_zero() {
+        tokio::time::sleep(admitted.service).await;
+    }
+    let response = reply.into_response(client_request_id).await;
+    guard.answered = true;
+    response
+}
+
+/// One request in service; dropping it without an answer means the client went away.
+struct InFlight {
+    shared: Arc<Shared>,
+    slots: Vec<(usize, String)>,
+    answered: bool,
+}
+
+impl InFlight {
+    fn enter(shared: Arc<Shared>, slots: Vec<(usize, String)>) -> Self {
+        {
+            let mut state = shared.state();
+            let load = &mut state.load;
+            load.in_flight += 1;
+            load.max_in_flight = load.max_in_flight.max(load.in_flight);
+        }
+        Self {
+            shared,
+            slots,
+            answered: false,
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut state = self.shared.state();
+        let load = &mut state.load;
+        load.in_flight = load.in_flight.saturating_sub(1);
+        load.abandoned += usize::from(!self.answered);
+        if let Some(throttling) = &mut load.throttling {
+            throttling.release(&self.slots);
+        }
+    }
 }
 
 /// splitmix64 → a uniform value in `[0, 1)`.
@@ -261,9 +318,22 @@ impl StandIn {
     /// # Ok(()) }
     /// ```
     pub fn rate_limit(&self, limit: RateLimit) {
-        let mut state = self.state();
-        state.load.limit = Some(limit);
-        state.load.buckets.clear();
+        self.throttling(limit.to_throttling());
+    }
+
+    /// Throttles requests per `throttling` from now on (limits start fresh).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use autopilot_resource_account::stand_in::{StandIn, Throttling};
+    ///
+    /// let graph = StandIn::start().await?;
+    /// graph.throttling(Throttling::intune());
+    /// # Ok(()) }
+    /// ```
+    pub fn throttling(&self, throttling: Throttling) {
+        self.state().load.throttling = Some(ThrottleState::new(throttling));
     }
 
     /// Answers a share of requests with faults from now on (see [`FaultMix`]).
@@ -276,6 +346,8 @@ impl StandIn {
         let state = self.state();
         let mut counters = Counters {
             requests: state.requests.len(),
+            abandoned: state.load.abandoned,
+            max_in_flight: state.load.max_in_flight,
             ..Counters::default()
         };
         for request in &state.requests {
@@ -304,31 +376,32 @@ mod tests {
         Some(value.to_str().ok()?.to_owned())
     }
 
+    fn limited(limit: RateLimit) -> Load {
+        Load {
+            throttling: Some(ThrottleState::new(limit.to_throttling())),
+            ..Load::default()
+        }
+    }
+
     #[tokio::test]
     async fn bucket_refuses_when_empty_and_says_when_to_come_back() {
-        let mut load = Load {
-            limit: Some(RateLimit::per_second(2.0).burst(3)),
-            ..Load::default()
-        };
+        let mut load = limited(RateLimit::per_second(2.0).burst(3));
         for _ in 0..3 {
-            assert!(load.rate_limit("a").is_none());
+            assert!(load.admit("a").is_ok());
         }
-        let refusal = load.rate_limit("a").expect("empty bucket");
+        let refusal = load.admit("a").expect_err("empty bucket");
         assert_eq!(refusal.status_code(), 429);
-        assert_eq!(retry_after(refusal).await.as_deref(), Some("1"));
+        assert_eq!(retry_after(*refusal).await.as_deref(), Some("1"));
         // Another tenant has its own bucket.
-        assert!(load.rate_limit("b").is_none());
+        assert!(load.admit("b").is_ok());
     }
 
     #[tokio::test]
     async fn slow_rates_ask_for_more_than_a_second() {
-        let mut load = Load {
-            limit: Some(RateLimit::per_second(0.25).burst(1)),
-            ..Load::default()
-        };
-        assert!(load.rate_limit("a").is_none());
-        let refusal = load.rate_limit("a").unwrap();
-        assert_eq!(retry_after(refusal).await.as_deref(), Some("4"));
+        let mut load = limited(RateLimit::per_second(0.25).burst(1));
+        assert!(load.admit("a").is_ok());
+        let refusal = load.admit("a").unwrap_err();
+        assert_eq!(retry_after(*refusal).await.as_deref(), Some("4"));
     }
 
     #[test]
