@@ -52,11 +52,10 @@ async fn main() {
     tokio::spawn(serve(listener));
     let base = format!("http://{addr}/beta");
 
-    let assignment = ResourceAccountAssignment {
-        user_principal_name: Some("room-101@contoso.com".into()),
-        addressable_user_name: Some("Room 101".into()),
-        resource_account_name: Some("room-101".into()),
-    };
+    let assignment = ResourceAccountAssignment::new()
+        .with_user_principal_name("room-101@contoso.com")
+        .with_addressable_user_name("Room 101")
+        .with_resource_account_name("room-101");
     let client = GraphClient::builder()
         .base_url(&base)
         .bearer_token("bench-token")

@@ -124,11 +124,10 @@ async fn main() -> ExitCode {
             }
         };
     }
-    let assignment = ResourceAccountAssignment {
-        user_principal_name: Some(args.upn.clone()),
-        addressable_user_name: Some(args.addressable_name.clone()),
-        resource_account_name: Some(args.resource_account_name.clone()),
-    };
+    let assignment = ResourceAccountAssignment::new()
+        .with_user_principal_name(args.upn.clone())
+        .with_addressable_user_name(args.addressable_name.clone())
+        .with_resource_account_name(args.resource_account_name.clone());
     let result = match &args.token {
         Some(token) => real_graph(&args, token, &assignment).await,
         None => demo(&args, &assignment).await,
@@ -302,14 +301,14 @@ fn read_csv(path: &Path) -> Result<(Vec<Row>, Vec<BadRow>), String> {
         }
         first_line.insert(device_id.clone(), line);
         let optional = |s: String| (!s.is_empty()).then_some(s);
+        // Fields stay public: an optional column is assigned as the Option it is.
+        let mut assignment = ResourceAccountAssignment::new().with_user_principal_name(upn);
+        assignment.addressable_user_name = optional(field(2));
+        assignment.resource_account_name = optional(field(3));
         rows.push(Row {
             line,
             device_id,
-            assignment: ResourceAccountAssignment {
-                user_principal_name: Some(upn),
-                addressable_user_name: optional(field(2)),
-                resource_account_name: optional(field(3)),
-            },
+            assignment,
         });
     }
     Ok((rows, bad))

@@ -124,11 +124,10 @@ async fn run(config: Config) -> Result<String, String> {
         .next()
         .unwrap_or(&config.upn)
         .to_owned();
-    let assignment = ResourceAccountAssignment {
-        user_principal_name: Some(config.upn.clone()),
-        addressable_user_name: Some(config.display_name.unwrap_or_else(|| name.clone())),
-        resource_account_name: Some(name),
-    };
+    let assignment = ResourceAccountAssignment::new()
+        .with_user_principal_name(config.upn.clone())
+        .with_addressable_user_name(config.display_name.unwrap_or_else(|| name.clone()))
+        .with_resource_account_name(name);
     client
         .assign_resource_account_to_device(&config.device_id, &assignment)
         .await

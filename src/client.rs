@@ -48,11 +48,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// let client = GraphClient::builder()
 ///     .bearer_token(std::env::var("GRAPH_TOKEN").unwrap_or_default())
 ///     .build()?;
-/// let assignment = ResourceAccountAssignment {
-///     user_principal_name: Some("room-101@contoso.com".into()),
-///     addressable_user_name: Some("Room 101".into()),
-///     resource_account_name: Some("room-101".into()),
-/// };
+/// let assignment = ResourceAccountAssignment::new()
+///     .with_user_principal_name("room-101@contoso.com")
+///     .with_addressable_user_name("Room 101")
+///     .with_resource_account_name("room-101");
 /// client
 ///     .assign_resource_account_to_device("7f9b6c1e-0000-4000-8000-000000000001", &assignment)
 ///     .await?;

@@ -15,11 +15,10 @@
 //! let client = GraphClient::builder()
 //!     .bearer_token(std::env::var("GRAPH_TOKEN").expect("GRAPH_TOKEN"))
 //!     .build()?;
-//! let assignment = ResourceAccountAssignment {
-//!     user_principal_name: Some("room-101@contoso.com".into()),
-//!     addressable_user_name: Some("Room 101".into()),
-//!     resource_account_name: Some("room-101".into()),
-//! };
+//! let assignment = ResourceAccountAssignment::new()
+//!     .with_user_principal_name("room-101@contoso.com")
+//!     .with_addressable_user_name("Room 101")
+//!     .with_resource_account_name("room-101");
 //! client
 //!     .assign_resource_account_to_device("7f9b6c1e-0000-4000-8000-000000000001", &assignment)
 //!     .await?;
@@ -45,6 +44,29 @@
 //! client.assign_resource_account_to_device("device-1", &ResourceAccountAssignment::default()).await?;
 //! assert_eq!(graph.requests()[0].body, &b"{}"[..]);
 //! # Ok(()) }
+//! ```
+//!
+//! # Building a request body
+//!
+//! [`ResourceAccountAssignment`] (like every generated type) is `#[non_exhaustive]`: build it
+//! with `new()` and the generated `with_<property>()` setters (or `Default` and field
+//! assignment), so a property Microsoft adds later does not break your code. A struct literal
+//! does not compile outside this crate:
+//!
+//! ```compile_fail
+//! let assignment = autopilot_resource_account::ResourceAccountAssignment {
+//!     user_principal_name: Some("room-101@contoso.com".into()),
+//!     addressable_user_name: None,
+//!     resource_account_name: None,
+//! };
+//! ```
+//!
+//! ```
+//! use autopilot_resource_account::ResourceAccountAssignment;
+//!
+//! let mut assignment = ResourceAccountAssignment::new().with_user_principal_name("room-101@contoso.com");
+//! assignment.addressable_user_name = None; // fields stay public for Option values
+//! assert_eq!(assignment, ResourceAccountAssignment::default().with_user_principal_name("room-101@contoso.com"));
 //! ```
 //!
 //! # Permissions

@@ -168,11 +168,10 @@ async fn loopback_graph() -> (String, tokio::task::JoinHandle<String>) {
 }
 
 fn assignment() -> ResourceAccountAssignment {
-    ResourceAccountAssignment {
-        user_principal_name: Some("room-101@contoso.com".into()),
-        addressable_user_name: Some("Room 101".into()),
-        resource_account_name: Some("room-101".into()),
-    }
+    ResourceAccountAssignment::new()
+        .with_user_principal_name("room-101@contoso.com")
+        .with_addressable_user_name("Room 101")
+        .with_resource_account_name("room-101")
 }
 
 fn authorization(head: &str) -> Option<&str> {

@@ -21,11 +21,10 @@ fn client(graph: &StandIn) -> GraphClient {
 }
 
 fn assignment(i: usize) -> ResourceAccountAssignment {
-    ResourceAccountAssignment {
-        user_principal_name: Some(format!("room-{i}@contoso.com")),
-        addressable_user_name: Some(format!("Room {i}")),
-        resource_account_name: Some(format!("room-{i}")),
-    }
+    ResourceAccountAssignment::new()
+        .with_user_principal_name(format!("room-{i}@contoso.com"))
+        .with_addressable_user_name(format!("Room {i}"))
+        .with_resource_account_name(format!("room-{i}"))
 }
 
 fn items(n: usize) -> impl Iterator<Item = BulkItem<usize>> + Send + 'static {

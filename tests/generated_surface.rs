@@ -72,6 +72,7 @@ fn public_items(items: Vec<syn::Item>) -> Vec<syn::Item> {
         .collect()
 }
 
+/// Derives and `#[non_exhaustive]` decide what callers can do with a type: part of the surface.
 fn is_derive(attr: &syn::Attribute) -> bool {
-    attr.path().is_ident("derive")
+    attr.path().is_ident("derive") || attr.path().is_ident("non_exhaustive")
 }

@@ -15,11 +15,10 @@ fn client(graph: &StandIn) -> GraphClient {
 }
 
 fn full() -> ResourceAccountAssignment {
-    ResourceAccountAssignment {
-        user_principal_name: Some("room-101@contoso.com".into()),
-        addressable_user_name: Some("Room 101".into()),
-        resource_account_name: Some("room-101".into()),
-    }
+    ResourceAccountAssignment::new()
+        .with_user_principal_name("room-101@contoso.com")
+        .with_addressable_user_name("Room 101")
+        .with_resource_account_name("room-101")
 }
 
 fn assert_common_headers(request: &RecordedRequest) {
@@ -111,10 +110,7 @@ async fn via_deployment_profile_operation_on_the_wire() {
 async fn none_fields_are_omitted_and_empty_assignment_is_an_empty_object() {
     let graph = StandIn::start().await.unwrap();
     let client = client(&graph);
-    let only_upn = ResourceAccountAssignment {
-        user_principal_name: Some("room@contoso.com".into()),
-        ..Default::default()
-    };
+    let only_upn = ResourceAccountAssignment::new().with_user_principal_name("room@contoso.com");
     client
         .assign_resource_account_to_device("d1", &only_upn)
         .await

@@ -11,11 +11,10 @@ pub fn items(n: usize) -> Vec<BulkItem<usize>> {
             BulkItem::new(
                 i,
                 Target::device(format!("device-{i:05}")),
-                ResourceAccountAssignment {
-                    user_principal_name: Some(format!("room-{i}@contoso.com")),
-                    addressable_user_name: Some(format!("Room {i}")),
-                    resource_account_name: Some(format!("room-{i}")),
-                },
+                ResourceAccountAssignment::new()
+                    .with_user_principal_name(format!("room-{i}@contoso.com"))
+                    .with_addressable_user_name(format!("Room {i}"))
+                    .with_resource_account_name(format!("room-{i}")),
             )
         })
         .collect()

@@ -4,6 +4,10 @@
 
 pub mod adjust;
 pub mod bench;
+/// How spec/openapi.json becomes Rust: the crate root's codegen.rs, the file build.rs includes.
+pub mod codegen {
+    include!("../../codegen.rs");
+}
 pub mod fetch;
 pub mod fixture;
 pub mod scan;
