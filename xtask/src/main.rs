@@ -86,6 +86,9 @@ enum SpecCmd {
         /// Provenance: date of that commit (never the current time: output stays reproducible).
         #[arg(long)]
         source_date: Option<String>,
+        /// Pin: fail (writing nothing) unless the input's sha256 is this (64 hex digits).
+        #[arg(long, value_parser = xtask::fetch::parse_sha256)]
+        sha256: Option<String>,
     },
     /// Rewrite openapi.json from the committed slice after editing adjustments.yaml.
     Apply {
@@ -162,6 +165,7 @@ fn main() -> ExitCode {
                 source_path,
                 source_commit,
                 source_date,
+                sha256,
             } => {
                 let dir = spec_dir.unwrap_or_else(spec::default_spec_dir);
                 let mode = if full_parse { Mode::Full } else { Mode::Auto };
@@ -170,6 +174,7 @@ fn main() -> ExitCode {
                     path: source_path,
                     commit: source_commit,
                     date: source_date,
+                    sha256,
                 };
                 report(spec::update(&from, &dir, mode, source))
             }

@@ -29,6 +29,8 @@ pub struct SourceInfo {
     pub path: Option<String>,
     pub commit: Option<String>,
     pub date: Option<String>,
+    /// A pin: the input must have this sha256 (lower-case hex), else nothing is written.
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug)]
@@ -106,8 +108,10 @@ pub fn update(
     } else {
         (fetch::read_file(from)?, None)
     };
+    // A URL is named without user info or query (they may hold a token).
+    let shown = fetch::shown(from);
     if bytes.is_empty() {
-        return Err(format!("{from} is empty"));
+        return Err(format!("{shown} is empty"));
     }
     // Hash (when not already hashed while downloading) in parallel with slicing.
     let (sha, generated) = std::thread::scope(|s| {
@@ -115,7 +119,7 @@ pub fn update(
         let g = match std::str::from_utf8(&bytes) {
             Ok(text) => derive(text, &adj, mode),
             Err(e) => Err(format!(
-                "{from} is not UTF-8 text (invalid byte at offset {})",
+                "{shown} is not UTF-8 text (invalid byte at offset {})",
                 e.valid_up_to()
             )),
         };
@@ -125,6 +129,13 @@ pub fn update(
         };
         (sha, g)
     });
+    if let Some(pin) = &source.sha256
+        && *pin != sha
+    {
+        return Err(format!(
+            "{shown} has sha256 {sha}, not the pinned {pin}; nothing written"
+        ));
+    }
     let generated = generated?;
     let new_code = surface::generate(&generated.adjusted)?;
 
@@ -142,7 +153,7 @@ pub fn update(
     };
 
     let retrieved = if fetch::is_url(from) {
-        from.to_owned()
+        shown.clone()
     } else {
         Path::new(from)
             .file_name()
@@ -169,9 +180,11 @@ pub fn update(
         })
         .map(|(name, _)| (*name).to_owned())
         .collect();
-    if !changed_files.is_empty() {
-        replace_dir(spec_dir, &files)?;
-    }
+    let changed: Vec<(&str, String)> = files
+        .into_iter()
+        .filter(|(name, _)| changed_files.iter().any(|c| c == name))
+        .collect();
+    replace_files(spec_dir, &changed)?;
     Ok(UpdateReport {
         fallback: generated.fallback,
         changed_files,
@@ -217,51 +230,85 @@ fn provenance(
     }))
 }
 
-/// Write `files` into a fresh copy of `dir` (other files kept) and swap it in.
-fn replace_dir(dir: &Path, files: &[(&str, String)]) -> Result<(), String> {
-    let parent = dir.parent().ok_or("spec dir has no parent")?;
-    let base = dir
-        .file_name()
-        .ok_or("spec dir has no name")?
-        .to_string_lossy()
-        .into_owned();
-    let pid = std::process::id();
-    let new = parent.join(format!(".{base}.new-{pid}"));
-    let old = parent.join(format!(".{base}.old-{pid}"));
+/// Replace the files `spec update` owns, in place, one at a time, in the order given.
+///
+/// What a reader can rely on (documented in xtask/README.md, tested in `tests/swap.rs`):
+/// - `spec/` itself is never moved, removed or recreated, and nothing in it that the update does
+///   not own (other files, subfolders, symlinks, `adjustments.yaml`) is touched.
+/// - Each owned file is written to a temporary file inside `spec/` (`.NAME.tmp-PID`), flushed to
+///   disk, then renamed over the old one: at every instant each name holds either its complete
+///   old content or its complete new content, never a part.
+/// - The files are replaced in a fixed order — `upstream-slice.yaml`, `openapi.json`,
+///   `provenance.json` — so a reader that sees the new provenance sees the new slice and document.
+///   Between the first and the last rename (microseconds) a reader of several files can see some
+///   old and some new; `build.rs` reads only `openapi.json`.
+/// - If writing any temporary file fails, nothing is renamed and `spec/` is byte-identical. If a
+///   rename fails part-way, the files already replaced get their old content back the same way.
+fn replace_files(dir: &Path, files: &[(&str, String)]) -> Result<(), String> {
+    if files.is_empty() {
+        return Ok(());
+    }
     let io =
         |what: &str, p: &Path, e: std::io::Error| format!("cannot {what} {}: {e}", p.display());
-    let _ = std::fs::remove_dir_all(&new);
-    std::fs::create_dir(&new).map_err(|e| io("create", &new, e))?;
-    let result = (|| {
-        for entry in std::fs::read_dir(dir).map_err(|e| io("read", dir, e))? {
-            let entry = entry.map_err(|e| io("read", dir, e))?;
-            let name = entry.file_name();
-            if entry
-                .file_type()
-                .map_err(|e| io("read", &entry.path(), e))?
-                .is_file()
-                && !files.iter().any(|(n, _)| name == *n)
-            {
-                std::fs::copy(entry.path(), new.join(&name))
-                    .map_err(|e| io("copy", &entry.path(), e))?;
+    let pid = std::process::id();
+    let tmp_of = |name: &str| dir.join(format!(".{name}.tmp-{pid}"));
+    let write_tmp = |name: &str, bytes: &[u8]| -> Result<PathBuf, String> {
+        use std::io::Write;
+        let t = tmp_of(name);
+        let mut f = std::fs::File::create(&t).map_err(|e| io("write", &t, e))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| io("write", &t, e))?;
+        Ok(t)
+    };
+    // Old contents, to put back if a rename fails part-way.
+    let old: Vec<Option<Vec<u8>>> = files
+        .iter()
+        .map(|(name, _)| std::fs::read(dir.join(name)).ok())
+        .collect();
+    let mut tmps = Vec::new();
+    for (name, text) in files {
+        match write_tmp(name, text.as_bytes()) {
+            Ok(t) => tmps.push(t),
+            Err(e) => {
+                for t in &tmps {
+                    let _ = std::fs::remove_file(t);
+                }
+                let _ = std::fs::remove_file(tmp_of(name));
+                return Err(e);
             }
         }
-        for (name, text) in files {
-            let p = new.join(name);
-            std::fs::write(&p, text).map_err(|e| io("write", &p, e))?;
-        }
-        std::fs::rename(dir, &old).map_err(|e| io("move aside", dir, e))?;
-        if let Err(e) = std::fs::rename(&new, dir) {
-            let _ = std::fs::rename(&old, dir);
-            return Err(io("move into place", dir, e));
-        }
-        let _ = std::fs::remove_dir_all(&old);
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&new);
     }
-    result
+    for (i, ((name, _), tmp)) in files.iter().zip(&tmps).enumerate() {
+        let target = dir.join(name);
+        if let Err(e) = std::fs::rename(tmp, &target) {
+            for t in &tmps[i..] {
+                let _ = std::fs::remove_file(t);
+            }
+            // Undo, newest first: each replaced file gets its old bytes back (or goes, if it
+            // did not exist before).
+            for ((done, _), before) in files[..i].iter().zip(&old[..i]).rev() {
+                let p = dir.join(done);
+                match before {
+                    Some(bytes) => {
+                        if let Ok(t) = write_tmp(done, bytes) {
+                            let _ = std::fs::rename(&t, &p);
+                        }
+                    }
+                    None => {
+                        let _ = std::fs::remove_file(&p);
+                    }
+                }
+            }
+            return Err(io("replace", &target, e));
+        }
+    }
+    // The renames themselves reach the disk with the directory.
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// `spec apply`: re-derive openapi.json from the committed slice after an edit of
@@ -287,7 +334,7 @@ pub fn apply_committed(spec_dir: &Path) -> Result<UpdateReport, String> {
     let changed_files = if old_json.as_deref() == Some(json.as_str()) {
         Vec::new()
     } else {
-        replace_dir(spec_dir, &[(OPENAPI, json)])?;
+        replace_files(spec_dir, &[(OPENAPI, json)])?;
         vec![OPENAPI.to_owned()]
     };
     Ok(UpdateReport {

@@ -2,8 +2,8 @@
 //!
 //! Input: the events of `saphyr-parser` (a conforming YAML 1.2 parser without a DOM) are folded
 //! into a `serde_json::Value` by [`parse`], which enforces the limits a 90 MB upstream text and a
-//! hostile one both need: bounded nesting depth, a budget for alias expansion (no "billion
-//! laughs"), no duplicate keys, one document. Plain scalars are resolved with the YAML 1.2 core
+//! hostile one both need: bounded nesting depth, a budget for what anchors and aliases copy (no "billion
+//! laughs", no nested-anchor bomb), no duplicate keys, one document. Plain scalars are resolved with the YAML 1.2 core
 //! schema, so `on`, `yes`, `No` stay strings (the YAML 1.1 trap of the beta text).
 //!
 //! Output: [`emit`] writes a value in the block layout of Microsoft's converter (2-space
@@ -17,7 +17,10 @@ use serde_json::{Map, Number, Value};
 
 /// Deepest nesting accepted; the beta description needs about 20.
 pub const MAX_DEPTH: usize = 256;
-/// Most nodes that aliases may expand to in one document (Microsoft's text has no aliases).
+/// Most nodes that anchors and aliases may copy in one document (Microsoft's text has neither).
+/// An anchored node is copied when it completes (an alias may name it later), and every copy,
+/// aliased or not, is charged here: nested anchors would otherwise copy each subtree once per
+/// enclosing anchor (1.5 MB of text, about 1 GB of copies).
 pub const MAX_ALIAS_NODES: usize = 100_000;
 
 /// A one-line parse error with the 1-based line it refers to (in the whole input).
@@ -60,7 +63,8 @@ pub fn parse(text: &str, first_line: usize, filter: PathFilter<'_>) -> Result<Va
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: std::collections::HashMap<usize, Value> = std::collections::HashMap::new();
-    let mut alias_nodes = 0usize;
+    // Nodes copied for anchors and aliases so far (see MAX_ALIAS_NODES).
+    let mut copied = 0usize;
     let mut root: Option<Value> = None;
     let mut documents = 0usize;
     // Depth of a subtree being skipped (a filtered-out path item); 0 when not skipping.
@@ -155,33 +159,23 @@ pub fn parse(text: &str, first_line: usize, filter: PathFilter<'_>) -> Result<Va
                 });
                 continue;
             }
-            Event::MappingEnd | Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Map { map, anchor, .. }) => {
-                    let v = Value::Object(map);
-                    if anchor > 0 {
-                        anchors.insert(anchor, v.clone());
-                    }
-                    v
+            Event::MappingEnd | Event::SequenceEnd => {
+                let (v, anchor) = match stack.pop() {
+                    Some(Frame::Map { map, anchor, .. }) => (Value::Object(map), anchor),
+                    Some(Frame::Seq { items, anchor }) => (Value::Array(items), anchor),
+                    None => return Err(err("unbalanced collection end".into())),
+                };
+                if anchor > 0 {
+                    charge(&mut copied, &v).map_err(err)?;
+                    anchors.insert(anchor, v.clone());
                 }
-                Some(Frame::Seq { items, anchor }) => {
-                    let v = Value::Array(items);
-                    if anchor > 0 {
-                        anchors.insert(anchor, v.clone());
-                    }
-                    v
-                }
-                None => return Err(err("unbalanced collection end".into())),
-            },
+                v
+            }
             Event::Alias(id) => {
                 let Some(v) = anchors.get(&id) else {
                     return Err(err("alias to an unknown anchor".into()));
                 };
-                alias_nodes += count_nodes(v, MAX_ALIAS_NODES + 1);
-                if alias_nodes > MAX_ALIAS_NODES {
-                    return Err(err(format!(
-                        "aliases expand to more than {MAX_ALIAS_NODES} nodes (alias bomb?)"
-                    )));
-                }
+                charge(&mut copied, v).map_err(err)?;
                 v.clone()
             }
             Event::Scalar(text, style, anchor, tag) => {
@@ -207,6 +201,7 @@ pub fn parse(text: &str, first_line: usize, filter: PathFilter<'_>) -> Result<Va
                     Value::String(text.into_owned())
                 };
                 if anchor > 0 {
+                    charge(&mut copied, &v).map_err(err)?;
                     anchors.insert(anchor, v.clone());
                 }
                 v
@@ -258,6 +253,20 @@ pub fn count_events(text: &str) -> Result<usize, YamlError> {
         n += 1;
     }
     Ok(n)
+}
+
+/// Charge a copy of `v` to the anchor/alias budget, before making it (counting stops at the
+/// budget, so the check itself is bounded too).
+fn charge(copied: &mut usize, v: &Value) -> Result<(), String> {
+    let left = MAX_ALIAS_NODES - *copied;
+    let n = count_nodes(v, left + 1);
+    if n > left {
+        return Err(format!(
+            "YAML anchors and aliases would copy more than {MAX_ALIAS_NODES} nodes (anchor/alias bomb?)"
+        ));
+    }
+    *copied += n;
+    Ok(())
 }
 
 fn count_nodes(v: &Value, cap: usize) -> usize {

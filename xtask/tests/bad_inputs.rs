@@ -94,6 +94,42 @@ fn alias_bomb() {
     assert!(err_both(&doc).contains("alias bomb"));
 }
 
+/// `depth` nested anchored sequences around `width` scalars, inside an operation the slice needs.
+fn nested_anchors(depth: usize, width: usize) -> String {
+    let mut flow = String::new();
+    for i in 0..depth {
+        flow.push_str(&format!("&a{i} ["));
+    }
+    flow.push_str(&vec!["x"; width].join(","));
+    flow.push_str(&"]".repeat(depth));
+    MINI.replacen(
+        "      operationId: device_op\n",
+        &format!("      operationId: device_op\n      x-bomb: {flow}\n"),
+        1,
+    )
+}
+
+#[test]
+fn nested_anchor_bomb() {
+    // No alias at all: each anchored node used to be copied when it completed, so every
+    // enclosing anchor copied the whole list again (depth × width nodes).
+    let small = nested_anchors(50, 4_000);
+    assert!(err_both(&small).contains("anchor/alias bomb"));
+    // 200 KB of text that used to cost 20 million copied nodes (over 1 GB): the same
+    // one-line error as soon as the innermost anchor completes (one parse; debug builds are slow).
+    let big = nested_anchors(200, 100_000);
+    assert!(big.len() > 200_000);
+    let e = xtask::yaml::parse(&big, 1, None).unwrap_err();
+    assert!(e.message.contains("anchor/alias bomb"), "{e}");
+    // A few anchors within budget are still fine (and agree with the full parse).
+    let fine = nested_anchors(3, 10);
+    let adj = adjustments();
+    assert_eq!(
+        spec::derive(&fine, &adj, Mode::Auto).unwrap().adjusted,
+        spec::derive(&fine, &adj, Mode::Full).unwrap().adjusted
+    );
+}
+
 #[test]
 fn deep_nesting() {
     let flow = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));

@@ -82,6 +82,7 @@ fn s1_update_reproduces_committed_spec_byte_for_byte() {
         path: Some("openApiDocs/beta/DeviceManagement.Enrollment.yml".into()),
         commit: Some("042c9483f5eccc46c0f5b0623414a643001a13a5".into()),
         date: None,
+        sha256: Some("1785ae1b99f2a4a7293e0e57aaf3eb2fc72411fb7631253b588f1a383bcfb589".into()),
     };
     let r = spec::update(from.to_str().unwrap(), &sd, Mode::Auto, source).unwrap();
     assert!(r.fallback.is_none(), "S1 takes the fast path");

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 
 use common::*;
@@ -25,45 +23,6 @@ fn xtask(args: &[&str]) -> Out {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
-}
-
-/// A copy of the repository's spec/ (every file).
-fn copy_of_spec(tag: &str) -> TempDir {
-    let t = TempDir::new(tag);
-    let sd = t.path().join("spec");
-    std::fs::create_dir(&sd).unwrap();
-    for e in std::fs::read_dir(spec_dir()).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), sd.join(e.file_name())).unwrap();
-    }
-    t
-}
-
-/// Every entry under `dir` (recursively, symlinks not followed) with its kind and bytes.
-pub fn snapshot(dir: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut work = vec![dir.to_path_buf()];
-    while let Some(d) = work.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let p = e.path();
-            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            let ft = std::fs::symlink_metadata(&p).unwrap().file_type();
-            let v = if ft.is_symlink() {
-                format!("link -> {}", std::fs::read_link(&p).unwrap().display())
-            } else if ft.is_dir() {
-                work.push(p.clone());
-                "dir".into()
-            } else {
-                format!(
-                    "file {}",
-                    xtask::fetch::sha256_hex(&std::fs::read(&p).unwrap())
-                )
-            };
-            out.insert(rel, v);
-        }
-    }
-    out
 }
 
 fn s1() -> String {

@@ -1,5 +1,6 @@
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use xtask::adjust::Adjustments;
@@ -240,3 +241,42 @@ components:
           schema:
             $ref: '#/components/schemas/microsoft.graph.ODataErrors.ODataError'
 "#;
+
+/// A copy of the repository's spec/ (every file).
+pub fn copy_of_spec(tag: &str) -> TempDir {
+    let t = TempDir::new(tag);
+    let sd = t.path().join("spec");
+    std::fs::create_dir(&sd).unwrap();
+    for e in std::fs::read_dir(spec_dir()).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), sd.join(e.file_name())).unwrap();
+    }
+    t
+}
+
+/// Every entry under `dir` (recursively, symlinks not followed) with its kind and bytes.
+pub fn snapshot(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut work = vec![dir.to_path_buf()];
+    while let Some(d) = work.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let ft = std::fs::symlink_metadata(&p).unwrap().file_type();
+            let v = if ft.is_symlink() {
+                format!("link -> {}", std::fs::read_link(&p).unwrap().display())
+            } else if ft.is_dir() {
+                work.push(p.clone());
+                "dir".into()
+            } else {
+                format!(
+                    "file {}",
+                    xtask::fetch::sha256_hex(&std::fs::read(&p).unwrap())
+                )
+            };
+            out.insert(rel, v);
+        }
+    }
+    out
+}
