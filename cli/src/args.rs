@@ -1,0 +1,150 @@
+//! The command line: global flags and one struct per command.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use autopilot_resource_account::{Cloud, DEFAULT_CONCURRENCY};
+use clap::builder::TypedValueParser as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Plan, apply, verify and undo Teams Rooms resource-account assignments on Windows Autopilot
+/// devices.
+///
+/// Exit status: 0 when every row is done (and verified), 1 when some row failed, was blocked or
+/// stayed unverified, 2 for bad input or usage (nothing was sent for it).
+#[derive(Parser)]
+#[command(name = "autopilot-ra", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes. No `Debug`: the token must never be printed.
+#[derive(Args)]
+pub struct Global {
+    /// National cloud: picks Graph's root URL and the token scope.
+    #[arg(long, global = true, value_enum, default_value_t = CloudArg::Global)]
+    pub cloud: CloudArg,
+    /// Bearer token for Graph (DeviceManagementServiceConfig.ReadWrite.All). Prefer the
+    /// environment variable: a command-line argument is visible to other local users.
+    #[arg(long, global = true, env = "GRAPH_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Send requests here instead of the cloud's root: https, or plain http to a loopback host.
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// `text` for people, `json` for scripts (one JSON object per line on stdout).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Most Graph calls in flight at once (the client paces the rate under throttling).
+    #[arg(long, global = true, default_value_t = DEFAULT_CONCURRENCY,
+          value_parser = clap::value_parser!(u16).range(1..=64).map(usize::from))]
+    pub concurrency: usize,
+    /// Sign in with an Azure SDK credential instead of a token.
+    #[cfg(feature = "azure-identity")]
+    #[arg(long, global = true, value_enum, conflicts_with = "token")]
+    pub auth: Option<crate::connect::AuthArg>,
+    /// Tenant for `--auth client-secret`.
+    #[cfg(feature = "azure-identity")]
+    #[arg(long, global = true, env = "AZURE_TENANT_ID")]
+    pub tenant_id: Option<String>,
+    /// Application (client) id for `--auth client-secret`, or a user-assigned identity for
+    /// `--auth managed-identity`. The secret is read from `AZURE_CLIENT_SECRET` only.
+    #[cfg(feature = "azure-identity")]
+    #[arg(long, global = true, env = "AZURE_CLIENT_ID")]
+    pub client_id: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Resolve, read and check every row of a CSV file; print what `apply` would do. Writes nothing.
+    Plan(CsvArgs),
+    /// The plan, then the assignments, then their verification, with a journal for `--resume`.
+    Apply(ApplyArgs),
+    /// The whole job against a loopback stand-in of Graph: no credentials, nothing leaves the machine.
+    Demo,
+}
+
+#[derive(Args)]
+pub struct CsvArgs {
+    /// Header row, then one device per row: `serial_number` or `device_id`, and
+    /// `user_principal_name`, `addressable_user_name`, `resource_account_name` (any order).
+    #[arg(long, value_name = "FILE")]
+    pub csv: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub csv: CsvArgs,
+    /// JSON-lines journal of outcomes, bound to the endpoint. Default: `<csv>.journal.jsonl`.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Skip the rows the journal records as verified for this endpoint and tenant.
+    #[arg(long)]
+    pub resume: bool,
+    /// Call `allowNextEnrollment` first on devices whose userless enrollment is blocked.
+    #[arg(long)]
+    pub allow_next_enrollment: bool,
+    /// Also replace a different resource account already linked to a device.
+    #[arg(long)]
+    pub reassign: bool,
+    /// How long to wait for each written assignment to show on its device.
+    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = seconds)]
+    pub verify_timeout: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum CloudArg {
+    Global,
+    UsGovL4,
+    UsGovL5Dod,
+    China,
+}
+
+impl From<CloudArg> for Cloud {
+    fn from(c: CloudArg) -> Self {
+        match c {
+            CloudArg::Global => Cloud::Global,
+            CloudArg::UsGovL4 => Cloud::UsGovL4,
+            CloudArg::UsGovL5Dod => Cloud::UsGovL5Dod,
+            CloudArg::China => Cloud::China,
+        }
+    }
+}
+
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(0.0..=86_400.0).contains(&value) {
+        return Err("must be between 0 and 86400 seconds".into());
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn verify_timeout_is_bounded() {
+        assert_eq!(seconds("1.5").unwrap(), Duration::from_millis(1500));
+        for bad in ["-1", "NaN", "1e30", "x", "inf"] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! From the global flags to a [`GraphClient`]: cloud, base URL, and where the token comes from
+//! (`--token`/`GRAPH_TOKEN`, or an Azure SDK credential with `--auth`).
+
+use autopilot_resource_account::{Cloud, GraphClient};
+use base64::Engine as _;
+
+use crate::args::Global;
+use crate::journal::Binding;
+
+/// A client, and what its journal entries are bound to.
+pub struct Connection {
+    pub client: GraphClient,
+    pub binding: Binding,
+}
+
+/// Why no client could be built. `Usage` exits 2 (fix the command line); `SignIn` exits 1.
+pub enum ConnectError {
+    Usage(String),
+    SignIn(String),
+}
+
+/// Sign-in methods of `--auth` (feature `azure-identity`).
+#[cfg(feature = "azure-identity")]
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum AuthArg {
+    /// The account of `az login` (run `az cloud set` for a national cloud).
+    AzureCli,
+    /// An app registration: `--tenant-id`, `--client-id` and `AZURE_CLIENT_SECRET`.
+    ClientSecret,
+    /// The managed identity of the VM or service (`--client-id` for a user-assigned one).
+    ManagedIdentity,
+}
+
+pub async fn connect(global: &Global) -> Result<Connection, ConnectError> {
+    let cloud = Cloud::from(global.cloud);
+    let mut builder = GraphClient::builder().cloud(cloud);
+    if let Some(url) = &global.base_url {
+        builder = builder.base_url(url);
+    }
+    let tenant;
+    #[cfg(feature = "azure-identity")]
+    if let Some(auth) = global.auth {
+        let provider = azure::provider(auth, global, cloud)?;
+        // Ask once up front: a sign-in problem stops the run before any row, and the token's
+        // tenant binds the journal. The adapter caches it for the calls that follow.
+        let token = autopilot_resource_account::TokenProvider::token(&provider, &[cloud.scope()])
+            .await
+            .map_err(|e| ConnectError::SignIn(format!("cannot sign in: {e}")))?;
+        tenant = tenant_of(token.secret());
+        builder = builder.token_provider(provider);
+        return finish(builder, tenant);
+    }
+    let Some(token) = global.token.as_deref().filter(|t| !t.trim().is_empty()) else {
+        return Err(ConnectError::Usage(no_token_hint().into()));
+    };
+    tenant = tenant_of(token);
+    builder = builder.bearer_token(token.trim());
+    finish(builder, tenant)
+}
+
+fn finish(
+    builder: autopilot_resource_account::GraphClientBuilder,
+    tenant: Option<String>,
+) -> Result<Connection, ConnectError> {
+    let client = builder
+        .build()
+        .map_err(|e| ConnectError::Usage(e.to_string()))?;
+    let binding = Binding {
+        endpoint: client.base_url().to_owned(),
+        tenant,
+    };
+    Ok(Connection { client, binding })
+}
+
+fn no_token_hint() -> &'static str {
+    if cfg!(feature = "azure-identity") {
+        "no token: set GRAPH_TOKEN (or pass --token, or --auth); `autopilot-ra demo` runs without one"
+    } else {
+        "no token: set GRAPH_TOKEN (or pass --token); `autopilot-ra demo` runs without one"
+    }
+}
+
+/// The tenant id (`tid` claim) of a JWT access token, if the token is one. Only read, never
+/// trusted for anything but labelling the journal: Graph checks the token, not us.
+pub fn tenant_of(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let tid = claims.get("tid")?.as_str()?;
+    let plausible = !tid.is_empty()
+        && tid.len() <= 64
+        && tid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    plausible.then(|| tid.to_owned())
+}
+
+#[cfg(feature = "azure-identity")]
+mod azure {
+    use std::sync::Arc;
+
+    use autopilot_resource_account::Cloud;
+    use autopilot_resource_account::azure_identity::{AzureCredential, client_options};
+    use azure_identity::{
+        AzureCliCredential, ClientSecretCredential, ClientSecretCredentialOptions,
+        ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+    };
+
+    use super::{AuthArg, ConnectError};
+    use crate::args::Global;
+
+    pub(super) fn provider(
+        auth: AuthArg,
+        global: &Global,
+        cloud: Cloud,
+    ) -> Result<AzureCredential, ConnectError> {
+        // The first line only: azure_core errors can run to several lines of context.
+        let failed = |e: azure_core::Error| {
+            let text = e.to_string();
+            ConnectError::SignIn(format!(
+                "cannot create the credential: {}",
+                text.lines().next().unwrap_or_default()
+            ))
+        };
+        let credential: Arc<dyn azure_core::credentials::TokenCredential> = match auth {
+            AuthArg::AzureCli => AzureCliCredential::new(None).map_err(failed)?,
+            AuthArg::ClientSecret => {
+                let missing =
+                    |what: &str| ConnectError::Usage(format!("--auth client-secret needs {what}"));
+                let tenant = global
+                    .tenant_id
+                    .as_deref()
+                    .ok_or_else(|| missing("--tenant-id or AZURE_TENANT_ID"))?;
+                let client = global
+                    .client_id
+                    .clone()
+                    .ok_or_else(|| missing("--client-id or AZURE_CLIENT_ID"))?;
+                let secret = std::env::var("AZURE_CLIENT_SECRET")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| missing("AZURE_CLIENT_SECRET"))?;
+                ClientSecretCredential::new(
+                    tenant,
+                    client,
+                    secret.into(),
+                    Some(ClientSecretCredentialOptions {
+                        client_options: client_options(cloud),
+                    }),
+                )
+                .map_err(failed)?
+            }
+            AuthArg::ManagedIdentity => {
+                ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+                    user_assigned_id: global.client_id.clone().map(UserAssignedId::ClientId),
+                    client_options: client_options(cloud),
+                }))
+                .map_err(failed)?
+            }
+        };
+        Ok(AzureCredential::new(credential))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tenant_of;
+    use base64::Engine as _;
+
+    fn jwt(claims: &str) -> String {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(claims))
+    }
+
+    #[test]
+    fn the_tenant_comes_from_the_tid_claim() {
+        assert_eq!(
+            tenant_of(&jwt(
+                r#"{"tid":"72f988bf-86f1-41af-91ab-2d7cd011db47","aud":"x"}"#
+            ))
+            .as_deref(),
+            Some("72f988bf-86f1-41af-91ab-2d7cd011db47")
+        );
+        for opaque in [
+            "",
+            "opaque",
+            "a.b.c",
+            &jwt(r#"{"aud":"x"}"#),
+            &jwt(r#"{"tid":"a/../b"}"#),
+            &jwt(r#"{"tid":7}"#),
+        ] {
+            assert_eq!(tenant_of(opaque), None, "{opaque}");
+        }
+    }
+}
