@@ -11,7 +11,9 @@ pub mod codegen {
 pub mod fetch;
 pub mod fixture;
 pub mod scan;
+pub mod semver;
 pub mod slice;
+pub mod snapshots;
 pub mod spec;
 pub mod surface;
 pub mod yaml;

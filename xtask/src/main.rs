@@ -142,6 +142,17 @@ fn report(r: Result<spec::UpdateReport, String>) -> ExitCode {
             for line in &r.summary {
                 println!("  {line}");
             }
+            if !r.snapshots.is_empty() {
+                println!(
+                    "rewrote {} (review them in the diff)",
+                    r.snapshots.join(", ")
+                );
+            }
+            if r.changed_files.is_empty() {
+                println!("semver: none — spec/ is unchanged");
+            } else {
+                println!("{}", r.verdict);
+            }
             if r.surface_changed {
                 println!("the generated Rust surface changed (exit {EXIT_SURFACE_CHANGED})");
                 ExitCode::from(EXIT_SURFACE_CHANGED)
@@ -192,6 +203,10 @@ fn main() -> ExitCode {
                     Err((msg, diff)) => {
                         if let Some(d) = diff {
                             eprint!("{d}");
+                            match spec::check_verdict(&dir) {
+                                Ok(v) => println!("{v}"),
+                                Err(e) => eprintln!("note: no semver verdict: {}", one_line(&e)),
+                            }
                         }
                         fail(&msg)
                     }

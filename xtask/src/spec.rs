@@ -39,6 +39,9 @@ pub struct UpdateReport {
     pub changed_files: Vec<String>,
     pub summary: Vec<String>,
     pub surface_changed: bool,
+    pub verdict: crate::semver::Verdict,
+    /// Snapshot files of the crate's tests rewritten to the new generated code.
+    pub snapshots: Vec<String>,
 }
 
 /// The default spec directory: `spec/` at the workspace root.
@@ -137,20 +140,14 @@ pub fn update(
         ));
     }
     let generated = generated?;
-    let new_code = surface::generate(&generated.adjusted)?;
-
     let old_json = std::fs::read_to_string(spec_dir.join(OPENAPI)).ok();
     let old_prov: Option<Value> = std::fs::read_to_string(spec_dir.join(PROVENANCE))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
-    let (summary, surface_changed) = match old_json.as_deref().map(serde_json::from_str::<Value>) {
-        Some(Ok(old)) => {
-            let summary = surface::summary(&old, &generated.adjusted);
-            let old_code = surface::generate(&old).ok();
-            (summary, old_code.as_deref() != Some(new_code.as_str()))
-        }
-        _ => (vec!["no previous spec/openapi.json".into()], true),
-    };
+    let old_doc = old_json
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok());
+    let change = surface::compare(old_doc.as_ref(), &generated.adjusted)?;
 
     let retrieved = if fetch::is_url(from) {
         shown.clone()
@@ -185,11 +182,14 @@ pub fn update(
         .filter(|(name, _)| changed_files.iter().any(|c| c == name))
         .collect();
     replace_files(spec_dir, &changed)?;
+    let snapshots = crate::snapshots::write(spec_dir, &change.new_source)?;
     Ok(UpdateReport {
         fallback: generated.fallback,
         changed_files,
-        summary,
-        surface_changed,
+        summary: change.summary,
+        surface_changed: change.surface_changed,
+        verdict: change.verdict,
+        snapshots,
     })
 }
 
@@ -319,30 +319,38 @@ pub fn apply_committed(spec_dir: &Path) -> Result<UpdateReport, String> {
     let slice = yaml::parse(&slice_text, 1, None).map_err(|x| format!("spec/{SLICE}: {x}"))?;
     let adjusted = adjust::apply(&slice, &adj)?;
     let json = to_json(&adjusted);
-    let new_code = surface::generate(&adjusted)?;
     let old_json = std::fs::read_to_string(spec_dir.join(OPENAPI)).ok();
-    let (summary, surface_changed) = match old_json.as_deref().map(serde_json::from_str::<Value>) {
-        Some(Ok(old)) => {
-            let old_code = surface::generate(&old).ok();
-            (
-                surface::summary(&old, &adjusted),
-                old_code.as_deref() != Some(new_code.as_str()),
-            )
-        }
-        _ => (vec!["no previous spec/openapi.json".into()], true),
-    };
+    let old_doc = old_json
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok());
+    let change = surface::compare(old_doc.as_ref(), &adjusted)?;
     let changed_files = if old_json.as_deref() == Some(json.as_str()) {
         Vec::new()
     } else {
         replace_files(spec_dir, &[(OPENAPI, json)])?;
         vec![OPENAPI.to_owned()]
     };
+    let snapshots = crate::snapshots::write(spec_dir, &change.new_source)?;
     Ok(UpdateReport {
         fallback: None,
         changed_files,
-        summary,
-        surface_changed,
+        summary: change.summary,
+        surface_changed: change.surface_changed,
+        verdict: change.verdict,
+        snapshots,
     })
+}
+
+/// The semver verdict of going from the committed openapi.json to what the committed slice and
+/// adjustments give (printed by `spec check` when they differ).
+pub fn check_verdict(spec_dir: &Path) -> Result<crate::semver::Verdict, String> {
+    let slice_text = read_text(&spec_dir.join(SLICE))?;
+    let adj = Adjustments::parse(&read_text(&spec_dir.join(ADJUSTMENTS))?)?;
+    let slice = yaml::parse(&slice_text, 1, None).map_err(|x| format!("spec/{SLICE}: {x}"))?;
+    let adjusted = adjust::apply(&slice, &adj)?;
+    let committed: Value = serde_json::from_str(&read_text(&spec_dir.join(OPENAPI))?)
+        .map_err(|e| format!("spec/{OPENAPI} is not JSON: {e}"))?;
+    Ok(surface::compare(Some(&committed), &adjusted)?.verdict)
 }
 
 /// `spec check`: the committed slice and adjustments must give the committed openapi.json.

@@ -12,6 +12,61 @@ pub fn generate_source(doc: &Value) -> Result<String, String> {
     Ok(prettyplease::unparse(&generate_file(doc)?))
 }
 
+/// What a new adjusted document changes in the crate.
+#[derive(Debug)]
+pub struct Change {
+    /// Readable differences of the documents (operations, parameters, schemas, properties).
+    pub summary: Vec<String>,
+    /// The generated code without docs differs (exit 3).
+    pub surface_changed: bool,
+    /// The semver class of the change of the public Rust items.
+    pub verdict: crate::semver::Verdict,
+    /// The new `generated.rs`, docs included (what the snapshot tests hold).
+    pub new_source: String,
+}
+
+/// Compare the crate generated from `old` (the committed openapi.json, if any) with the one
+/// generated from `new`. Fails only when `new` does not generate.
+pub fn compare(old: Option<&Value>, new: &Value) -> Result<Change, String> {
+    use crate::semver::{Level, Verdict};
+    let new_file = generate_file(new)?;
+    let new_source = prettyplease::unparse(&new_file);
+    let Some(old) = old else {
+        return Ok(Change {
+            summary: vec!["no previous spec/openapi.json".into()],
+            surface_changed: true,
+            verdict: Verdict {
+                level: Level::Major,
+                reasons: vec![(Level::Major, "no previous spec/openapi.json".into())],
+            },
+            new_source,
+        });
+    };
+    let summary = summary(old, new);
+    let (surface_changed, verdict) = match generate_file(old) {
+        Ok(old_file) => (
+            without_docs(&old_file)? != without_docs(&new_file)?,
+            crate::semver::verdict(&old_file, &new_file),
+        ),
+        Err(e) => (
+            true,
+            Verdict {
+                level: Level::Major,
+                reasons: vec![(
+                    Level::Major,
+                    format!("the previous spec/openapi.json does not generate ({e})"),
+                )],
+            },
+        ),
+    };
+    Ok(Change {
+        summary,
+        surface_changed,
+        verdict,
+        new_source,
+    })
+}
+
 /// The generated client as a syntax tree (codegen.rs, shared with build.rs).
 pub fn generate_file(doc: &Value) -> Result<syn::File, String> {
     let spec: openapiv3::OpenAPI = serde_json::from_value(doc.clone())
@@ -22,7 +77,11 @@ pub fn generate_file(doc: &Value) -> Result<syn::File, String> {
 /// The generated client pretty-printed without doc comments (docs are not surface): what
 /// "the generated Rust surface changed" (exit 3) compares.
 pub fn generate(doc: &Value) -> Result<String, String> {
-    let tokens = quote::ToTokens::into_token_stream(generate_file(doc)?);
+    without_docs(&generate_file(doc)?)
+}
+
+fn without_docs(file: &syn::File) -> Result<String, String> {
+    let tokens = quote::ToTokens::to_token_stream(file);
     let file: syn::File = syn::parse2(strip_docs(tokens))
         .map_err(|e| format!("internal: generated code without docs does not parse: {e}"))?;
     Ok(prettyplease::unparse(&file))
