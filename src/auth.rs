@@ -83,8 +83,11 @@ impl std::error::Error for TokenError {}
 /// Any asynchronous source of bearer tokens: a credential chain, a cache, a vault.
 ///
 /// The client calls [`token`](TokenProvider::token) once per call (not per retry), with the
-/// `.default` scope of the configured [`Cloud`](crate::Cloud). Implementations that talk to an
-/// identity provider should cache and refresh tokens themselves.
+/// `.default` scope of the configured [`Cloud`](crate::Cloud), and waits for it at most the
+/// client's [timeout](crate::GraphClientBuilder::timeout). Implementations that talk to an
+/// identity provider should cache and refresh tokens themselves; when Graph answers `401` the
+/// client calls [`invalidate`](TokenProvider::invalidate) with the refused token, once, so that a
+/// cache can drop it and the next call gets a new one.
 ///
 /// ```
 /// use autopilot_resource_account::{AccessToken, BoxFuture, TokenError, TokenProvider};
@@ -105,6 +108,18 @@ pub trait TokenProvider: Send + Sync + 'static {
     /// Returns a token valid for `scopes` (for Graph: one `https://<host>/.default` scope).
     fn token<'a>(&'a self, scopes: &'a [&'a str])
     -> BoxFuture<'a, Result<AccessToken, TokenError>>;
+
+    /// Graph refused `token` (for `scopes`) with `401`: a cache should drop it if it still holds
+    /// it, so that the next [`token`](TokenProvider::token) fetches a new one. The default does
+    /// nothing (right for a fixed token).
+    fn invalidate<'a>(
+        &'a self,
+        scopes: &'a [&'a str],
+        token: &'a AccessToken,
+    ) -> BoxFuture<'a, ()> {
+        let _ = (scopes, token);
+        Box::pin(async {})
+    }
 }
 
 /// A fixed token, as given to [`GraphClientBuilder::bearer_token`](crate::GraphClientBuilder::bearer_token).

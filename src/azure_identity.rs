@@ -115,8 +115,13 @@ pub fn client_options(cloud: Cloud) -> ClientOptions {
 ///   result, token or error.
 /// - If a refresh fails while the cached token is still valid, the cached token is served, and
 ///   the credential is asked again a few seconds later.
+/// - When Graph answers `401`, the token it refused is dropped from the cache (once: only if the
+///   cache still holds that token), so the next call asks the credential again.
 /// - Credential errors become a one-line [`TokenError`] (first line of the Azure error, at most
-///   300 characters, long opaque words and `secret=…`-like values replaced by `<redacted>`).
+///   300 characters). Secrets are replaced by `<redacted>` by the structure around them, whatever
+///   their length: values of secret-named fields (`"client_secret": "…"`, `password = …`,
+///   `secret=…`), URL userinfo and query values, the word after `Bearer`, JWTs and Entra client
+///   secrets.
 ///
 /// Clones share one cache. The credential's own `Debug` output is never shown.
 ///
@@ -268,6 +273,26 @@ impl TokenProvider for AzureCredential {
     ) -> BoxFuture<'a, Result<AccessToken, TokenError>> {
         Box::pin(self.get(scopes))
     }
+
+    /// Drops the cached token if it is still `token`, so the next call asks the credential.
+    /// (A credential with a cache of its own may hand out the same token until it refreshes.)
+    fn invalidate<'a>(
+        &'a self,
+        scopes: &'a [&'a str],
+        token: &'a AccessToken,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let mut slots = self.shared.slots.lock().await;
+            if let Some(slot) = slots.get_mut(&scopes.join(" "))
+                && slot
+                    .token
+                    .as_ref()
+                    .is_some_and(|cached| cached.token == *token)
+            {
+                slot.token = None;
+            }
+        })
+    }
 }
 
 impl fmt::Debug for AzureCredential {
@@ -287,11 +312,8 @@ fn sanitize(error: &azure_core::Error, scopes: &[&str]) -> TokenError {
         .map(str::trim)
         .find(|line| !line.is_empty())
         .unwrap_or("");
-    let mut line = first_line
-        .split_whitespace()
-        .map(redact_word)
-        .collect::<Vec<_>>()
-        .join(" ");
+    let collapsed = first_line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut line = redact(&collapsed);
     if line.chars().count() > MAX_ERROR_CHARS {
         line = line.chars().take(MAX_ERROR_CHARS).collect::<String>() + "…";
     }
@@ -307,52 +329,206 @@ fn sanitize(error: &azure_core::Error, scopes: &[&str]) -> TokenError {
     ))
 }
 
-/// Keeps ordinary words, GUIDs and query-less URLs; replaces long opaque strings (tokens,
-/// client secrets, assertions) and the values of `secret=…`-like pairs.
-fn redact_word(word: &str) -> String {
-    const REDACTED: &str = "<redacted>";
-    const SENSITIVE_KEYS: [&str; 7] = [
-        "secret",
-        "password",
-        "token",
-        "assertion",
-        "key",
-        "sig",
-        "credential",
-    ];
-    let core = word.trim_matches(|c: char| "\"'`()[]{}<>,;.".contains(c));
-    if let Some((key, _)) = core.split_once(['=', ':'])
-        && SENSITIVE_KEYS
-            .iter()
-            .any(|s| key.to_ascii_lowercase().contains(s))
-        && !key.is_empty()
-        && !core.starts_with("http")
-    {
-        let sep = &core[key.len()..key.len() + 1];
-        return format!("{key}{sep}{REDACTED}");
-    }
-    if core.starts_with("https://") || core.starts_with("http://") {
-        // A query or fragment with values in it may carry a code, a token or a signature.
-        let base = core.find(['?', '#']).unwrap_or(core.len());
-        let (base, rest) = core.split_at(base);
-        if rest.contains('=') {
-            return format!("{base}{}{REDACTED}", &rest[..1]);
-        }
-        return word.to_owned();
-    }
-    if core.chars().count() >= 32 && !is_guid(core) {
-        return REDACTED.to_owned();
-    }
-    word.to_owned()
+const REDACTED: &str = "<redacted>";
+
+/// Replaces secrets found by the structure around them, whatever their length: URL userinfo and
+/// query values, the values of secret-named fields (`"client_secret": "x"`, `password = x`,
+/// `secret=x`, `password:x`), the word after `Bearer`/`Basic`, and values of known secret formats
+/// (JWTs, Entra client secrets with their `~`). Ordinary words, codes and GUIDs are kept.
+fn redact(line: &str) -> String {
+    let line = redact_urls(line);
+    let line = redact_fields(&line);
+    let mut after_scheme = false;
+    line.split(' ')
+        .map(|word| {
+            let core = word.trim_matches(|c: char| "\"'`()[]{}<>,;".contains(c));
+            let secret = (after_scheme && !core.is_empty() && core != REDACTED)
+                || is_jwt(core)
+                || is_entra_secret(core);
+            after_scheme = ["bearer", "basic"].contains(&core.to_ascii_lowercase().as_str());
+            match secret {
+                true => word.replacen(core, REDACTED, 1),
+                false => word.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-fn is_guid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
+/// In every `scheme://…` URL: the userinfo, and every query (and fragment) value.
+fn redact_urls(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find("://") {
+        let scheme_start = rest[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
+            .map_or(0, |i| i + 1);
+        let end = rest[at..]
+            .find(|c: char| c.is_whitespace() || "\"'<>".contains(c))
+            .map_or(rest.len(), |i| at + i);
+        out.push_str(&rest[..scheme_start]);
+        let url = &rest[scheme_start..end];
+        let (head, after) = url.split_at(url.find("://").map_or(0, |i| i + 3));
+        let authority_end = after.find(['/', '?', '#']).unwrap_or(after.len());
+        let (authority, path) = after.split_at(authority_end);
+        out.push_str(head);
+        match authority.rfind('@') {
+            Some(i) => out.push_str(&format!("{REDACTED}{}", &authority[i..])),
+            None => out.push_str(authority),
+        }
+        let (before_fragment, fragment) = path.split_at(path.find('#').unwrap_or(path.len()));
+        match before_fragment.split_once('?') {
+            Some((path, query)) => {
+                out.push_str(path);
+                out.push('?');
+                out.push_str(&redact_query(query));
+            }
+            None => out.push_str(before_fragment),
+        }
+        // A fragment is usually an anchor (`#client-secret`); with `=` it carries values.
+        match fragment.strip_prefix('#') {
+            Some(values) if values.contains('=') => {
+                out.push('#');
+                out.push_str(&redact_query(values));
+            }
+            _ => out.push_str(fragment),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) => format!("{key}={REDACTED}"),
+            None if pair.is_empty() => String::new(),
+            None => REDACTED.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Field names whose values are secrets: a key containing one of these (any case).
+const SECRET_KEY_PARTS: [&str; 10] = [
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "assertion",
+    "credential",
+    "signature",
+    "apikey",
+    "api_key",
+    "api-key",
+];
+
+/// Short names that are secret fields only as a whole key.
+const SECRET_KEYS: [&str; 5] = ["pwd", "sig", "key", "code", "sas"];
+
+/// Keys that are secret whatever separates the value (`password: x` in YAML or prose). A key
+/// that merely contains a secret word (`token: timed out`) needs `=`, quotes, or no space.
+const EXACT_SECRET_KEYS: [&str; 7] = [
+    "password",
+    "client_secret",
+    "secret",
+    "access_token",
+    "refresh_token",
+    "client_assertion",
+    "api_key",
+];
+
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    SECRET_KEY_PARTS.iter().any(|part| key.contains(part)) || SECRET_KEYS.contains(&key.as_str())
+}
+
+/// The values of secret-named fields, in JSON, `key=value`, `key = value` and `key:value` forms.
+fn redact_fields(line: &str) -> String {
+    let bytes = line.as_bytes();
+    let is_key_byte = |b: u8| b.is_ascii_alphanumeric() || b"_-.".contains(&b);
+    let mut out = String::with_capacity(line.len());
+    let mut copied = 0;
+    let mut pos = 0;
+    while pos < bytes.len() {
+        if !is_key_byte(bytes[pos]) || (pos > 0 && is_key_byte(bytes[pos - 1])) {
+            pos += 1;
+            continue;
+        }
+        let start = pos;
+        while pos < bytes.len() && is_key_byte(bytes[pos]) {
+            pos += 1;
+        }
+        let key = &line[start..pos];
+        if !is_secret_key(key) {
+            continue;
+        }
+        let quote = start.checked_sub(1).map(|i| bytes[i]);
+        let quoted = matches!(quote, Some(b'"' | b'\'')) && bytes.get(pos) == quote.as_ref();
+        let mut at = pos + usize::from(quoted);
+        let skip_spaces = |mut i: usize| {
+            while bytes.get(i) == Some(&b' ') {
+                i += 1;
+            }
+            i
+        };
+        let before_separator = skip_spaces(at);
+        let value_start = match bytes.get(before_separator) {
+            Some(b'=') => skip_spaces(before_separator + 1),
+            Some(b':')
+                if quoted || EXACT_SECRET_KEYS.contains(&key.to_ascii_lowercase().as_str()) =>
+            {
+                skip_spaces(before_separator + 1)
+            }
+            // `password:hunter2`: no space on either side.
+            Some(b':')
+                if before_separator == at && bytes.get(at + 1).is_some_and(|b| *b != b' ') =>
+            {
+                at + 1
+            }
+            _ => continue,
+        };
+        at = value_start;
+        let (value_start, value_end) = match bytes.get(at) {
+            Some(&q @ (b'"' | b'\'')) => {
+                let end = line[at + 1..]
+                    .find(q as char)
+                    .map_or(line.len(), |i| at + 1 + i);
+                (at + 1, end)
+            }
+            _ => {
+                let end = line[at..]
+                    .find(|c: char| c.is_whitespace() || ",;&)]}\"'<>".contains(c))
+                    .map_or(line.len(), |i| at + i);
+                (at, end)
+            }
+        };
+        if value_end > value_start {
+            out.push_str(&line[copied..value_start]);
+            out.push_str(REDACTED);
+            copied = value_end;
+        }
+        pos = value_end.max(pos);
+    }
+    out.push_str(&line[copied..]);
+    out
+}
+
+/// `header.payload.signature` in base64url, header starting `eyJ` (`{"`).
+fn is_jwt(word: &str) -> bool {
+    word.starts_with("eyJ") && word.contains('.')
+}
+
+/// Entra ID client secrets: 30 or more characters of their alphabet, with a `~` in them
+/// (`abc8Q~…`). Ordinary words, GUIDs and URLs have no `~` or contain other characters.
+fn is_entra_secret(word: &str) -> bool {
+    word.len() >= 30
+        && word.contains('~')
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._~-".contains(c))
 }
 
 #[cfg(test)]
@@ -360,29 +536,67 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redaction_keeps_what_helps_and_drops_what_may_be_secret() {
+    fn redaction_is_by_structure_not_by_length() {
         let cases = [
-            ("AADSTS7000215:", "AADSTS7000215:"),
+            // Kept: what helps a person fix the problem, however long.
+            ("AADSTS7000215: Invalid client secret provided.", None),
+            ("Trace ID: 3f2504e0-4f89-11d3-9a0c-0305e82c3301", None),
             (
-                "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
-                "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+                "see https://aka.ms/azsdk/rust/identity/troubleshoot#client-secret",
+                None,
+            ),
+            ("ClientSecretCredentialAuthenticationFailedException", None),
+            ("failed to get token: connection refused", None),
+            // JSON fields.
+            (
+                r#"{"client_secret": "x", "client_id": "app"}"#,
+                Some(r#"{"client_secret": "<redacted>", "client_id": "app"}"#),
             ),
             (
-                "https://aka.ms/azsdk/rust/identity/troubleshoot#client-secret",
-                "https://aka.ms/azsdk/rust/identity/troubleshoot#client-secret",
+                r#"{'password':'p w'}"#,
+                Some(r#"{'password':'<redacted>'}"#),
             ),
             (
-                "https://login.example/t?client_secret=abc",
-                "https://login.example/t?<redacted>",
+                r#""access_token": 12345"#,
+                Some(r#""access_token": <redacted>"#),
             ),
-            ("client_secret=hunter2", "client_secret=<redacted>"),
-            ("'password:hunter2',", "password:<redacted>"),
-            ("Q8~abcdefghijklmnopqrstuvwxyz.0123456789", "<redacted>"),
-            ("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJ", "<redacted>"),
-            ("Invalid", "Invalid"),
+            // key=value, key = value, key:value, YAML-ish.
+            ("password = x", Some("password = <redacted>")),
+            (
+                "client_secret=hunter2&b=1",
+                Some("client_secret=<redacted>&b=1"),
+            ),
+            ("'password:hunter2',", Some("'password:<redacted>',")),
+            ("password: x", Some("password: <redacted>")),
+            (
+                "AZURE_CLIENT_SECRET=s",
+                Some("AZURE_CLIENT_SECRET=<redacted>"),
+            ),
+            // URLs: userinfo, query and fragment values.
+            (
+                "GET https://user:pw@login.example/t failed",
+                Some("GET https://<redacted>@login.example/t failed"),
+            ),
+            (
+                "https://login.example/t?client_id=a&code=b#state=c",
+                Some(
+                    "https://login.example/t?client_id=<redacted>&code=<redacted>#state=<redacted>",
+                ),
+            ),
+            // Bearer tokens, JWTs, Entra client secrets.
+            (
+                "Authorization: Bearer abc",
+                Some("Authorization: Bearer <redacted>"),
+            ),
+            ("Basic dXNlcjpwdw==", Some("Basic <redacted>")),
+            ("(eyJ0eXAiOiJKV1QiLCJhbGc.eyJ)", Some("(<redacted>)")),
+            (
+                "secret abc8Q~abcdefghijklmnopqrstuvwxyz.0123 rejected",
+                Some("secret <redacted> rejected"),
+            ),
         ];
-        for (word, want) in cases {
-            assert_eq!(redact_word(word), want, "{word}");
+        for (line, want) in cases {
+            assert_eq!(redact(line), want.unwrap_or(line), "{line}");
         }
     }
 

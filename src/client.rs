@@ -222,6 +222,8 @@ impl GraphClientBuilder {
 
     /// Sends requests to `url` instead of the cloud's root (a proxy, or a local stand-in).
     /// Must be `https`, or plain `http` to a loopback host; the token scope still follows the cloud.
+    /// Plain-http requests never go through a proxy from the environment (`HTTP_PROXY`,
+    /// `ALL_PROXY`): the token would cross the network in clear text. `https` requests may.
     pub fn base_url(mut self, url: &str) -> Self {
         self.base_url = Some(url.to_owned());
         self
@@ -239,7 +241,8 @@ impl GraphClientBuilder {
         self
     }
 
-    /// Whole-request timeout (connect, send, answer). Default: [`DEFAULT_TIMEOUT`].
+    /// Whole-request timeout (connect, send, answer). Default: [`DEFAULT_TIMEOUT`]. It also bounds
+    /// each wait for the token source, so a hung credential fails calls instead of stalling them.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -262,15 +265,22 @@ impl GraphClientBuilder {
             None => self.cloud.base_url().to_owned(),
         };
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             // Graph does not redirect this action; following a redirect could carry the token elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(reqwest::redirect::Policy::none());
+        if base_url.starts_with("http:") {
+            // Plain http goes only to loopback (checked above). Through a proxy from the
+            // environment (`HTTP_PROXY`, `ALL_PROXY`) the bearer token would travel in clear text
+            // to another host; https may use one, since CONNECT keeps TLS end to end.
+            http = http.no_proxy();
+        }
+        let http = http
             .build()
             .map_err(|e| Error::invalid_input(format!("cannot build the HTTP client: {e}")))?;
-        let state = HookState::new(token, self.cloud.scope(), self.retry);
+        let state = HookState::new(token, self.cloud.scope(), self.retry, timeout);
         Ok(GraphClient {
             generated: generated::Client::new_with_client(&base_url, http, state),
         })

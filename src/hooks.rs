@@ -14,7 +14,7 @@ use bytes::Bytes;
 use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
-use crate::auth::{TokenError, TokenProvider};
+use crate::auth::{AccessToken, TokenError, TokenProvider};
 use crate::generated::Client;
 use crate::ids;
 use crate::retry::{self, RetryPolicy};
@@ -32,6 +32,8 @@ struct State {
     token: Arc<dyn TokenProvider>,
     scopes: [&'static str; 1],
     retry: RetryPolicy,
+    /// The client's timeout, which also bounds each wait for the token source.
+    timeout: Duration,
     throttle: Throttle,
 }
 
@@ -40,11 +42,13 @@ impl HookState {
         token: Arc<dyn TokenProvider>,
         scope: &'static str,
         retry: RetryPolicy,
+        timeout: Duration,
     ) -> Self {
         Self(Arc::new(State {
             token,
             scopes: [scope],
             retry,
+            timeout,
             throttle: Throttle::default(),
         }))
     }
@@ -151,7 +155,17 @@ impl ClientHooks<HookState> for Client {
             };
             return Err(progenitor_client::Error::InvalidRequest(message));
         }
-        let token = state.token.token(&state.scopes).await.and_then(|token| {
+        // A hung credential (an az CLI that never exits, an unreachable IMDS) must not stall
+        // every call: it gets as long as a request would.
+        let token = tokio::time::timeout(state.timeout, state.token.token(&state.scopes))
+            .await
+            .unwrap_or_else(|_| {
+                Err(TokenError::new(format!(
+                    "the token source did not answer within {:?} (the client timeout)",
+                    state.timeout
+                )))
+            });
+        let token = token.and_then(|token| {
             let mut auth = HeaderValue::try_from(format!("Bearer {}", token.secret()))
                 .map_err(|_| TokenError::new("the token is not a valid HTTP header value"))?;
             // Sensitive values are redacted by `Debug` of the request and its headers.
@@ -193,6 +207,13 @@ impl ClientHooks<HookState> for Client {
         let mut waited = Duration::ZERO;
         let mut attempt: u32 = 0;
         let mut request = request;
+        // The token this request carries, so that a 401 can name it to the token source.
+        let sent_token = request
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(AccessToken::new);
         loop {
             attempt += 1;
             // Bodies here are JSON bytes, so the clone succeeds; without one we cannot retry.
@@ -214,6 +235,14 @@ impl ClientHooks<HookState> for Client {
                     let delay = retry::is_retryable_status(status)
                         .then(|| state.retry.next_delay(attempt, retry_after, waited))
                         .flatten();
+                    if status == 401
+                        && let Some(token) = &sent_token
+                    {
+                        // Once per call: a 401 is final, and the next call asks for a new token.
+                        // Bounded like the token fetch: a cache may wait on a hung credential.
+                        let invalidate = state.token.invalidate(&state.scopes, token);
+                        let _ = tokio::time::timeout(state.timeout, invalidate).await;
+                    }
                     if response.status().is_success() {
                         state.throttle.succeeded(sent_at);
                     } else if status == 429 {

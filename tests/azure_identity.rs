@@ -504,3 +504,99 @@ async fn client_options_send_a_real_credential_to_the_clouds_authority_host() {
         assert_eq!(scope, cloud.scope());
     }
 }
+
+#[tokio::test]
+async fn a_401_drops_the_cached_token_once() {
+    use autopilot_resource_account::stand_in::{Reply, StandIn};
+    let graph = StandIn::start().await.unwrap();
+    graph.script(
+        DEVICE_ID,
+        [Reply::status(401).odata("InvalidAuthenticationToken", "Access token has expired")],
+    );
+    let double = Double::new([hours(1)]);
+    let client = GraphClient::builder()
+        .base_url(&graph.base_url())
+        .token_provider(AzureCredential::new(double.clone()))
+        .build()
+        .unwrap();
+    let assignment = assignment();
+    let call = || client.assign_resource_account_to_device(DEVICE_ID, &assignment);
+    assert_eq!(call().await.unwrap_err().status(), Some(401));
+    call().await.unwrap();
+    call().await.unwrap();
+    let sent: Vec<_> = graph
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").unwrap().to_owned())
+        .collect();
+    assert_eq!(sent, ["Bearer token-1", "Bearer token-2", "Bearer token-2"]);
+    assert_eq!(double.calls(), 2);
+}
+
+#[tokio::test]
+async fn invalidating_a_token_the_cache_no_longer_holds_keeps_the_new_one() {
+    use autopilot_resource_account::AccessToken;
+    let double = Double::new([hours(1)]);
+    let adapter = AzureCredential::new(double.clone());
+    let scopes = [Cloud::Global.scope()];
+    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-1");
+    adapter
+        .invalidate(&scopes, &AccessToken::new("token-1"))
+        .await;
+    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-2");
+    // A late 401 for the old token must not throw the fresh one away.
+    adapter
+        .invalidate(&scopes, &AccessToken::new("token-1"))
+        .await;
+    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-2");
+    assert_eq!(double.calls(), 2);
+}
+
+#[tokio::test]
+async fn a_hung_credential_fails_calls_within_the_client_timeout() {
+    let double = Double::slow(Duration::from_secs(3600), [hours(1)]);
+    let client = GraphClient::builder()
+        .base_url("http://127.0.0.1:9/beta")
+        .token_provider(AzureCredential::new(double.clone()))
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(20),
+            client.assign_resource_account_to_device(DEVICE_ID, &assignment()),
+        )
+        .await
+        .expect("the call ends by itself");
+        assert!(matches!(outcome, Err(Error::TokenSource(_))), "{outcome:?}");
+    }
+    // The second call was not stuck behind the first one's credential call.
+    assert_eq!(double.calls(), 2);
+}
+
+#[test]
+fn credential_errors_are_redacted_by_structure() {
+    // Short secrets in every shape a library or a server echo could put them.
+    let cases = [
+        r#"request failed: {"client_secret": "x1", "grant_type": "client_credentials"}"#,
+        "config: password = x1",
+        "GET https://app:x1@login.microsoftonline.com/tenant/oauth2/v2.0/token",
+        "POST https://login.example/t?client_assertion=x1&scope=s",
+        "header Authorization: Bearer x1 was refused",
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for case in cases {
+        let text = runtime.block_on(async {
+            let adapter = AzureCredential::new(Double::new([Step::Fail(case.to_owned())]));
+            token(&adapter, Cloud::Global)
+                .await
+                .unwrap_err()
+                .to_string()
+        });
+        assert!(!text.contains("x1"), "{case:?} → {text:?}");
+        assert!(text.contains("<redacted>"), "{text}");
+    }
+}

@@ -150,8 +150,12 @@ async fn empty_503_is_retryable_with_status() {
 
 #[tokio::test]
 async fn ten_megabyte_body_is_cut_not_buffered() {
-    let mut body = br#"{"error": {"code": "TooBig", "message": ""#.to_vec();
-    body.resize(10 * 1024 * 1024, b'x');
+    // A valid OData error, 10 MB long: read whole, it would decode (code "TooBig"); cut to the
+    // first 64 KiB, it cannot. So the test tells a bounded read from a full one.
+    let message = "x".repeat(10 * 1024 * 1024);
+    let body =
+        serde_json::to_vec(&json!({"error": {"code": "TooBig", "message": message}})).unwrap();
+    assert!(body.len() > 10 * 1024 * 1024);
     let err = answer(
         Reply::status(500)
             .header("Content-Type", "application/json")
@@ -159,8 +163,12 @@ async fn ten_megabyte_body_is_cut_not_buffered() {
     )
     .await;
     assert_eq!(err.status(), Some(500));
-    // Only the bounded prefix was read, so the JSON is incomplete: no code, but an excerpt.
-    assert_eq!(err.code(), None);
+    assert_eq!(err.code(), None, "the body was read past the cap");
+    let excerpt = err.graph().unwrap().body_excerpt().unwrap();
+    assert!(
+        excerpt.starts_with(r#"{"error":{"code":"TooBig""#),
+        "{excerpt:.80}"
+    );
     assert!(err.to_string().len() < 600, "{}", err.to_string().len());
 }
 

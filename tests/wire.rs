@@ -329,3 +329,49 @@ async fn refused_ids_never_reach_the_server_through_generated() {
         .unwrap();
     assert_eq!(graph.succeeded(), [GUID, GUID, GUID]);
 }
+
+#[tokio::test]
+async fn generated_calls_go_through_the_hooks() {
+    let graph = StandIn::start().await.unwrap();
+    let client = client(&graph);
+    client
+        .generated()
+        .assign_resource_account_to_device(GUID, &full())
+        .await
+        .unwrap();
+    client
+        .generated()
+        .assign_resource_account_to_device(GUID, &full())
+        .await
+        .unwrap();
+    let requests = graph.requests();
+    assert_eq!(requests.len(), 2);
+    // Token, a client-request-id GUID, no api-version, this crate's User-Agent.
+    for request in &requests {
+        assert_common_headers(request);
+    }
+    assert_ne!(
+        requests[0].header("client-request-id"),
+        requests[1].header("client-request-id"),
+        "a fresh id per call, outside a wrapper call too"
+    );
+}
+
+#[tokio::test]
+async fn the_stand_ins_debug_never_shows_the_token() {
+    let graph = StandIn::start().await.unwrap();
+    client(&graph)
+        .assign_resource_account_to_device(GUID, &full())
+        .await
+        .unwrap();
+    let requests = format!("{:?}", graph.requests());
+    assert!(
+        requests.contains(r#"("authorization", "<redacted>")"#),
+        "{requests}"
+    );
+    assert!(requests.contains(GUID), "the rest is shown: {requests}");
+    let stand_in = format!("{graph:?}");
+    for shown in [requests, stand_in] {
+        assert!(!shown.contains(TOKEN), "{shown}");
+    }
+}

@@ -49,19 +49,18 @@ pub use throttle_models::{Model, Outages, PauseHint, Scope, Throttling};
 const MAX_REQUEST_BODY: usize = 1024 * 1024;
 
 /// A running stand-in. Stops when dropped.
-#[derive(Debug)]
 pub struct StandIn {
     addr: SocketAddr,
     shared: Arc<Shared>,
     server: tokio::task::JoinHandle<()>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Shared {
     state: Mutex<State>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct State {
     requests: Vec<RecordedRequest>,
     per_device: HashMap<String, VecDeque<Reply>>,
@@ -70,7 +69,9 @@ struct State {
 }
 
 /// One request, exactly as the stand-in received it.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows every header but the value of `Authorization` (a bearer token).
+#[derive(Clone)]
 pub struct RecordedRequest {
     /// The HTTP method.
     pub method: String,
@@ -88,6 +89,41 @@ pub struct RecordedRequest {
     pub answered: Option<u16>,
     /// When the request head arrived.
     pub received_at: std::time::Instant,
+}
+
+impl std::fmt::Debug for RecordedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(
+                |(name, value)| match name.eq_ignore_ascii_case("authorization") {
+                    true => (name.as_str(), "<redacted>"),
+                    false => (name.as_str(), value.as_str()),
+                },
+            )
+            .collect();
+        f.debug_struct("RecordedRequest")
+            .field("method", &self.method)
+            .field("target", &self.target)
+            .field("headers", &headers)
+            .field("body", &self.body)
+            .field("operation", &self.operation)
+            .field("device_id", &self.device_id)
+            .field("answered", &self.answered)
+            .field("received_at", &self.received_at)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for StandIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The state holds bearer tokens (requests, rate-limit buckets per token): show counts.
+        f.debug_struct("StandIn")
+            .field("addr", &self.addr)
+            .field("requests", &self.state().requests.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl RecordedRequest {

@@ -1,0 +1,111 @@
+//! Proxy variables in the environment never see a bearer token sent over plain http (the
+//! loopback stand-in), while https still honours them (CONNECT keeps TLS end to end).
+//!
+//! Environment variables are process-wide: this file is its own test binary, with one test, so
+//! nothing else reads them while they are set.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use autopilot_resource_account::stand_in::StandIn;
+use autopilot_resource_account::{GraphClient, ResourceAccountAssignment, RetryPolicy};
+
+const TOKEN: &str = "real-token-must-not-reach-a-proxy";
+
+/// A "proxy" on loopback that answers nothing and records every byte it is sent.
+fn recording_proxy() -> (String, Arc<Mutex<Vec<u8>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let sink = received.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let sink = sink.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            });
+        }
+    });
+    (url, received)
+}
+
+#[test]
+fn plain_http_to_loopback_never_goes_through_an_environment_proxy() {
+    let (proxy, received) = recording_proxy();
+    // SAFETY: the only test of this binary sets them before starting any other thread that
+    // reads the environment (the proxy thread does not).
+    unsafe {
+        for name in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
+            std::env::set_var(name, &proxy);
+        }
+        std::env::remove_var("NO_PROXY");
+        std::env::remove_var("no_proxy");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let graph = StandIn::start().await.unwrap();
+        let client = GraphClient::builder()
+            .base_url(&graph.base_url())
+            .bearer_token(TOKEN)
+            .timeout(Duration::from_secs(5))
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap();
+        client
+            .assign_resource_account_to_device("d-1", &ResourceAccountAssignment::default())
+            .await
+            .expect("the loopback stand-in answers directly");
+        assert_eq!(graph.requests().len(), 1);
+        assert_eq!(
+            graph.requests()[0].header("authorization"),
+            Some(format!("Bearer {TOKEN}").as_str())
+        );
+        assert!(
+            received.lock().unwrap().is_empty(),
+            "the proxy received {:?}",
+            String::from_utf8_lossy(&received.lock().unwrap())
+        );
+
+        // https still uses the proxy: it is asked to CONNECT, and sees no token (the proxy
+        // never answers, so the call times out without leaving loopback).
+        let client = GraphClient::builder()
+            .bearer_token(TOKEN)
+            .timeout(Duration::from_millis(500))
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap();
+        let err = client
+            .assign_resource_account_to_device("d-1", &ResourceAccountAssignment::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, autopilot_resource_account::Error::Transport { .. }),
+            "{err:?}"
+        );
+        let seen = String::from_utf8_lossy(&received.lock().unwrap()).into_owned();
+        assert!(
+            seen.starts_with("CONNECT graph.microsoft.com:443 "),
+            "{seen:?}"
+        );
+        assert!(!seen.contains(TOKEN), "{seen:?}");
+    });
+}
