@@ -3,31 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::Instrument;
-
 use crate::auth::{AccessToken, StaticToken, TokenProvider};
+use crate::call::{self, call_span};
 use crate::cloud::Cloud;
 use crate::error::Error;
 use crate::generated::{self, types::ResourceAccountAssignment};
-use crate::hooks::{CallRecord, HookState};
+use crate::hooks::HookState;
 use crate::ids;
 use crate::retry::RetryPolicy;
-
-/// One span per call: the operation, its ids, and fields the hooks fill in as answers arrive.
-macro_rules! call_span {
-    ($operation:literal, $($id:ident = $value:expr),+) => {
-        tracing::info_span!(
-            "graph_call",
-            operation = $operation,
-            $($id = $value,)+
-            client_request_id = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            status = tracing::field::Empty,
-            request_id = tracing::field::Empty,
-            diagnostic = tracing::field::Empty,
-        )
-    };
-}
 
 /// Sent as `User-Agent` on every request.
 pub const USER_AGENT: &str = concat!("autopilot-resource-account/", env!("CARGO_PKG_VERSION"));
@@ -87,8 +70,9 @@ impl GraphClient {
     ) -> Result<(), Error> {
         let device_id = ids::check("device_id", device_id)?;
         let span = call_span!("assign_resource_account_to_device", device_id = device_id);
-        self.call(
+        call::run(
             span,
+            call::ASSIGNMENT,
             Box::pin(
                 self.generated
                     .assign_resource_account_to_device(device_id, assignment),
@@ -111,8 +95,9 @@ impl GraphClient {
             profile_id = profile_id,
             device_id = device_id
         );
-        self.call(
+        call::run(
             span,
+            call::ASSIGNMENT,
             Box::pin(
                 self.generated
                     .assign_resource_account_to_deployment_profile_device(
@@ -139,8 +124,9 @@ impl GraphClient {
             device_id = device_id,
             assigned_device_id = assigned_device_id
         );
-        self.call(
+        call::run(
             span,
+            call::ASSIGNMENT,
             Box::pin(
                 self.generated
                     .assign_resource_account_to_device_via_deployment_profile(
@@ -151,37 +137,6 @@ impl GraphClient {
             ),
         )
         .await
-    }
-
-    /// Runs one generated call inside its span and call record, and maps the outcome.
-    ///
-    /// The generated future is about 3 KB and the layers around it would copy it into an 8.9 KB
-    /// future per call; callers box it (the wrapper future is then 256 bytes), so a bulk run
-    /// holding many calls in flight stays small.
-    async fn call<T>(
-        &self,
-        span: tracing::Span,
-        call: std::pin::Pin<
-            Box<
-                impl Future<Output = Result<T, progenitor_client::Error<generated::types::ODataError>>>,
-            >,
-        >,
-    ) -> Result<(), Error> {
-        let record = CallRecord::new();
-        span.record("client_request_id", record.client_request_id());
-        let outcome = record.scope(call).instrument(span.clone()).await;
-        let _entered = span.enter();
-        match outcome {
-            Ok(_) => {
-                tracing::info!("assignment accepted");
-                Ok(())
-            }
-            Err(error) => {
-                let error = Error::from_generated(error, &record);
-                tracing::warn!(error = %error, "assignment failed");
-                Err(error)
-            }
-        }
     }
 }
 

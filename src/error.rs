@@ -25,6 +25,19 @@ pub enum Error {
     },
     /// The token source could not produce a token.
     TokenSource(TokenError),
+    /// [`GraphClient::verify_assignment`](crate::GraphClient::verify_assignment) ran out of
+    /// time: the device still reports something other than the assignment.
+    NotVerified {
+        /// The device read.
+        device_id: String,
+        /// How long the device was watched.
+        waited: std::time::Duration,
+        /// What the device still reports, one phrase per field, e.g.
+        /// `userPrincipalName is "old@contoso.com" (expected "room@contoso.com")`.
+        still_reports: String,
+        /// The device as last read.
+        device: Box<crate::AutopilotDevice>,
+    },
     /// An answer the API description does not allow (a redirect, say), or one we could not read.
     UnexpectedResponse {
         /// The HTTP status, when there was one.
@@ -45,7 +58,7 @@ impl Error {
             Error::Graph(e) => Some(e.status()),
             Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
             Error::UnexpectedResponse { status, .. } => *status,
-            Error::InvalidInput(_) | Error::TokenSource(_) => None,
+            Error::InvalidInput(_) | Error::TokenSource(_) | Error::NotVerified { .. } => None,
         }
     }
 
@@ -78,9 +91,10 @@ impl Error {
         match self {
             Error::Graph(e) => e.is_retryable(),
             Error::Transport { source, .. } => retry::is_retryable_transport(source),
-            Error::InvalidInput(_) | Error::TokenSource(_) | Error::UnexpectedResponse { .. } => {
-                false
-            }
+            Error::InvalidInput(_)
+            | Error::TokenSource(_)
+            | Error::UnexpectedResponse { .. }
+            | Error::NotVerified { .. } => false,
         }
     }
 
@@ -157,6 +171,17 @@ impl fmt::Display for Error {
             Error::TokenSource(e) => {
                 write!(f, "token source failed: {}", one_line(e.message(), 300))
             }
+            Error::NotVerified {
+                device_id,
+                waited,
+                still_reports,
+                ..
+            } => write!(
+                f,
+                "device {device_id:?} does not report the assignment after {:.1} s: {}",
+                waited.as_secs_f64(),
+                one_line(still_reports, 300)
+            ),
             Error::UnexpectedResponse { status, detail } => {
                 write!(f, "unexpected response")?;
                 if let Some(status) = status {

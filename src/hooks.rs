@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use progenitor_client::{ClientHooks, OperationInfo};
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use crate::auth::{AccessToken, TokenError, TokenProvider};
+use crate::call::{self, field};
 use crate::generated::Client;
 use crate::ids;
 use crate::retry::{self, RetryPolicy};
@@ -143,17 +144,25 @@ impl ClientHooks<HookState> for Client {
         request: &mut reqwest::Request,
         info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
-        let state = &self.inner.0;
+        let state = &self.inner().0;
         // Ids reach here unchecked through `generated()`: hold the final URL to the spec's path.
-        let base_path = reqwest::Url::parse(&self.baseurl)
+        let base_path = reqwest::Url::parse(self.baseurl())
             .map(|url| url.path().to_owned())
             .unwrap_or_default();
-        if let Err(refused) = ids::check_path(info.operation_id, &base_path, request.url().path()) {
+        let operation = match info.operation_id {
+            call::NEXT_PAGE => call::NEXT_PAGE_OF,
+            other => other,
+        };
+        if let Err(refused) = ids::check_path(operation, &base_path, request.url().path()) {
             let message = match refused {
                 crate::Error::InvalidInput(message) => message,
                 other => other.to_string(),
             };
             return Err(progenitor_client::Error::InvalidRequest(message));
+        }
+        // A next page's URL is the server's own text: sent exactly as given.
+        if info.operation_id != call::NEXT_PAGE {
+            crate::odata::reencode_query(request.url_mut());
         }
         // A hung credential (an az CLI that never exits, an unreachable IMDS) must not stall
         // every call: it gets as long as a request would.
@@ -202,7 +211,7 @@ impl ClientHooks<HookState> for Client {
         request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let state = &self.inner.0;
+        let state = &self.inner().0;
         let span = tracing::Span::current();
         let mut waited = Duration::ZERO;
         let mut attempt: u32 = 0;
@@ -221,10 +230,10 @@ impl ClientHooks<HookState> for Client {
             // The gate (a 429's pause) and the pacer (the rate the server accepts).
             let sent_at = state.throttle.admit().await;
             let _ = CALL.try_with(|r| r.seen().attempts = attempt);
-            span.record("attempts", attempt);
+            span.record(field::ATTEMPTS, attempt);
             tracing::debug!(attempt, "sending");
 
-            let (delay, reason, next) = match self.client.execute(request).await {
+            let (delay, reason, next) = match self.client().execute(request).await {
                 Ok(response) => {
                     record_response(&span, &response);
                     let status = response.status().as_u16();
@@ -290,12 +299,12 @@ impl ClientHooks<HookState> for Client {
 /// Records the answer's status and Graph's ids on the call's span.
 fn record_response(span: &tracing::Span, response: &reqwest::Response) {
     let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
-    span.record("status", response.status().as_u16());
+    span.record(field::STATUS, response.status().as_u16());
     if let Some(id) = header("request-id") {
-        span.record("request_id", id);
+        span.record(field::REQUEST_ID, id);
     }
     if let Some(diagnostic) = header("x-ms-ags-diagnostic") {
-        span.record("diagnostic", diagnostic);
+        span.record(field::DIAGNOSTIC, diagnostic);
     }
 }
 

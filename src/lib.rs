@@ -96,24 +96,28 @@ pub mod auth;
 #[cfg(feature = "azure-identity")]
 pub mod azure_identity;
 mod bulk;
+mod call;
 mod client;
 pub mod cloud;
+mod devices;
 mod error;
 mod graph_error;
 mod hooks;
 mod ids;
+mod odata;
 mod retry;
 mod retry_after;
 #[cfg(feature = "test-util")]
 pub mod stand_in;
 mod throttle;
+mod verify;
 
 pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
 pub use bulk::{BulkItem, BulkOptions, DEFAULT_CONCURRENCY, Outcome, Target};
 pub use client::{DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder, USER_AGENT};
 pub use cloud::Cloud;
 pub use error::Error;
-pub use generated::types::ResourceAccountAssignment;
+pub use generated::types::{AutopilotDevice, ResourceAccountAssignment};
 pub use graph_error::{GraphError, IntuneMessage};
 pub use ids::MAX_ID_LEN;
 pub use retry::{MAX_RETRIES_CAP, RetryPolicy};

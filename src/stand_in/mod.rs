@@ -2,7 +2,8 @@
 //!
 //! It serves the operations of `spec/openapi.json` (read at compile time, so it follows the
 //! spec), checks each request against it, records every request exactly as received, and
-//! answers `204 No Content` unless a reply was scripted for that device.
+//! answers `204 No Content` unless a reply was scripted for that device. With devices in its
+//! [inventory](Device) it also behaves like Intune's device list: see [`StandIn::add_devices`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -22,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+mod inventory;
 mod rate_limit;
 mod reply;
 mod spec;
@@ -40,6 +42,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+pub use inventory::Device;
 pub use rate_limit::{Counters, FaultMix, RateLimit};
 pub use reply::Reply;
 use spec::{Operation, SpecCheck};
@@ -58,6 +61,7 @@ pub struct StandIn {
 #[derive(Default)]
 struct Shared {
     state: Mutex<State>,
+    inventory: Mutex<inventory::Inventory>,
 }
 
 #[derive(Default)]
@@ -147,6 +151,7 @@ impl StandIn {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::default());
+        shared.inventory().base_url = format!("http://{addr}{}", spec::BASE_PATH);
         let server = tokio::spawn(serve(listener, shared.clone()));
         Ok(Self {
             addr,
@@ -215,6 +220,7 @@ impl Shared {
         &self,
         device_id: Option<&str>,
         token: &str,
+        unscripted: impl FnOnce() -> Reply,
     ) -> (Reply, throttle_models::Admitted) {
         let mut state = self.state();
         let admitted = match state.load.admit(token) {
@@ -226,9 +232,9 @@ impl Shared {
             .and_then(VecDeque::pop_front);
         let reply = scripted
             .or_else(|| state.any_device.pop_front())
-            .or_else(|| state.load.fault())
-            .unwrap_or_else(|| Reply::status(204));
-        (reply, admitted)
+            .or_else(|| state.load.fault());
+        drop(state);
+        (reply.unwrap_or_else(unscripted), admitted)
     }
 }
 
@@ -300,12 +306,21 @@ async fn handle(
     let (operation, device_id) = match &check {
         SpecCheck::Valid(Operation { id, device_id })
         | SpecCheck::Invalid(Some(Operation { id, device_id }), _) => {
-            (Some(id.clone()), Some(device_id.clone()))
+            (Some(id.clone()), device_id.clone())
         }
         SpecCheck::Invalid(None, _) => (None, None),
     };
     let (reply, admitted) = match check {
-        SpecCheck::Valid(_) => shared.next_reply(device_id.as_deref(), tenant(&parts.headers)),
+        SpecCheck::Valid(_) => {
+            // Unscripted: the inventory answers (204 for any write while it is empty).
+            let inventory = || {
+                let op = operation.as_deref().unwrap_or_default();
+                shared
+                    .inventory()
+                    .answer(op, device_id.as_deref(), &target, &body)
+            };
+            shared.next_reply(device_id.as_deref(), tenant(&parts.headers), inventory)
+        }
         SpecCheck::Invalid(_, refusal) => (refusal, Default::default()),
     };
 

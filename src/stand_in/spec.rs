@@ -11,11 +11,11 @@ pub(super) const BASE_PATH: &str = "/beta";
 
 const SPEC: &str = include_str!("../../spec/openapi.json");
 
-/// An operation a request matched, and the device it targets.
+/// An operation a request matched, and the device it targets (none for the device list).
 #[derive(Debug)]
 pub(super) struct Operation {
     pub(super) id: String,
-    pub(super) device_id: String,
+    pub(super) device_id: Option<String>,
 }
 
 pub(super) enum SpecCheck {
@@ -25,8 +25,10 @@ pub(super) enum SpecCheck {
 }
 
 struct Route {
+    method: String,
     segments: Vec<Segment>,
     operation_id: String,
+    takes_body: bool,
 }
 
 enum Segment {
@@ -46,20 +48,27 @@ static PARSED: LazyLock<Spec> = LazyLock::new(|| {
         .as_object()
         .into_iter()
         .flatten()
-        .filter_map(|(path, item)| {
-            let operation_id = item["post"]["operationId"].as_str()?;
-            let segments = path
-                .split('/')
-                .skip(1)
-                .map(|s| match s.starts_with('{') && s.ends_with('}') {
-                    true => Segment::Param,
-                    false => Segment::Literal(s.to_owned()),
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(move |(method, op)| {
+                    let operation_id = op["operationId"].as_str()?;
+                    let segments = path
+                        .split('/')
+                        .skip(1)
+                        .map(|s| match s.starts_with('{') && s.ends_with('}') {
+                            true => Segment::Param,
+                            false => Segment::Literal(s.to_owned()),
+                        })
+                        .collect();
+                    Some(Route {
+                        method: method.to_ascii_uppercase(),
+                        segments,
+                        operation_id: operation_id.to_owned(),
+                        takes_body: op.get("requestBody").is_some(),
+                    })
                 })
-                .collect();
-            Some(Route {
-                segments,
-                operation_id: operation_id.to_owned(),
-            })
         })
         .collect();
     let body_properties = doc["components"]["schemas"]["ResourceAccountAssignment"]["properties"]
@@ -86,7 +95,7 @@ pub(super) fn check(
     else {
         return not_found(target);
     };
-    let Some(operation) = route(path) else {
+    let Some((operation, takes_body, allowed)) = route(method, path) else {
         return not_found(target);
     };
     let refuse = |status: u16, code: &str, message: String| {
@@ -96,11 +105,11 @@ pub(super) fn check(
         };
         SpecCheck::Invalid(Some(op), Reply::status(status).odata(code, &message))
     };
-    if method != "POST" {
+    if let Some(allowed) = allowed {
         return refuse(
             405,
             "BadRequest",
-            format!("{method} is not allowed; the action takes POST"),
+            format!("{method} is not allowed; the resource takes {allowed}"),
         );
     }
     let bearer = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
@@ -110,6 +119,12 @@ pub(super) fn check(
             "InvalidAuthenticationToken",
             "Access token is empty.".into(),
         );
+    }
+    if !takes_body {
+        if too_large || !body.is_empty() {
+            return refuse(400, "BadRequest", "The operation takes no body".into());
+        }
+        return SpecCheck::Valid(operation);
     }
     let json = headers
         .get(CONTENT_TYPE)
@@ -135,29 +150,54 @@ pub(super) fn check(
     SpecCheck::Valid(operation)
 }
 
-fn route(path: &str) -> Option<Operation> {
+/// The operation at `path` for `method`, whether it takes a body, and when the path matched
+/// but not the method, the methods it allows.
+fn route(method: &str, path: &str) -> Option<(Operation, bool, Option<String>)> {
     let segments: Vec<&str> = path.split('/').skip(1).collect();
-    PARSED.routes.iter().find_map(|route| {
+    let mut allowed = Vec::new();
+    for route in &PARSED.routes {
         if route.segments.len() != segments.len() {
-            return None;
+            continue;
         }
         let mut last_param = None;
-        for (expected, got) in route.segments.iter().zip(&segments) {
-            match expected {
-                Segment::Literal(literal) if literal != got => return None,
-                Segment::Literal(_) => {}
-                Segment::Param if got.is_empty() => return None,
-                Segment::Param => last_param = Some(*got),
-            }
+        let matched = route
+            .segments
+            .iter()
+            .zip(&segments)
+            .all(|(expected, got)| match expected {
+                Segment::Literal(literal) => literal == got,
+                Segment::Param if got.is_empty() => false,
+                Segment::Param => {
+                    last_param = Some(*got);
+                    true
+                }
+            });
+        if !matched {
+            continue;
         }
-        let device_id = percent_encoding::percent_decode_str(last_param?)
-            .decode_utf8_lossy()
-            .into_owned();
-        Some(Operation {
+        let device_id = last_param.map(|p| {
+            percent_encoding::percent_decode_str(p)
+                .decode_utf8_lossy()
+                .into_owned()
+        });
+        let operation = Operation {
             id: route.operation_id.clone(),
             device_id,
-        })
-    })
+        };
+        if route.method == method {
+            return Some((operation, route.takes_body, None));
+        }
+        allowed.push((operation, route.method.clone()));
+    }
+    let methods = allowed
+        .iter()
+        .map(|(_, m)| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    allowed
+        .into_iter()
+        .next()
+        .map(|(operation, _)| (operation, false, Some(methods)))
 }
 
 fn check_body(body: &[u8]) -> Result<(), String> {

@@ -4,8 +4,11 @@
 //! - *targeted* adjustments (`operations`, `request_body_schema`, `schema_renames`,
 //!   `property_renames`, `inline_to_schema`, `set_properties`, `responses`, `added_paths`)
 //!   must find their target; one that does not is an error naming the adjustment;
-//! - *rules* (`drop_additional_properties`, `collapse_nullable_refs`) normalise a form wherever
-//!   it occurs and may match nothing.
+//!   and the schema shapers (`flatten_all_of`, `keep_properties`, `open_enums`,
+//!   `plain_date_times`);
+//! - *rules* (`drop_additional_properties`, `collapse_nullable_refs`, `join_unexploded_arrays`,
+//!   `prune_unreferenced`)
+//!   normalise a form wherever it occurs and may match nothing.
 //!
 //! [`apply`] turns the verbatim slice into the adjusted document build.rs reads.
 
@@ -45,6 +48,28 @@ pub struct Adjustments {
     pub responses: Responses,
     #[serde(default)]
     pub added_paths: Vec<AddedPath>,
+    /// Schemas whose `allOf: [{$ref: base}, {object}]` becomes one object (base properties first).
+    #[serde(default)]
+    pub flatten_all_of: Vec<String>,
+    /// Schema → the only properties kept (each must exist upstream; upstream order is kept).
+    #[serde(default)]
+    pub keep_properties: IndexMap<String, Vec<String>>,
+    /// Schemas whose properties that refer to a string enum become plain strings (unknown values
+    /// decode); the known values move into the description.
+    #[serde(default)]
+    pub open_enums: Vec<String>,
+    /// Schemas whose `format: date-time` properties become plain strings (Graph sends some
+    /// without a UTC offset).
+    #[serde(default)]
+    pub plain_date_times: Vec<String>,
+    /// Rule: query parameters declared `style: form, explode: false` with an array of strings
+    /// become one string (comma-separated by the caller): progenitor repeats the name for each
+    /// item whatever `explode` says, and Graph refuses a repeated `$select`.
+    #[serde(default)]
+    pub join_unexploded_arrays: bool,
+    /// Rule: drop every component that nothing in `paths` reaches any more.
+    #[serde(default)]
+    pub prune_unreferenced: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -53,6 +78,19 @@ pub struct Operation {
     pub path: String,
     pub method: String,
     pub operation_id: String,
+    /// Whether the operation takes the `request_body_schema` body (else upstream must have none).
+    #[serde(default = "yes")]
+    pub request_body: bool,
+    /// The schema (after `schema_renames`) of the success response's JSON body; none when absent.
+    #[serde(default)]
+    pub response_body: Option<String>,
+    /// The query parameters kept (each must exist upstream; `$ref`s are inlined); all when absent.
+    #[serde(default)]
+    pub query_parameters: Option<Vec<String>>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -198,7 +236,16 @@ pub fn apply(slice: &Value, adj: &Adjustments) -> Result<Value, String> {
             ));
         }
         o.insert("operationId".into(), Value::String(op.operation_id.clone()));
-        rewrite_responses(o, &adj.responses, &name)?;
+        if let Some(wanted) = &op.query_parameters {
+            keep_query_parameters(o, wanted, &components, &name)?;
+        }
+        rewrite_responses(
+            o,
+            &adj.responses,
+            &name,
+            op.response_body.is_some(),
+            &components,
+        )?;
         let mut new_item = Map::new();
         new_item.insert(op.method.clone(), operation);
         paths.insert(op.path.clone(), Value::Object(new_item));
@@ -214,6 +261,9 @@ pub fn apply(slice: &Value, adj: &Adjustments) -> Result<Value, String> {
     }
     if adj.collapse_nullable_refs {
         collapse_nullable_refs(&mut rest);
+    }
+    if adj.join_unexploded_arrays {
+        join_unexploded_arrays(&mut rest["paths"]);
     }
     let Value::Object(mut rest) = rest else {
         unreachable!()
@@ -236,6 +286,15 @@ pub fn apply(slice: &Value, adj: &Adjustments) -> Result<Value, String> {
             .get_mut(&op.path)
             .and_then(|p| p.get_mut(&op.method))
             .expect("built above");
+        if !op.request_body {
+            if o.get("requestBody").is_some() {
+                return Err(format!(
+                    "adjustment operations[{i}] ({}): the operation now has a request body; the crate sends none",
+                    op.operation_id
+                ));
+            }
+            continue;
+        }
         let schema = o
             .pointer_mut("/requestBody/content/application~1json/schema")
             .ok_or_else(|| {
@@ -399,6 +458,26 @@ pub fn apply(slice: &Value, adj: &Adjustments) -> Result<Value, String> {
         }
     }
 
+    shape_schemas(&mut doc_rest, adj)?;
+    for (i, op) in adj.operations.iter().enumerate() {
+        let Some(want) = &op.response_body else {
+            continue;
+        };
+        let got = doc_rest["paths"][&op.path][&op.method]
+            .pointer(&format!(
+                "/responses/{}/content/application~1json/schema/$ref",
+                adj.responses.success
+            ))
+            .and_then(Value::as_str);
+        if got != Some(format!("#/components/schemas/{want}").as_str()) {
+            return Err(format!(
+                "adjustment operations[{i}] ({}): the success response's body is {}, not {want}",
+                op.operation_id,
+                got.unwrap_or("not a $ref")
+            ));
+        }
+    }
+
     // Added paths: copies of an adjusted operation.
     for (i, a) in adj.added_paths.iter().enumerate() {
         let name = format!("added_paths[{i}] ({})", a.operation_id);
@@ -457,6 +536,10 @@ pub fn apply(slice: &Value, adj: &Adjustments) -> Result<Value, String> {
         paths.insert(a.path.clone(), Value::Object(item));
     }
 
+    if adj.prune_unreferenced {
+        prune_unreferenced(&mut doc_rest);
+    }
+
     let Value::Object(rest) = doc_rest else {
         unreachable!()
     };
@@ -502,7 +585,13 @@ fn insert_after(m: &mut Map<String, Value>, key: &str, v: Value, after: &[&str])
     }
 }
 
-fn rewrite_responses(o: &mut Map<String, Value>, r: &Responses, name: &str) -> Result<(), String> {
+fn rewrite_responses(
+    o: &mut Map<String, Value>,
+    r: &Responses,
+    name: &str,
+    with_body: bool,
+    components: &Map<String, Value>,
+) -> Result<(), String> {
     let responses = o
         .get("responses")
         .and_then(Value::as_object)
@@ -517,9 +606,24 @@ fn rewrite_responses(o: &mut Map<String, Value>, r: &Responses, name: &str) -> R
                     "adjustment responses ({name}): more than one success response"
                 ));
             }
-            if resp.get("content").is_some() || resp.get("$ref").is_some() {
+            let resp = match resp.get("$ref").and_then(Value::as_str) {
+                Some(target) => target
+                    .strip_prefix("#/components/responses/")
+                    .and_then(|n| components.get("responses")?.get(n))
+                    .ok_or_else(|| {
+                        format!("adjustment responses ({name}): success response {code} refers to '{target}', which is not a response in the slice")
+                    })?,
+                None => resp,
+            };
+            let has_body = resp.get("content").is_some();
+            if has_body && !with_body {
                 return Err(format!(
                     "adjustment responses ({name}): success response {code} now has a body; the crate expects none"
+                ));
+            }
+            if with_body && resp.pointer("/content/application~1json/schema").is_none() {
+                return Err(format!(
+                    "adjustment responses ({name}): success response {code} has no application/json body; the crate expects one"
                 ));
             }
             success = Some(resp);
@@ -553,7 +657,12 @@ fn rewrite_responses(o: &mut Map<String, Value>, r: &Responses, name: &str) -> R
         .get("description")
         .cloned()
         .unwrap_or(Value::String("Success".into()));
-    out.insert(r.success.clone(), json!({ "description": desc }));
+    let mut ok = json!({ "description": desc });
+    if with_body {
+        let schema = success["content"]["application/json"]["schema"].clone();
+        ok["content"] = json!({ "application/json": { "schema": schema } });
+    }
+    out.insert(r.success.clone(), ok);
     for code in &r.errors {
         out.insert(code.clone(), json!({ "$ref": error_ref }));
     }
@@ -637,6 +746,238 @@ fn rewrite_refs(v: &mut Value, from: &str, to: &str) {
                         work.push(child);
                     }
                 }
+            }
+            Value::Array(a) => work.extend(a.iter_mut()),
+            _ => {}
+        }
+    }
+}
+
+/// Keep only the `wanted` query parameters of an operation (path and header ones stay), with
+/// `#/components/parameters/…` references inlined so the parameter components can be pruned.
+fn keep_query_parameters(
+    o: &mut Map<String, Value>,
+    wanted: &[String],
+    components: &Map<String, Value>,
+    name: &str,
+) -> Result<(), String> {
+    let params: Vec<Value> = match o.get("parameters") {
+        Some(Value::Array(p)) => p.clone(),
+        _ => Vec::new(),
+    };
+    let mut resolved = Vec::new();
+    for p in params {
+        let p = match p.get("$ref").and_then(Value::as_str) {
+            Some(r) => r
+                .strip_prefix("#/components/parameters/")
+                .and_then(|n| components.get("parameters")?.get(n))
+                .cloned()
+                .ok_or_else(|| format!("adjustment {name}: parameter '{r}' is not in the slice"))?,
+            None => p,
+        };
+        resolved.push(p);
+    }
+    let is_query = |p: &Value| p.get("in").and_then(Value::as_str) == Some("query");
+    let pname = |p: &Value| p.get("name").and_then(Value::as_str).map(str::to_owned);
+    for w in wanted {
+        if !resolved
+            .iter()
+            .any(|p| is_query(p) && pname(p).as_deref() == Some(w.as_str()))
+        {
+            return Err(format!(
+                "adjustment {name}: query parameter '{w}' is not on the operation upstream"
+            ));
+        }
+    }
+    resolved.retain(|p| !is_query(p) || pname(p).is_some_and(|n| wanted.contains(&n)));
+    o.insert("parameters".into(), Value::Array(resolved));
+    Ok(())
+}
+
+/// The schema shapers, in order: flatten `allOf`, keep the listed properties, open enums,
+/// plain date-times. Each must find its target.
+fn shape_schemas(doc: &mut Value, adj: &Adjustments) -> Result<(), String> {
+    for schema in &adj.flatten_all_of {
+        let name = format!("flatten_all_of.{schema}");
+        let schemas = doc["components"]["schemas"]
+            .as_object()
+            .ok_or("components/schemas is not a mapping")?;
+        let parts = schemas
+            .get(schema)
+            .ok_or_else(|| format!("adjustment {name}: schema '{schema}' is not in the slice"))?
+            .get("allOf")
+            .and_then(Value::as_array)
+            .ok_or_else(|| format!("adjustment {name}: '{schema}' has no allOf any more"))?;
+        let mut merged = Map::new();
+        let mut props = Map::new();
+        for part in parts {
+            let part = match part.get("$ref").and_then(Value::as_str) {
+                Some(r) => r
+                    .strip_prefix("#/components/schemas/")
+                    .and_then(|n| schemas.get(n))
+                    .ok_or_else(|| format!("adjustment {name}: '{r}' is not in the slice"))?,
+                None => part,
+            };
+            if part.get("allOf").is_some() {
+                return Err(format!(
+                    "adjustment {name}: a part of '{schema}' is itself an allOf"
+                ));
+            }
+            for (k, v) in part.as_object().into_iter().flatten() {
+                if k == "properties" {
+                    for (pk, pv) in v.as_object().into_iter().flatten() {
+                        if props.insert(pk.clone(), pv.clone()).is_some() {
+                            return Err(format!(
+                                "adjustment {name}: property '{pk}' is declared by two parts of '{schema}'"
+                            ));
+                        }
+                    }
+                } else if k != "required" {
+                    // The last part (the entity's own) names and describes the schema.
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        merged.insert("type".into(), json!("object"));
+        let flat = merged;
+        let mut flat = flat;
+        insert_after(
+            &mut flat,
+            "properties",
+            Value::Object(props),
+            &["title", "type"],
+        );
+        doc["components"]["schemas"][schema] = Value::Object(flat);
+    }
+
+    for (schema, keep) in &adj.keep_properties {
+        let name = format!("keep_properties.{schema}");
+        let props = schema_props(doc, schema).ok_or_else(|| {
+            format!("adjustment {name}: schema '{schema}' has no properties (flatten it first?)")
+        })?;
+        let missing: Vec<&String> = keep.iter().filter(|k| !props.contains_key(*k)).collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "adjustment {name}: {missing:?} not among the properties of '{schema}' upstream"
+            ));
+        }
+        props.retain(|k, _| keep.contains(k));
+    }
+
+    for schema in &adj.open_enums {
+        let name = format!("open_enums.{schema}");
+        let schemas = doc["components"]["schemas"].clone();
+        let props = schema_props(doc, schema)
+            .ok_or_else(|| format!("adjustment {name}: schema '{schema}' has no properties"))?;
+        let mut opened = 0;
+        for prop in props.values_mut() {
+            let Some(target) = prop
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                .and_then(|n| schemas.get(n))
+            else {
+                continue;
+            };
+            let Some(values) = target.get("enum").and_then(Value::as_array) else {
+                continue;
+            };
+            if target.get("type").and_then(Value::as_str) != Some("string") {
+                continue;
+            }
+            let known: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+            let what = target
+                .get("description")
+                .or_else(|| target.get("title"))
+                .and_then(Value::as_str)
+                .unwrap_or("An enumeration")
+                .trim_end_matches('.');
+            *prop = json!({
+                "type": "string",
+                "description": format!("{what}. Known values: {} (others are accepted).", known.join(", ")),
+                "nullable": true,
+            });
+            opened += 1;
+        }
+        if opened == 0 {
+            return Err(format!(
+                "adjustment {name}: no property of '{schema}' refers to a string enum"
+            ));
+        }
+    }
+
+    for schema in &adj.plain_date_times {
+        let name = format!("plain_date_times.{schema}");
+        let props = schema_props(doc, schema)
+            .ok_or_else(|| format!("adjustment {name}: schema '{schema}' has no properties"))?;
+        let mut changed = 0;
+        for prop in props.values_mut().filter_map(Value::as_object_mut) {
+            if prop.get("format").and_then(Value::as_str) == Some("date-time") {
+                prop.shift_remove("format");
+                prop.shift_remove("pattern");
+                changed += 1;
+            }
+        }
+        if changed == 0 {
+            return Err(format!(
+                "adjustment {name}: no property of '{schema}' is a date-time"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Drop every component that `paths` does not reach (transitively), and emptied sections.
+fn prune_unreferenced(doc: &mut Value) {
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut work: Vec<String> = crate::slice::refs(&doc["paths"]);
+    while let Some(r) = work.pop() {
+        let Ok((section, name)) = crate::slice::parse_ref(&r, "") else {
+            continue;
+        };
+        if !seen.insert((section.clone(), name.clone())) {
+            continue;
+        }
+        if let Some(v) = doc["components"].get(&section).and_then(|s| s.get(&name)) {
+            work.extend(crate::slice::refs(v));
+        }
+    }
+    if let Some(components) = doc["components"].as_object_mut() {
+        for (section, entries) in components.iter_mut() {
+            if let Some(entries) = entries.as_object_mut() {
+                entries.retain(|name, _| seen.contains(&(section.clone(), name.clone())));
+            }
+        }
+        components.retain(|_, entries| entries.as_object().is_none_or(|e| !e.is_empty()));
+    }
+}
+
+/// `{in: query, style: form, explode: false, schema: {type: array, items: {type: string}}}` →
+/// `schema: {type: string}`, the caller joining the items with commas (OData's form).
+fn join_unexploded_arrays(paths: &mut Value) {
+    let mut work = vec![paths];
+    while let Some(v) = work.pop() {
+        match v {
+            Value::Object(m) => {
+                let is_form_array = m.get("in").and_then(Value::as_str) == Some("query")
+                    && m.get("explode") == Some(&Value::Bool(false))
+                    && m.get("schema")
+                        .and_then(|s| s.get("type"))
+                        .and_then(Value::as_str)
+                        == Some("array")
+                    && m.get("schema")
+                        .and_then(|s| s.get("items"))
+                        .and_then(|i| i.get("type"))
+                        .and_then(Value::as_str)
+                        == Some("string");
+                if is_form_array {
+                    m.insert("schema".into(), json!({ "type": "string" }));
+                    if let Some(Value::String(d)) = m.get_mut("description") {
+                        d.push_str(" (comma-separated)");
+                    }
+                    continue;
+                }
+                work.extend(m.values_mut());
             }
             Value::Array(a) => work.extend(a.iter_mut()),
             _ => {}

@@ -12,7 +12,7 @@ use xtask::slice::Mode;
 use xtask::spec;
 
 fn err_both(text: &str) -> String {
-    let adj = adjustments();
+    let adj = action_adjustments();
     let fast = spec::derive(text, &adj, Mode::Auto)
         .err()
         .expect("fast path must fail");
@@ -29,7 +29,7 @@ fn err_both(text: &str) -> String {
 
 #[test]
 fn mini_document_is_fine_and_decoys_are_not_taken() {
-    let adj = adjustments();
+    let adj = action_adjustments();
     for mode in [Mode::Auto, Mode::Full] {
         let g = spec::derive(MINI, &adj, mode).unwrap();
         let paths: Vec<&String> = g.adjusted["paths"].as_object().unwrap().keys().collect();
@@ -155,7 +155,7 @@ fn deep_nesting() {
         &block.replace("device_op", "decoy_neighbour"),
         1,
     );
-    assert!(spec::derive(&doc, &adjustments(), Mode::Auto).is_ok());
+    assert!(spec::derive(&doc, &action_adjustments(), Mode::Auto).is_ok());
 }
 
 #[test]
@@ -173,7 +173,7 @@ fn ref_cycles() {
         "      description: The structure of this object is service-specific\n",
         "      properties:\n        inner:\n          $ref: '#/components/schemas/microsoft.graph.ODataErrors.InnerError'\n      description: The structure of this object is service-specific\n",
     );
-    let adj = adjustments();
+    let adj = action_adjustments();
     let g = spec::derive(&doc, &adj, Mode::Auto).unwrap();
     assert_eq!(
         g.adjusted["components"]["schemas"]["InnerError"]["properties"]["inner"]["$ref"],
@@ -251,7 +251,7 @@ fn duplicate_keys() {
 
 #[test]
 fn other_layouts_fall_back_and_agree() {
-    let adj = adjustments();
+    let adj = action_adjustments();
     let reference = spec::derive(MINI, &adj, Mode::Full).unwrap();
     let json = serde_json::to_string(&xtask::yaml::parse(MINI, 1, None).unwrap()).unwrap();
     let tabs = MINI.replacen("servers:\n  - url", "servers:\n  -\turl", 1);

@@ -17,6 +17,12 @@ fn committed_openapi() -> Value {
         .unwrap()
 }
 
+/// What the action-only adjustments make of the committed (S1) slice: the reference for texts
+/// that hold only the action.
+fn action_openapi() -> Value {
+    adjust::apply(&committed_slice(), &action_adjustments()).unwrap()
+}
+
 fn committed_slice() -> Value {
     yaml::parse(
         &std::fs::read_to_string(spec_dir().join("upstream-slice.yaml")).unwrap(),
@@ -140,7 +146,7 @@ fn slice_is_upstream_lines_verbatim() {
 #[test]
 fn text_2023_regenerates_with_only_real_differences() {
     let text = text_2023();
-    let adj = adjustments();
+    let adj = action_adjustments();
     let fast = spec::derive(&text, &adj, Mode::Auto).unwrap();
     assert!(fast.fallback.is_none());
     let full = spec::derive(&text, &adj, Mode::Full).unwrap();
@@ -148,7 +154,7 @@ fn text_2023_regenerates_with_only_real_differences() {
     assert!(fast.slice_yaml.contains("'204':") && fast.slice_yaml.contains("innererror:"));
 
     let mut d = BTreeSet::new();
-    diff_pointers(&committed_openapi(), &fast.adjusted, String::new(), &mut d);
+    diff_pointers(&action_openapi(), &fast.adjusted, String::new(), &mut d);
     let allowed = |p: &str| {
         p == "/info/title"
             || p.ends_with("/tags/0")
@@ -164,16 +170,21 @@ fn text_2023_regenerates_with_only_real_differences() {
     // The generated Rust surface is the same as from S1.
     assert_eq!(
         surface::generate(&fast.adjusted).unwrap(),
-        surface::generate(&committed_openapi()).unwrap()
+        surface::generate(&action_openapi()).unwrap()
     );
 }
 
-/// Apply a change to the committed slice, write it in the converter's layout, derive again.
+/// Apply a change to the action's part of the committed slice, write it in the converter's
+/// layout, derive again (with the action-only adjustments; compare with [`action_openapi`]).
 fn derive_variant(change: impl FnOnce(&mut Value)) -> Result<Value, String> {
     let mut s = committed_slice();
+    s["paths"]
+        .as_object_mut()
+        .unwrap()
+        .retain(|k, _| k.ends_with("assignResourceAccountToDevice"));
     change(&mut s);
     let text = yaml::emit(&s);
-    let adj = adjustments();
+    let adj = action_adjustments();
     let fast = spec::derive(&text, &adj, Mode::Auto)?;
     assert!(
         fast.fallback.is_none(),
@@ -238,7 +249,7 @@ fn openapi_yaml_form_normalises_to_the_same_meaning() {
     })
     .unwrap();
     let mut d = BTreeSet::new();
-    diff_pointers(&committed_openapi(), &adjusted, String::new(), &mut d);
+    diff_pointers(&action_openapi(), &adjusted, String::new(), &mut d);
     // Only the key order may differ (and InnerError keeps upstream's property position).
     assert!(d.is_empty(), "{d:?}");
 }
@@ -286,7 +297,7 @@ fn forms_up_to_2023_normalise_to_the_same_meaning() {
     })
     .unwrap();
     let mut d = BTreeSet::new();
-    diff_pointers(&committed_openapi(), &adjusted, String::new(), &mut d);
+    diff_pointers(&action_openapi(), &adjusted, String::new(), &mut d);
     assert!(d.is_empty(), "{d:?}");
 }
 
@@ -367,6 +378,152 @@ fn vanished_targets_are_errors_naming_the_adjustment() {
         change(&mut s);
         let e = adjust::apply(&s, &adj).unwrap_err();
         assert!(e.contains(name) && !e.contains('\n'), "{name}: {e}");
+    }
+}
+
+const DEVICE_SCHEMA: &str = "microsoft.graph.windowsAutopilotDeviceIdentity";
+const GET_DEVICE: &str =
+    "/deviceManagement/windowsAutopilotDeviceIdentities/{windowsAutopilotDeviceIdentity-id}";
+const UNASSIGN: &str = "/deviceManagement/windowsAutopilotDeviceIdentities/{windowsAutopilotDeviceIdentity-id}/microsoft.graph.unassignResourceAccountFromDevice";
+
+fn device_props(s: &mut Value) -> &mut serde_json::Map<String, Value> {
+    schemas(s)[DEVICE_SCHEMA]["allOf"][1]["properties"]
+        .as_object_mut()
+        .unwrap()
+}
+
+#[test]
+fn onboarding_adjustments_fail_naming_themselves_when_upstream_moves() {
+    let adj = adjustments();
+    let base = committed_slice();
+    type Change = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Change)> = vec![
+        (
+            "flatten_all_of.AutopilotDevice",
+            Box::new(|s: &mut Value| {
+                let own = schemas(s)[DEVICE_SCHEMA]["allOf"][1].clone();
+                schemas(s)[DEVICE_SCHEMA] = own;
+            }),
+        ),
+        (
+            "flatten_all_of.AutopilotDevice: property 'id' is declared by two parts",
+            Box::new(|s: &mut Value| {
+                device_props(s).insert("id".into(), json!({"type": "string"}));
+            }),
+        ),
+        (
+            "keep_properties.AutopilotDevice: [\"groupTag\"]",
+            Box::new(|s: &mut Value| {
+                device_props(s).shift_remove("groupTag");
+            }),
+        ),
+        (
+            "open_enums.AutopilotDevice",
+            Box::new(|s: &mut Value| {
+                for p in [
+                    "deploymentProfileAssignmentStatus",
+                    "userlessEnrollmentStatus",
+                    "enrollmentState",
+                ] {
+                    device_props(s)[p] = json!({"type": "string"});
+                }
+            }),
+        ),
+        (
+            "plain_date_times.AutopilotDevice",
+            Box::new(|s: &mut Value| {
+                device_props(s)["lastContactedDateTime"] = json!({"type": "string"});
+            }),
+        ),
+        (
+            "operations[2] (unassign_resource_account_from_device): the operation now has a request body",
+            Box::new(|s: &mut Value| {
+                s["paths"][UNASSIGN]["post"]["requestBody"] = json!({"content": {}});
+            }),
+        ),
+        (
+            "operations[4] (get_autopilot_device): query parameter '$select'",
+            Box::new(|s: &mut Value| {
+                s["paths"][GET_DEVICE]["get"]["parameters"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|p| p["name"] != "$select");
+            }),
+        ),
+        (
+            "operations[4] (get_autopilot_device): the success response's body is",
+            Box::new(|s: &mut Value| {
+                s["paths"][GET_DEVICE]["get"]["responses"]["2XX"]["content"]["application/json"]
+                    ["schema"] = json!({"$ref": "#/components/schemas/microsoft.graph.entity"});
+            }),
+        ),
+        (
+            "responses (operations[3] (allow_next_enrollment)): success response 2XX now has a body",
+            Box::new(|s: &mut Value| {
+                let p = "/deviceManagement/windowsAutopilotDeviceIdentities/{windowsAutopilotDeviceIdentity-id}/microsoft.graph.allowNextEnrollment";
+                s["paths"][p]["post"]["responses"]["2XX"]["content"] =
+                    json!({"application/json": {}});
+            }),
+        ),
+    ];
+    for (name, change) in cases {
+        let mut s = base.clone();
+        change(&mut s);
+        let e = adjust::apply(&s, &adj).unwrap_err();
+        assert!(e.contains(name) && !e.contains('\n'), "{name}: {e}");
+    }
+}
+
+#[test]
+fn the_device_type_is_trimmed_open_and_alone() {
+    let doc = committed_openapi();
+    let device = &doc["components"]["schemas"]["AutopilotDevice"];
+    assert!(device.get("allOf").is_none());
+    let props = device["properties"].as_object().unwrap();
+    assert_eq!(
+        props.keys().next().map(String::as_str),
+        Some("id"),
+        "base entity first"
+    );
+    assert_eq!(props.len(), 11);
+    for (name, p) in props {
+        assert_eq!(p["type"], "string", "{name}");
+        assert!(p.get("$ref").is_none() && p.get("format").is_none() && p.get("enum").is_none());
+    }
+    assert!(
+        props["userlessEnrollmentStatus"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("blocked")
+    );
+    // Nothing the trimmed device no longer uses is left behind.
+    let names: BTreeSet<&str> = doc["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from([
+            "ResourceAccountAssignment",
+            "AutopilotDevice",
+            "AutopilotDeviceCollectionResponse",
+            "ODataError",
+            "MainError",
+            "ErrorDetails",
+            "InnerError",
+        ])
+    );
+    assert!(doc["components"].get("parameters").is_none());
+    // `$select` is one comma-separated string: progenitor would repeat the name per item.
+    for path in [
+        "/deviceManagement/windowsAutopilotDeviceIdentities",
+        "/deviceManagement/windowsAutopilotDeviceIdentities/{windowsAutopilotDeviceIdentity-id}",
+    ] {
+        let params = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let select = params.iter().find(|p| p["name"] == "$select").unwrap();
+        assert_eq!(select["schema"], json!({"type": "string"}));
     }
 }
 

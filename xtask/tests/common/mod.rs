@@ -29,6 +29,22 @@ pub fn adjustments() -> Adjustments {
         .unwrap()
 }
 
+/// The committed adjustments cut down to the action's operations, for texts that hold only the
+/// action (the 2023 `DeviceManagement.Actions.yml`, MINI, the fixture): the onboarding
+/// operations and the device type they use are in S1 only.
+pub fn action_adjustments() -> Adjustments {
+    let mut a = adjustments();
+    a.operations
+        .retain(|o| o.path.ends_with("/assignResourceAccountToDevice"));
+    a.schema_renames
+        .retain(|name, _| !name.starts_with("AutopilotDevice"));
+    a.flatten_all_of.clear();
+    a.keep_properties.clear();
+    a.open_enums.clear();
+    a.plain_date_times.clear();
+    a
+}
+
 pub fn s1() -> String {
     std::fs::read_to_string(upstream_texts().join(S1)).unwrap()
 }
