@@ -66,7 +66,7 @@ fn not_yaml() {
 fn binary_garbage() {
     // Through the binary: invalid UTF-8.
     let t = TempDir::new("binary");
-    let spec = scratch_spec("binary-spec", false);
+    let spec = action_scratch_spec("binary-spec");
     let f = t.path().join("garbage.bin");
     let bytes: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
@@ -123,7 +123,7 @@ fn nested_anchor_bomb() {
     assert!(e.message.contains("anchor/alias bomb"), "{e}");
     // A few anchors within budget are still fine (and agree with the full parse).
     let fine = nested_anchors(3, 10);
-    let adj = adjustments();
+    let adj = action_adjustments();
     assert_eq!(
         spec::derive(&fine, &adj, Mode::Auto).unwrap().adjusted,
         spec::derive(&fine, &adj, Mode::Full).unwrap().adjusted
@@ -290,7 +290,7 @@ fn run(args: &[&str]) -> (i32, String) {
 #[test]
 fn cli_errors_are_one_line_with_exit_1() {
     let t = TempDir::new("cli");
-    let spec = scratch_spec("cli-spec", false);
+    let spec = action_scratch_spec("cli-spec");
     let sd = spec.path().join("spec");
     let empty = t.path().join("empty.yaml");
     std::fs::write(&empty, "").unwrap();
@@ -339,7 +339,7 @@ fn truncated_download() {
         s.write_all(body).unwrap();
         // Dropping the stream closes the connection mid-body.
     });
-    let spec = scratch_spec("dl-spec", false);
+    let spec = action_scratch_spec("dl-spec");
     let sd = spec.path().join("spec");
     let url = format!("http://127.0.0.1:{port}/openapi.yaml");
     let (code, stderr) = run(&[

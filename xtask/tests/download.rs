@@ -143,7 +143,7 @@ fn one_error_line(o: &Out, needle: &str) {
 #[test]
 fn hosts_that_only_look_like_loopback_are_refused() {
     let server = Server::start(|_| ok(MINI));
-    let t = scratch_spec("dl-hosts", false);
+    let t = action_scratch_spec("dl-hosts");
     let sd = t.path().join("spec");
     let port = server.port;
     for from in [
@@ -185,7 +185,7 @@ fn redirects_to_http_are_refused() {
     let target = Server::start(|_| ok(MINI));
     let to = target.url("/openapi.yaml");
     let redirector = Server::start(move |_| status("302 Found", &format!("Location: {to}\r\n")));
-    let t = scratch_spec("dl-redirect", false);
+    let t = action_scratch_spec("dl-redirect");
     let sd = t.path().join("spec");
     let o = update(&redirector.url("/x"), &sd, &[], &[]);
     one_error_line(&o, "refused (only to https)");
@@ -197,7 +197,7 @@ fn redirects_to_http_are_refused() {
 fn loopback_http_never_goes_through_a_proxy() {
     let proxy = Server::start(|_| ok(MINI));
     let server = Server::start(|_| ok(MINI));
-    let t = scratch_spec("dl-proxy", false);
+    let t = action_scratch_spec("dl-proxy");
     let sd = t.path().join("spec");
     let p = proxy.url("");
     let o = update(
@@ -225,7 +225,7 @@ fn user_info_and_query_are_never_written() {
             ok(MINI)
         }
     });
-    let t = scratch_spec("dl-secrets", false);
+    let t = action_scratch_spec("dl-secrets");
     let sd = t.path().join("spec");
     let port = server.port;
     let from = format!("http://alice:hunter2@127.0.0.1:{port}/openapi.yaml?sig=s3cr3t#frag");
@@ -270,7 +270,7 @@ fn sha256_pin() {
     let server = Server::start(|_| ok(MINI));
     let good = xtask::fetch::sha256_hex(MINI.as_bytes());
     let bad = "0".repeat(64);
-    let t = scratch_spec("dl-pin", false);
+    let t = action_scratch_spec("dl-pin");
     let sd = t.path().join("spec");
     let file = t.path().join("mini.yaml");
     std::fs::write(&file, MINI).unwrap();

@@ -29,20 +29,37 @@ pub fn adjustments() -> Adjustments {
         .unwrap()
 }
 
-/// The committed adjustments cut down to the action's operations, for texts that hold only the
-/// action (the 2023 `DeviceManagement.Actions.yml`, MINI, the fixture): the onboarding
-/// operations and the device type they use are in S1 only.
-pub fn action_adjustments() -> Adjustments {
-    let mut a = adjustments();
-    a.operations
-        .retain(|o| o.path.ends_with("/assignResourceAccountToDevice"));
-    a.schema_renames
+/// The committed adjustments cut down to the action's operations, as YAML: for texts that hold
+/// only the action (the 2023 `DeviceManagement.Actions.yml`, MINI): the onboarding operations
+/// and the device type they use are in S1 only.
+pub fn action_adjustments_yaml() -> String {
+    let text = std::fs::read_to_string(spec_dir().join("adjustments.yaml")).unwrap();
+    let mut v = xtask::yaml::parse(&text, 1, None).unwrap();
+    v["operations"].as_array_mut().unwrap().retain(|o| {
+        o["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("/assignResourceAccountToDevice")
+    });
+    v["schema_renames"]
+        .as_object_mut()
+        .unwrap()
         .retain(|name, _| !name.starts_with("AutopilotDevice"));
-    a.flatten_all_of.clear();
-    a.keep_properties.clear();
-    a.open_enums.clear();
-    a.plain_date_times.clear();
-    a
+    let m = v.as_object_mut().unwrap();
+    for shaper in [
+        "flatten_all_of",
+        "keep_properties",
+        "open_enums",
+        "plain_date_times",
+    ] {
+        m.shift_remove(shaper);
+    }
+    xtask::yaml::emit(&v)
+}
+
+/// [`action_adjustments_yaml`], parsed.
+pub fn action_adjustments() -> Adjustments {
+    Adjustments::parse(&action_adjustments_yaml()).unwrap()
 }
 
 pub fn s1() -> String {
@@ -257,6 +274,28 @@ components:
           schema:
             $ref: '#/components/schemas/microsoft.graph.ODataErrors.ODataError'
 "#;
+
+/// [`copy_of_spec`] with [`action_adjustments_yaml`] as its adjustments.
+pub fn action_copy_of_spec(tag: &str) -> TempDir {
+    let t = copy_of_spec(tag);
+    std::fs::write(
+        t.path().join("spec/adjustments.yaml"),
+        action_adjustments_yaml(),
+    )
+    .unwrap();
+    t
+}
+
+/// [`scratch_spec`] (adjustments only) with [`action_adjustments_yaml`].
+pub fn action_scratch_spec(tag: &str) -> TempDir {
+    let t = scratch_spec(tag, false);
+    std::fs::write(
+        t.path().join("spec/adjustments.yaml"),
+        action_adjustments_yaml(),
+    )
+    .unwrap();
+    t
+}
 
 /// A copy of the repository's spec/ (every file).
 pub fn copy_of_spec(tag: &str) -> TempDir {
