@@ -1,8 +1,8 @@
 //! A loopback stand-in of the Graph endpoint, for tests, demos and your own test suites.
 //!
 //! It serves the operations of `spec/openapi.json` (read at compile time, so it follows the
-//! spec), checks each request against it, records every request exactly as received, and
-//! answers `204 No Content` unless a reply was scripted for that device. With devices in its
+//! spec), checks each request against it, records every request (method, raw target, headers
+//! in arrival order with lower-cased names, body), and answers `204 No Content` unless a reply was scripted for that device. With devices in its
 //! [inventory](Device) it also behaves like Intune's device list: see [`StandIn::add_devices`].
 //!
 //! ```
@@ -48,7 +48,7 @@ pub use reply::Reply;
 use spec::{Operation, SpecCheck};
 pub use throttle_models::{Model, Outages, PauseHint, Scope, Throttling};
 
-/// Request bodies beyond this size are refused with `413` (and recorded truncated).
+/// Request bodies beyond this size are refused with `413` and recorded with an empty body.
 const MAX_REQUEST_BODY: usize = 1024 * 1024;
 
 /// A running stand-in. Stops when dropped.
@@ -83,7 +83,7 @@ pub struct RecordedRequest {
     pub target: String,
     /// Every header in arrival order, names lower-cased.
     pub headers: Vec<(String, String)>,
-    /// The body bytes (at most 1 MiB).
+    /// The body bytes; empty when the body exceeded 1 MiB (answered `413`).
     pub body: Bytes,
     /// The spec operation the path matched, if any.
     pub operation: Option<String>,
