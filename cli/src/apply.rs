@@ -1,18 +1,46 @@
-//! `apply`: the plan, then the writes through `assign_many`, each outcome journalled.
+//! `apply`: the plan, then the writes through `assign_many`, then the verification of each
+//! written row (bounded, concurrent), every outcome journalled.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use autopilot_resource_account::{BulkItem, BulkOptions, Target};
+use autopilot_resource_account::{BulkItem, BulkOptions, Error, GraphClient, Target};
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{ApplyArgs, Global};
-use crate::journal::{self, Entry, Journal, Outcome};
+use crate::journal::{self, Binding, Entry, Journal, Outcome};
 use crate::output::{Output, RowReport};
-use crate::plan::{self, Planned};
+use crate::plan::{self, Decision, Planned};
+use crate::rows::Row;
 use crate::{Failure, Status, connect, rows};
+
+/// What `apply` may do beyond assigning.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub allow_next_enrollment: bool,
+    pub reassign: bool,
+    pub verify_timeout: Duration,
+    pub concurrency: usize,
+}
+
+/// How many rows ended how.
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub verified: usize,
+    pub already_assigned: usize,
+    pub unverified: usize,
+    pub failed: usize,
+    pub blocked: usize,
+}
+
+impl Counts {
+    pub fn not_done(&self) -> usize {
+        self.unverified + self.failed + self.blocked
+    }
+}
 
 pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Status, Failure> {
     let csv = &args.csv.csv;
@@ -24,122 +52,293 @@ pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Statu
     for row in &bad {
         out.bad_row(&csv.display().to_string(), row.line, &row.why);
     }
-
-    let (todo, done): (Vec<_>, Vec<_>) = rows.into_iter().partition(|row| {
+    let (todo, done): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|row| {
         !args.resume
             || !last
                 .get(&row.fingerprint())
-                .is_some_and(|entry| matches!(entry.outcome, Outcome::Verified | Outcome::Assigned))
+                .is_some_and(|entry| entry.outcome == Outcome::Verified)
     });
     for row in &done {
         out.row(&RowReport {
             line: Some(row.line),
             serial_number: row.serial().map(str::to_owned),
             result: "done",
-            detail: Some("the journal records it as done".into()),
+            detail: Some("the journal records it as verified".into()),
             ..RowReport::default()
         });
     }
     let mut journal = Journal::open(&journal_path).map_err(Failure::Usage)?;
-    let mut counts = Counts {
-        already_done: done.len(),
-        bad_rows: bad.len(),
-        ..Counts::default()
+    let options = Options {
+        allow_next_enrollment: args.allow_next_enrollment,
+        reassign: args.reassign,
+        verify_timeout: args.verify_timeout,
+        concurrency: global.concurrency,
     };
-
     let planned = plan::plan(&connection.client, todo, global.concurrency).await;
-    let mut writes = Vec::new();
-    for planned in planned {
-        if planned.decision.writes() {
-            writes.push(planned);
-            continue;
-        }
-        out.row(&planned.report());
-        counts.blocked += 1;
-        let mut entry = entry_for(&connection.binding, &planned, Outcome::Blocked);
-        entry.detail = planned.decision.detail();
-        journal.record(&entry).map_err(Failure::Run)?;
-    }
-
-    let progress = if out.json() || !std::io::stderr().is_terminal() {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(writes.len() as u64)
+    let mut record = Recorder {
+        journal: Some((&mut journal, &connection.binding)),
     };
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} [{elapsed_precise}, eta {eta}]")
-    {
-        progress.set_style(style);
-    }
-    let by_index: HashMap<usize, Planned> = writes.into_iter().enumerate().collect();
-    let items: Vec<_> = by_index
-        .iter()
-        .filter_map(|(index, planned)| {
-            let device = planned.device_id.clone()?;
-            Some(BulkItem::new(
-                *index,
-                Target::device(device),
-                planned.row.assignment(),
-            ))
-        })
-        .collect();
-    let mut outcomes = connection.client.assign_many(
-        items,
-        BulkOptions::default().concurrency(global.concurrency),
-    );
-    while let Some(outcome) = outcomes.next().await {
-        let planned = &by_index[outcome.key()];
-        let mut report = planned.report();
-        let entry = match &outcome.result {
-            Ok(()) => {
-                counts.assigned += 1;
-                report.result = "assigned";
-                entry_for(&connection.binding, planned, Outcome::Assigned)
-            }
-            Err(error) => {
-                counts.failed += 1;
-                report.result = "failed";
-                report.detail = Some(error.to_string());
-                if let Some(status) = error.status() {
-                    report.extra.insert("status".into(), status.into());
-                }
-                let mut entry = entry_for(&connection.binding, planned, Outcome::Failed);
-                entry.detail = Some(error.to_string());
-                entry.status = error.status();
-                entry.request_id = error.request_id().map(str::to_owned);
-                entry
-            }
-        };
-        journal.record(&entry).map_err(Failure::Run)?;
-        progress.suspend(|| out.row(&report));
-        progress.inc(1);
-        progress.set_message(format!("{} failed", counts.failed));
-    }
-    progress.finish_and_clear();
-
+    let counts = execute(&connection.client, planned, options, &mut record, out).await?;
     out.summary(
         &[
-            ("assigned", counts.assigned),
+            ("verified", counts.verified),
+            ("already_assigned", counts.already_assigned),
+            ("unverified", counts.unverified),
             ("failed", counts.failed),
             ("blocked", counts.blocked),
-            ("already_done", counts.already_done),
-            ("bad_rows", counts.bad_rows),
+            ("already_done", done.len()),
+            ("bad_rows", bad.len()),
         ],
-        Some(&format!("journal: {}", journal.path().display())),
+        Some(&format!("journal: {}", journal_path.display())),
     );
-    Ok(match counts.failed + counts.blocked + counts.bad_rows {
+    Ok(match counts.not_done() + bad.len() {
         0 => Status::AllDone,
         _ => Status::SomeFailed,
     })
 }
 
-#[derive(Debug, Default)]
-struct Counts {
-    assigned: usize,
-    failed: usize,
-    blocked: usize,
-    already_done: usize,
-    bad_rows: usize,
+/// Journals outcomes, when there is a journal (the demo has none).
+pub struct Recorder<'a> {
+    pub journal: Option<(&'a mut Journal, &'a Binding)>,
+}
+
+impl Recorder<'_> {
+    fn record(
+        &mut self,
+        planned: &Planned,
+        outcome: Outcome,
+        detail: Option<String>,
+        error: Option<&Error>,
+    ) -> Result<(), Failure> {
+        let Some((journal, binding)) = self.journal.as_mut() else {
+            return Ok(());
+        };
+        let mut entry = Entry::new(
+            binding,
+            planned.row.fingerprint(),
+            planned.row.line,
+            outcome,
+        );
+        entry.serial_number = planned.row.serial().map(str::to_owned);
+        entry.device_id = planned.device_id.clone();
+        entry.detail = detail;
+        entry.status = error.and_then(Error::status);
+        entry.request_id = error.and_then(Error::request_id).map(str::to_owned);
+        journal.record(&entry).map_err(Failure::Run)
+    }
+}
+
+/// Runs a plan: unblocks userless enrollment when allowed, writes, verifies. One printed line
+/// and one journal entry per row at the end of its path (plus `assigned` in the journal between
+/// the write and its verification, so a crash there leaves evidence).
+pub async fn execute(
+    client: &GraphClient,
+    planned: Vec<Planned>,
+    options: Options,
+    record: &mut Recorder<'_>,
+    out: Output,
+) -> Result<Counts, Failure> {
+    let mut counts = Counts::default();
+    let mut writes: Vec<Planned> = Vec::new();
+    for p in planned {
+        let mut unblocked = false;
+        if options.allow_next_enrollment
+            && p.userless_blocked
+            && p.blockers.is_empty()
+            && let Some(device) = &p.device_id
+        {
+            match client.allow_next_enrollment(device).await {
+                Ok(()) => unblocked = true,
+                Err(e) => {
+                    let why = format!("allowNextEnrollment failed: {e}");
+                    finish(
+                        &mut counts,
+                        record,
+                        out,
+                        &p,
+                        "failed",
+                        Outcome::Failed,
+                        Some(why),
+                        Some(&e),
+                    )?;
+                    continue;
+                }
+            }
+        }
+        match p.decision(unblocked) {
+            Decision::Assign => writes.push(p),
+            Decision::Reassign { .. } if options.reassign => writes.push(p),
+            Decision::Reassign { current } => {
+                let why = format!("{current} is linked now; apply --reassign replaces it");
+                finish(
+                    &mut counts,
+                    record,
+                    out,
+                    &p,
+                    "blocked",
+                    Outcome::Blocked,
+                    Some(why),
+                    None,
+                )?;
+            }
+            Decision::AlreadyAssigned => {
+                finish(
+                    &mut counts,
+                    record,
+                    out,
+                    &p,
+                    "already-assigned",
+                    Outcome::Verified,
+                    None,
+                    None,
+                )?;
+            }
+            Decision::Blocked(why) => {
+                finish(
+                    &mut counts,
+                    record,
+                    out,
+                    &p,
+                    "blocked",
+                    Outcome::Blocked,
+                    Some(why),
+                    None,
+                )?;
+            }
+        }
+    }
+
+    let progress = if out.json() || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(2 * writes.len() as u64)
+    };
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} [{elapsed_precise}]")
+    {
+        progress.set_style(style);
+    }
+    progress.set_message("assigning");
+
+    // The writes.
+    let by_index: HashMap<usize, Planned> = writes.into_iter().enumerate().collect();
+    let items: Vec<_> = by_index
+        .iter()
+        .filter_map(|(index, p)| {
+            let device = p.device_id.clone()?;
+            Some(BulkItem::new(
+                *index,
+                Target::device(device),
+                p.row.assignment(),
+            ))
+        })
+        .collect();
+    let mut written = Vec::new();
+    let mut outcomes = client.assign_many(
+        items,
+        BulkOptions::default().concurrency(options.concurrency),
+    );
+    while let Some(outcome) = outcomes.next().await {
+        let p = &by_index[outcome.key()];
+        progress.inc(1);
+        match &outcome.result {
+            Ok(()) => {
+                record.record(p, Outcome::Assigned, None, None)?;
+                written.push(*outcome.key());
+            }
+            Err(e) => {
+                progress.inc(1);
+                progress.suspend(|| {
+                    finish(
+                        &mut counts,
+                        record,
+                        out,
+                        p,
+                        "failed",
+                        Outcome::Failed,
+                        Some(e.to_string()),
+                        Some(e),
+                    )
+                })?;
+            }
+        }
+    }
+
+    // The verification: each written row until the device reports it, or the timeout.
+    progress.set_message("verifying");
+    let mut verifications = futures_util::stream::iter(written)
+        .map(|index| {
+            let p = &by_index[&index];
+            async move {
+                let device = p.device_id.as_deref().unwrap_or_default();
+                let result = client
+                    .verify_assignment(device, &p.row.assignment(), options.verify_timeout)
+                    .await;
+                (p, result)
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1));
+    while let Some((p, result)) = verifications.next().await {
+        progress.inc(1);
+        progress.suspend(|| match result {
+            Ok(_) => finish(
+                &mut counts,
+                record,
+                out,
+                p,
+                "verified",
+                Outcome::Verified,
+                None,
+                None,
+            ),
+            Err(e) => finish(
+                &mut counts,
+                record,
+                out,
+                p,
+                "unverified",
+                Outcome::Unverified,
+                Some(e.to_string()),
+                Some(&e),
+            ),
+        })?;
+    }
+    progress.finish_and_clear();
+    Ok(counts)
+}
+
+/// A row's last step: counted, journalled, printed.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    counts: &mut Counts,
+    record: &mut Recorder<'_>,
+    out: Output,
+    p: &Planned,
+    result: &'static str,
+    outcome: Outcome,
+    why: Option<String>,
+    error: Option<&Error>,
+) -> Result<(), Failure> {
+    match (result, outcome) {
+        ("already-assigned", _) => counts.already_assigned += 1,
+        (_, Outcome::Verified) => counts.verified += 1,
+        (_, Outcome::Unverified) => counts.unverified += 1,
+        (_, Outcome::Blocked) => counts.blocked += 1,
+        (_, Outcome::Failed | Outcome::Assigned) => counts.failed += 1,
+    }
+    record.record(p, outcome, why.clone(), error)?;
+    let mut report = p.report();
+    report.result = result;
+    let mut detail: Vec<String> = why.into_iter().collect();
+    if outcome != Outcome::Blocked {
+        detail.extend(p.warnings.iter().map(|w| format!("warn: {w}")));
+    }
+    report.detail = (!detail.is_empty()).then(|| detail.join("; "));
+    if let Some(status) = error.and_then(Error::status) {
+        report.extra.insert("status".into(), status.into());
+    }
+    out.row(&report);
+    Ok(())
 }
 
 /// `<csv>.journal.jsonl`, next to the CSV file.
@@ -147,16 +346,4 @@ fn default_journal(csv: &std::path::Path) -> PathBuf {
     let mut name = csv.as_os_str().to_owned();
     name.push(".journal.jsonl");
     PathBuf::from(name)
-}
-
-fn entry_for(binding: &journal::Binding, planned: &Planned, outcome: Outcome) -> Entry {
-    let mut entry = Entry::new(
-        binding,
-        planned.row.fingerprint(),
-        planned.row.line,
-        outcome,
-    );
-    entry.serial_number = planned.row.serial().map(str::to_owned);
-    entry.device_id = planned.device_id.clone();
-    entry
 }

@@ -62,6 +62,10 @@ pub enum Command {
     Plan(CsvArgs),
     /// The plan, then the assignments, then their verification, with a journal for `--resume`.
     Apply(ApplyArgs),
+    /// Remove the resource account from one device, and wait until the device shows it.
+    Unassign(UnassignArgs),
+    /// Read one device: serial, group tag, profile and enrollment states, linked account.
+    Show(DeviceArgs),
     /// The whole job against a loopback stand-in of Graph: no credentials, nothing leaves the machine.
     Demo,
 }
@@ -93,6 +97,27 @@ pub struct ApplyArgs {
     /// How long to wait for each written assignment to show on its device.
     #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = seconds)]
     pub verify_timeout: Duration,
+}
+
+#[derive(Args)]
+pub struct UnassignArgs {
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// How long to wait for the device to show that no account is linked.
+    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = seconds)]
+    pub verify_timeout: Duration,
+}
+
+/// One device, by serial number or by id.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub struct DeviceArgs {
+    /// The device's serial number (matched exactly, ignoring case).
+    #[arg(long, value_name = "S")]
+    pub serial: Option<String>,
+    /// The Autopilot device identity id.
+    #[arg(long, value_name = "ID")]
+    pub device: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

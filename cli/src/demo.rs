@@ -1,62 +1,96 @@
-//! `demo`: the job against a loopback stand-in of Graph, printing what the endpoint received
-//! and answered. No credentials; nothing leaves the machine; no journal is written.
+//! `demo`: the whole job against a loopback stand-in of Graph with a small device inventory:
+//! the plan of `cli/rooms.csv`, then `apply --allow-next-enrollment` (writes, verification after
+//! the stand-in's visibility delay), then the exact request one write sent. No credentials;
+//! nothing leaves the machine; no journal is written.
 
-use autopilot_resource_account::stand_in::{RecordedRequest, Reply, StandIn};
-use autopilot_resource_account::{Error, GraphClient};
+use std::time::Duration;
 
-use crate::output::escape;
-use crate::rows::{Row, Target};
-use crate::{Failure, Status};
+use autopilot_resource_account::GraphClient;
+use autopilot_resource_account::stand_in::{Device, StandIn};
 
-pub async fn run() -> Result<Status, Failure> {
+use crate::apply::{self, Options, Recorder};
+use crate::output::{Output, escape};
+use crate::{Failure, Status, plan, rows};
+
+/// The fleet file of the demo (and an example of the format).
+const ROOMS: &str = include_str!("../rooms.csv");
+
+pub async fn run(out: Output) -> Result<Status, Failure> {
     let graph = StandIn::start()
         .await
         .map_err(|e| Failure::Run(format!("cannot start the stand-in: {e}")))?;
-    println!(
-        "A loopback stand-in of Microsoft Graph is listening at {}; nothing leaves this machine.",
+    graph.add_devices([
+        Device::new("7f9b6c1e-0000-4000-8000-000000000101", "PF3ABC101").group_tag("MTR-Floor1"),
+        Device::new("7f9b6c1e-0000-4000-8000-000000000102", "PF3ABC102").group_tag("MTR-Floor1"),
+        // A near miss: the serial lookup's `contains` filter returns it, the exact match drops it.
+        Device::new("7f9b6c1e-0000-4000-8000-000000001020", "PF3ABC1020").group_tag("MTR-Floor2"),
+        Device::new("7f9b6c1e-0000-4000-8000-000000000103", "PF3ABC103")
+            .group_tag("MTR-Floor4")
+            .linked("boardroom@contoso.com", "Boardroom, 4th floor", "boardroom"),
+        Device::new("7f9b6c1e-0000-4000-8000-000000000104", "PF3ABC104")
+            .group_tag("Huddle")
+            .userless_enrollment("blocked"),
+        Device::new("7f9b6c1e-0000-4000-8000-000000000105", "PF3ABC105")
+            .group_tag("MTR-Lobby")
+            .profile_status("notAssigned"),
+    ]);
+    graph.set_visibility_delay(Duration::from_millis(300));
+    graph.set_page_size(2);
+    let say = |text: &str| {
+        if !out.json() {
+            println!("{text}");
+        }
+    };
+    say(&format!(
+        "A loopback stand-in of Microsoft Graph with 6 Autopilot devices is listening at {}.\n\
+         Nothing leaves this machine. With GRAPH_TOKEN set, `autopilot-ra plan|apply --csv FILE`\n\
+         does the same against the real Graph.\n",
         graph.base_url()
-    );
-    println!(
-        "(autopilot-ra plan|apply --csv rooms.csv with GRAPH_TOKEN set talk to the real Graph)\n"
-    );
+    ));
     // A throwaway token: the stand-in only checks that there is one.
     let client = GraphClient::builder()
         .base_url(&graph.base_url())
         .bearer_token("demo-token")
         .build()
         .map_err(|e| Failure::Run(e.to_string()))?;
+    let (rows, _) = rows::parse(ROOMS.as_bytes()).map_err(Failure::Run)?;
 
-    let room = Row {
-        line: 2,
-        target: Target::Device("7f9b6c1e-0000-4000-8000-000000000001".into()),
-        user_principal_name: "room-101@contoso.com".into(),
-        addressable_user_name: Some("Room 101".into()),
-        resource_account_name: Some("room-101".into()),
+    say("$ autopilot-ra plan --csv rooms.csv");
+    let planned = plan::plan(&client, rows, 4).await;
+    plan::print(&planned, out);
+
+    say("\n$ autopilot-ra apply --csv rooms.csv --allow-next-enrollment");
+    let options = Options {
+        allow_next_enrollment: true,
+        reassign: false,
+        verify_timeout: Duration::from_secs(10),
+        concurrency: 4,
     };
-    let refused = "7f9b6c1e-0000-4000-8000-000000000403";
-    graph.script(
-        refused,
-        [Reply::status(403).odata(
-            "Forbidden",
-            "Insufficient privileges to complete the operation.",
-        )],
+    let counts = apply::execute(
+        &client,
+        planned,
+        options,
+        &mut Recorder { journal: None },
+        out,
+    )
+    .await?;
+    out.summary(
+        &[
+            ("verified", counts.verified),
+            ("already_assigned", counts.already_assigned),
+            ("unverified", counts.unverified),
+            ("failed", counts.failed),
+            ("blocked", counts.blocked),
+        ],
+        Some("no journal: this was a stand-in"),
     );
-    let mut failures = 0;
-    for device in ["7f9b6c1e-0000-4000-8000-000000000001", refused] {
-        let seen = graph.requests().len();
-        let result = client
-            .assign_resource_account_to_device(device, &room.assignment())
-            .await;
-        let request = graph.requests().into_iter().nth(seen);
-        show(request.as_ref(), result.as_ref().err());
-        failures += usize::from(result.is_err());
-    }
-    println!("{failures} of 2 assignments refused, as scripted.");
-    Ok(Status::AllDone)
-}
 
-fn show(request: Option<&RecordedRequest>, error: Option<&Error>) {
-    if let Some(request) = request {
+    let write = graph
+        .requests()
+        .into_iter()
+        .find(|r| r.target.ends_with("/assignResourceAccountToDevice"));
+    if let (Some(request), false) = (write, out.json()) {
+        println!("\nThe first write, as the stand-in received it:");
         println!("→ {} {}", request.method, escape(&request.target));
         for (name, value) in &request.headers {
             let value = if name == "authorization" {
@@ -70,12 +104,12 @@ fn show(request: Option<&RecordedRequest>, error: Option<&Error>) {
             "  body: {}",
             escape(&String::from_utf8_lossy(&request.body))
         );
-    } else {
-        println!("→ nothing sent");
+        println!(
+            "← {}",
+            request
+                .answered
+                .map_or("no answer".into(), |s| s.to_string())
+        );
     }
-    match (request.and_then(|r| r.answered), error) {
-        (_, Some(error)) => println!("← {}\n", escape(&error.to_string())),
-        (Some(status), None) => println!("← {status}: assignment accepted\n"),
-        (None, None) => println!("← no answer\n"),
-    }
+    Ok(Status::AllDone)
 }

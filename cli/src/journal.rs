@@ -202,10 +202,6 @@ impl Journal {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Appends `entry` as one line and syncs it to disk.
     pub fn record(&mut self, entry: &Entry) -> Result<(), String> {
         let mut line = serde_json::to_vec(entry).map_err(|e| e.to_string())?;

@@ -4,12 +4,13 @@
 //! One module per job: [`args`] (the command line), [`rows`] (the CSV file), [`connect`]
 //! (client and sign-in), [`plan`] (what would happen to each row), [`apply`] (the writes),
 //! [`journal`] (what was done, bound to endpoint and tenant), [`output`] (text or JSON lines),
-//! [`demo`] (the loopback stand-in).
+//! [`device`] (`show`, `unassign`), [`demo`] (the loopback stand-in).
 
 mod apply;
 mod args;
 mod connect;
 mod demo;
+mod device;
 mod journal;
 mod output;
 mod plan;
@@ -59,7 +60,9 @@ async fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Plan(args) => plan::run(&cli.global, args, out).await,
         Command::Apply(args) => apply::run(&cli.global, args, out).await,
-        Command::Demo => demo::run().await,
+        Command::Unassign(args) => device::unassign(&cli.global, args, out).await,
+        Command::Show(args) => device::show(&cli.global, args, out).await,
+        Command::Demo => demo::run(out).await,
     };
     match result {
         Ok(Status::AllDone) => ExitCode::SUCCESS,

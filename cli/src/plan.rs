@@ -1,6 +1,14 @@
-//! The plan: for each row, which device it names and what `apply` would do to it.
+//! The plan: for each row, which device it names, what the device reports, and what `apply`
+//! would do. Reads only; never writes to Graph.
+//!
+//! Checks, from Microsoft's Teams Rooms on Autopilot guide: the device's deployment profile
+//! must be assigned; userless enrollment must not be `blocked` (`allowNextEnrollment` fixes
+//! that); the group tag should start with `MTR-` (a warning: dynamic groups key on it).
 
-use autopilot_resource_account::GraphClient;
+use std::collections::HashMap;
+
+use autopilot_resource_account::{AutopilotDevice, GraphClient};
+use futures_util::StreamExt;
 
 use crate::output::RowReport;
 use crate::rows::{Row, Target};
@@ -8,73 +16,233 @@ use crate::rows::{Row, Target};
 /// What `apply` would do with a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// Link the account.
+    /// Link the account (perhaps with warnings).
     Assign,
+    /// The device already reports this account: nothing to write.
+    AlreadyAssigned,
+    /// Another account is linked; writing replaces it.
+    Reassign { current: String },
     /// Nothing can be done for the row, and why.
     Blocked(String),
 }
 
-impl Decision {
-    pub fn label(&self) -> &'static str {
-        match self {
-            Decision::Assign => "assign",
-            Decision::Blocked(_) => "blocked",
-        }
-    }
-
-    pub fn detail(&self) -> Option<String> {
-        match self {
-            Decision::Assign => None,
-            Decision::Blocked(why) => Some(why.clone()),
-        }
-    }
-
-    /// Whether `apply` writes for this row.
-    pub fn writes(&self) -> bool {
-        matches!(self, Decision::Assign)
-    }
-}
-
-/// A row and its decision.
+/// A row, the device it resolved to, and the findings of the checks.
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub row: Row,
-    /// The device, once known.
+    /// The device id, once known.
     pub device_id: Option<String>,
-    pub decision: Decision,
+    /// What blocks the row, other than userless enrollment.
+    pub blockers: Vec<String>,
+    /// `userlessEnrollmentStatus` is `blocked`: `--allow-next-enrollment` can fix it.
+    pub userless_blocked: bool,
+    /// What `apply` may do, but should tell.
+    pub warnings: Vec<String>,
+    /// The account the device reports now, if any.
+    pub linked: Option<String>,
+    /// Whether the device already reports exactly this row's assignment.
+    pub assigned: bool,
 }
 
 impl Planned {
+    fn blocked(row: Row, device_id: Option<String>, why: String) -> Self {
+        Self {
+            row,
+            device_id,
+            blockers: vec![why],
+            userless_blocked: false,
+            warnings: Vec::new(),
+            linked: None,
+            assigned: false,
+        }
+    }
+
+    /// The decision, with userless enrollment counted as unblocked when `unblocked`.
+    pub fn decision(&self, unblocked: bool) -> Decision {
+        let mut blockers = self.blockers.clone();
+        if self.userless_blocked && !unblocked {
+            blockers.push(
+                "userless enrollment is blocked (apply --allow-next-enrollment unblocks it)".into(),
+            );
+        }
+        if !blockers.is_empty() {
+            return Decision::Blocked(blockers.join("; "));
+        }
+        match (&self.linked, self.assigned) {
+            (_, true) => Decision::AlreadyAssigned,
+            (Some(current), false) => Decision::Reassign {
+                current: current.clone(),
+            },
+            (None, false) => Decision::Assign,
+        }
+    }
+
+    /// The plan's line for this row: `assign`, `already-assigned`, `reassign`, `blocked: …` or
+    /// `warn: …`.
     pub fn report(&self) -> RowReport {
+        let (result, mut detail) = match self.decision(false) {
+            Decision::Assign if !self.warnings.is_empty() => ("warn", Vec::new()),
+            Decision::Assign => ("assign", Vec::new()),
+            Decision::AlreadyAssigned => ("already-assigned", Vec::new()),
+            Decision::Reassign { current } => {
+                ("reassign", vec![format!("{current} is linked now")])
+            }
+            Decision::Blocked(why) => ("blocked", vec![why]),
+        };
+        detail.extend(self.warnings.iter().cloned());
         RowReport {
             line: Some(self.row.line),
             serial_number: self.row.serial().map(str::to_owned),
             device_id: self.device_id.clone(),
-            result: self.decision.label(),
-            detail: self.decision.detail(),
+            result,
+            detail: (!detail.is_empty()).then(|| detail.join("; ")),
             ..RowReport::default()
         }
     }
 }
 
-/// Plans every row (in CSV order).
-pub async fn plan(_client: &GraphClient, rows: Vec<Row>, _concurrency: usize) -> Vec<Planned> {
-    rows.into_iter()
-        .map(|row| match &row.target {
-            Target::Device(id) => Planned {
-                device_id: Some(id.clone()),
-                decision: Decision::Assign,
-                row,
-            },
-            Target::Serial(_) => Planned {
-                device_id: None,
-                decision: Decision::Blocked(
-                    "serial numbers are not resolved by this build yet; use device_id".into(),
-                ),
-                row,
-            },
-        })
+/// Plans every row, at most `concurrency` at a time; the result is in CSV order.
+pub async fn plan(client: &GraphClient, rows: Vec<Row>, concurrency: usize) -> Vec<Planned> {
+    let mut planned: Vec<Planned> = futures_util::stream::iter(rows)
+        .map(|row| plan_row(client, row))
+        .buffered(concurrency.max(1))
         .collect()
+        .await;
+    // Two rows that resolve to one device (a serial and an id, say): only the first is planned.
+    let mut first: HashMap<String, u64> = HashMap::new();
+    for p in &mut planned {
+        let Some(id) = p.device_id.clone() else {
+            continue;
+        };
+        if !p.blockers.is_empty() {
+            continue;
+        }
+        match first.get(&id) {
+            Some(line) => {
+                *p = Planned::blocked(
+                    p.row.clone(),
+                    Some(id),
+                    format!("the same device as line {line}"),
+                )
+            }
+            None => {
+                first.insert(id, p.row.line);
+            }
+        }
+    }
+    planned
+}
+
+async fn plan_row(client: &GraphClient, row: Row) -> Planned {
+    let device = match &row.target {
+        Target::Serial(serial) => match client.find_autopilot_devices_by_serial(serial).await {
+            Ok(mut found) if found.len() == 1 => found.remove(0),
+            Ok(found) if found.is_empty() => {
+                return Planned::blocked(
+                    row,
+                    None,
+                    "no Autopilot device has this serial number".into(),
+                );
+            }
+            Ok(found) => {
+                let ids: Vec<&str> = found.iter().filter_map(|d| d.id.as_deref()).collect();
+                let why = format!(
+                    "ambiguous serial number: {} devices ({})",
+                    found.len(),
+                    ids.join(", ")
+                );
+                return Planned::blocked(row, None, why);
+            }
+            Err(e) => {
+                return Planned::blocked(
+                    row,
+                    None,
+                    format!("cannot look the serial number up: {e}"),
+                );
+            }
+        },
+        Target::Device(id) => {
+            let id = id.clone();
+            match client.autopilot_device(&id).await {
+                Ok(device) => device,
+                Err(e) if e.status() == Some(404) => {
+                    return Planned::blocked(
+                        row,
+                        Some(id),
+                        "no Autopilot device has this id".into(),
+                    );
+                }
+                Err(e) => {
+                    return Planned::blocked(row, Some(id), format!("cannot read the device: {e}"));
+                }
+            }
+        }
+    };
+    check(row, device)
+}
+
+/// The checks on a device that was read.
+fn check(row: Row, device: AutopilotDevice) -> Planned {
+    let device_id = match (&row.target, device.id.clone()) {
+        (_, Some(id)) => id,
+        (Target::Device(id), None) => id.clone(),
+        (Target::Serial(_), None) => {
+            return Planned::blocked(row, None, "Graph returned the device without an id".into());
+        }
+    };
+    let mut blockers = Vec::new();
+    match device.deployment_profile_assignment_status.as_deref() {
+        Some(status) if status.starts_with("assigned") => {}
+        Some(status) => blockers.push(format!(
+            "deployment profile not assigned (deploymentProfileAssignmentStatus {status})"
+        )),
+        None => blockers.push("Graph did not say whether a deployment profile is assigned".into()),
+    }
+    let userless_blocked = device
+        .userless_enrollment_status
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("blocked"));
+    let mut warnings = Vec::new();
+    let tag = device.group_tag.as_deref().unwrap_or_default();
+    if !tag.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("MTR-")) {
+        warnings.push(match tag {
+            "" => "no group tag (Teams Rooms devices are tagged MTR-…)".to_owned(),
+            tag => format!("group tag {tag:?} does not start with MTR-"),
+        });
+    }
+    let linked = device
+        .user_principal_name
+        .clone()
+        .filter(|upn| !upn.trim().is_empty());
+    let assigned = reports(&device, &row);
+    Planned {
+        row,
+        device_id: Some(device_id),
+        blockers,
+        userless_blocked,
+        warnings,
+        linked,
+        assigned,
+    }
+}
+
+/// Whether the device reports the row's assignment, compared as `verify_assignment` does: the
+/// UPN without regard to case, the addressable name when the row gives one, the resource name
+/// only when the device reports one.
+fn reports(device: &AutopilotDevice, row: &Row) -> bool {
+    let upn = device
+        .user_principal_name
+        .as_deref()
+        .is_some_and(|upn| upn.trim().eq_ignore_ascii_case(&row.user_principal_name));
+    let addressable = match &row.addressable_user_name {
+        Some(name) => device.addressable_user_name.as_deref() == Some(name.as_str()),
+        None => true,
+    };
+    let resource = match (&row.resource_account_name, device.resource_name.as_deref()) {
+        (Some(name), Some(reported)) if !reported.is_empty() => reported == name,
+        _ => true,
+    };
+    upn && addressable && resource
 }
 
 /// `plan`: prints one line per row; reads from Graph, never writes.
@@ -89,11 +257,7 @@ pub async fn run(
         out.bad_row(&args.csv.display().to_string(), row.line, &row.why);
     }
     let planned = plan(&connection.client, rows, global.concurrency).await;
-    let mut blocked = 0;
-    for planned in &planned {
-        out.row(&planned.report());
-        blocked += usize::from(matches!(planned.decision, Decision::Blocked(_)));
-    }
+    let blocked = print(&planned, out);
     out.summary(
         &[
             ("rows", planned.len()),
@@ -106,4 +270,14 @@ pub async fn run(
         0 => crate::Status::AllDone,
         _ => crate::Status::SomeFailed,
     })
+}
+
+/// Prints the plan's lines; returns how many rows are blocked.
+pub fn print(planned: &[Planned], out: crate::output::Output) -> usize {
+    let mut blocked = 0;
+    for p in planned {
+        out.row(&p.report());
+        blocked += usize::from(matches!(p.decision(false), Decision::Blocked(_)));
+    }
+    blocked
 }

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use autopilot_resource_account::stand_in::{Reply, StandIn};
+use std::time::Duration;
+
+use autopilot_resource_account::stand_in::{Device, Reply, StandIn};
 
 const BIN: &str = env!("CARGO_BIN_EXE_autopilot-ra");
 
@@ -36,7 +38,18 @@ async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
 /// `apply`/`plan` against `graph` with a token, plus `args`.
 async fn against(graph: &StandIn, command: &str, args: &[&str]) -> Output {
     let base = graph.base_url();
-    let mut all = vec![command, "--base-url", &base, "--token", "t0ken"];
+    let mut all = vec![
+        command,
+        "--base-url",
+        &base,
+        "--token",
+        "t0ken",
+        "--verify-timeout",
+        "5",
+    ];
+    if !matches!(command, "apply" | "unassign") {
+        all.truncate(5);
+    }
     all.extend_from_slice(args);
     run(&all, &[]).await
 }
@@ -75,6 +88,25 @@ fn rooms(ids: impl IntoIterator<Item = usize>) -> String {
     text
 }
 
+/// Devices `dev-{i}` with serial `SN-{i}`, ready for Teams Rooms.
+fn fleet(graph: &StandIn, ids: impl IntoIterator<Item = usize>) {
+    graph.add_devices(
+        ids.into_iter()
+            .map(|i| Device::new(format!("dev-{i}"), format!("SN-{i}")).group_tag("MTR-Rooms")),
+    );
+}
+
+fn writes_to(graph: &StandIn) -> Vec<String> {
+    let mut devices: Vec<String> = graph
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.target.ends_with("/assignResourceAccountToDevice"))
+        .filter_map(|r| r.device_id)
+        .collect();
+    devices.sort();
+    devices
+}
+
 fn journal_lines(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -83,34 +115,30 @@ fn journal_lines(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn sent_to(graph: &StandIn) -> Vec<String> {
-    let mut devices: Vec<String> = graph
-        .requests()
-        .into_iter()
-        .filter_map(|r| r.device_id)
-        .collect();
-    devices.sort();
-    devices
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_runs_offline_without_credentials() {
     let out = run(&["demo"], &[]).await;
     assert!(out.status.success(), "{}", both(&out));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("loopback stand-in"), "{stdout}");
-    assert!(stdout.contains("← 204: assignment accepted"), "{stdout}");
-    assert!(stdout.contains("← Graph answered 403"), "{stdout}");
-    assert!(
-        stdout.contains("authorization: Bearer <redacted>"),
-        "{stdout}"
-    );
+    for expected in [
+        "line 2: serial PF3ABC101 (device 7f9b6c1e-0000-4000-8000-000000000101): assign\n",
+        "line 4: serial PF3ABC103 (device 7f9b6c1e-0000-4000-8000-000000000103): already-assigned",
+        "line 5: serial PF3ABC104 (device 7f9b6c1e-0000-4000-8000-000000000104): blocked: userless enrollment is blocked",
+        "line 6: serial PF3ABC105 (device 7f9b6c1e-0000-4000-8000-000000000105): blocked: deployment profile not assigned",
+        "line 5: serial PF3ABC104 (device 7f9b6c1e-0000-4000-8000-000000000104): verified: warn: group tag \"Huddle\"",
+        "verified: 3, already assigned: 1, unverified: 0, failed: 0, blocked: 1",
+        "authorization: Bearer <redacted>",
+    ] {
+        assert!(stdout.contains(expected), "{expected}\n{stdout}");
+    }
     assert!(!stdout.contains("demo-token"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_rows_are_reported_with_their_line_and_never_sent() {
     let graph = StandIn::start().await.unwrap();
+    fleet(&graph, 1..=7);
     let dir = temp_dir("bad");
     let csv = write_csv(
         &dir,
@@ -137,11 +165,11 @@ async fn bad_rows_are_reported_with_their_line_and_never_sent() {
     }
     assert!(!stdout.contains('\u{1b}') && !stderr.contains('\u{1b}'));
     assert!(
-        stdout.contains("line 2: device dev-1: assigned"),
+        stdout.contains("line 2: device dev-1: verified"),
         "{stdout}"
     );
     assert!(stdout.contains("bad rows: 5"), "{stdout}");
-    assert_eq!(sent_to(&graph), ["dev-1", "dev-4"]);
+    assert_eq!(writes_to(&graph), ["dev-1", "dev-4"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -232,47 +260,44 @@ async fn a_file_that_cannot_be_used_exits_2_and_sends_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn resume_skips_what_this_endpoint_recorded_and_survives_a_torn_line() {
+async fn resume_skips_what_this_endpoint_verified_and_survives_a_torn_line() {
     let graph = StandIn::start().await.unwrap();
+    fleet(&graph, [1, 2, 4, 5, 6]); // dev-3 is not enrolled yet
     let dir = temp_dir("resume");
     let csv = write_csv(&dir, &rooms(1..=6));
     let csv_arg = csv.to_str().unwrap();
     let journal = dir.join("rooms.csv.journal.jsonl");
 
-    // First run: dev-3 is refused (403, not retried), the others are assigned.
-    graph.script(
-        "dev-3",
-        [Reply::status(403).odata("Forbidden", "Insufficient privileges")],
-    );
     let out = against(&graph, "apply", &["--csv", csv_arg]).await;
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let stdout = text(&out.stdout);
     assert!(
-        text(&out.stdout).contains("line 4: device dev-3: failed: Graph answered 403"),
-        "{}",
-        both(&out)
+        stdout.contains("line 4: device dev-3: blocked: no Autopilot device has this id"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 2: device dev-1: verified"),
+        "{stdout}"
     );
     let entries = journal_lines(&journal);
-    assert_eq!(entries.len(), 6);
     assert!(
         entries
             .iter()
             .all(|e| e["endpoint"] == graph.base_url().as_str())
     );
-    let failed: Vec<_> = entries
-        .iter()
-        .filter(|e| e["outcome"] == "failed")
-        .collect();
-    assert_eq!(failed.len(), 1);
-    assert_eq!(
-        (
-            failed[0]["device_id"].as_str(),
-            failed[0]["status"].as_u64()
-        ),
-        (Some("dev-3"), Some(403))
-    );
+    let outcomes = |device: &str| -> Vec<String> {
+        entries
+            .iter()
+            .filter(|e| e["device_id"] == device)
+            .map(|e| e["outcome"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(outcomes("dev-1"), ["assigned", "verified"]);
+    assert_eq!(outcomes("dev-3"), ["blocked"]);
+    assert_eq!(entries.len(), 5 * 2 + 1);
 
-    // A crash mid-write: the journal keeps dev-1, dev-2 and dev-3's failure, then a line torn
-    // inside a multi-byte character.
+    // A crash mid-write: the journal keeps dev-1, dev-2 and dev-3's lines, then a line torn
+    // inside a multi-byte character. dev-3 has been enrolled since.
     let kept: Vec<String> = std::fs::read_to_string(&journal)
         .unwrap()
         .lines()
@@ -283,35 +308,42 @@ async fn resume_skips_what_this_endpoint_recorded_and_survives_a_torn_line() {
         })
         .map(str::to_owned)
         .collect();
-    assert_eq!(kept.len(), 3);
+    assert_eq!(kept.len(), 5);
     let mut bytes = (kept.join("\n") + "\n{\"v\":1,\"detail\":\"Salle ").into_bytes();
     bytes.extend_from_slice(&"é".as_bytes()[..1]);
     std::fs::write(&journal, bytes).unwrap();
+    fleet(&graph, [3]);
 
+    // Resume: dev-1 and dev-2 are skipped unread; dev-3 is planned again and written; dev-4..6
+    // were written but their verification is not in the journal: read again, already assigned.
     let before = graph.requests().len();
     let out = against(&graph, "apply", &["--csv", csv_arg, "--resume"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", both(&out));
-    let again: Vec<String> = graph.requests()[before..]
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("line 5: device dev-4: already-assigned"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("already done: 2"), "{stdout}");
+    let requests = graph.requests()[before..].to_vec();
+    let touched: std::collections::BTreeSet<String> = requests
         .iter()
         .filter_map(|r| r.device_id.clone())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
         .collect();
     assert_eq!(
-        again,
-        ["dev-3", "dev-4", "dev-5", "dev-6"],
-        "{}",
-        both(&out)
+        touched.into_iter().collect::<Vec<_>>(),
+        ["dev-3", "dev-4", "dev-5", "dev-6"]
     );
-    assert!(
-        text(&out.stdout).contains("already done: 2"),
-        "{}",
-        both(&out)
-    );
+    let posts: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.method == "POST")
+        .filter_map(|r| r.device_id.as_deref())
+        .collect();
+    assert_eq!(posts, ["dev-3"]);
     // The torn tail was cut: every line parses.
-    assert_eq!(journal_lines(&journal).len(), 3 + 4);
+    assert_eq!(journal_lines(&journal).len(), 5 + 2 + 3);
 
-    // Everything done: nothing is sent.
+    // Everything verified: nothing is read or sent.
     let before = graph.requests().len();
     let out = against(&graph, "apply", &["--csv", csv_arg, "--resume"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", both(&out));
@@ -322,6 +354,8 @@ async fn resume_skips_what_this_endpoint_recorded_and_survives_a_torn_line() {
 async fn a_journal_from_another_endpoint_is_refused() {
     let first = StandIn::start().await.unwrap();
     let second = StandIn::start().await.unwrap();
+    fleet(&first, 1..=2);
+    fleet(&second, 1..=2);
     let dir = temp_dir("endpoint");
     let csv = write_csv(&dir, &rooms(1..=2));
     let csv_arg = csv.to_str().unwrap();
@@ -360,6 +394,7 @@ async fn a_journal_from_another_endpoint_is_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn json_output_is_one_object_per_line() {
     let graph = StandIn::start().await.unwrap();
+    fleet(&graph, 1..=3);
     let dir = temp_dir("json");
     let csv = write_csv(&dir, &(rooms(1..=3) + ",x@y.z,,\n"));
     let out = against(
@@ -379,13 +414,292 @@ async fn json_output_is_one_object_per_line() {
             .any(|l| l["result"] == "bad-row" && l["line"] == 5)
     );
     assert_eq!(
-        lines.iter().filter(|l| l["result"] == "assigned").count(),
+        lines.iter().filter(|l| l["result"] == "verified").count(),
         3
     );
     let summary = lines.last().unwrap();
     assert_eq!(
-        (summary["assigned"].as_u64(), summary["bad_rows"].as_u64()),
+        (summary["verified"].as_u64(), summary["bad_rows"].as_u64()),
         (Some(3), Some(1))
     );
     assert!(out.stderr.is_empty(), "{}", both(&out));
+}
+
+/// A fleet with one device in each state the plan tells apart.
+fn mixed_fleet(graph: &StandIn) {
+    graph.add_devices([
+        Device::new("dev-1", "SN-1").group_tag("MTR-A"),
+        Device::new("dev-2", "SN-2").group_tag("MTR-A").linked(
+            "room-2@contoso.com",
+            "Room 2",
+            "room-2",
+        ),
+        Device::new("dev-3", "SN-3")
+            .group_tag("MTR-A")
+            .linked("old@contoso.com", "Old", "old"),
+        Device::new("dev-5a", "SN-5").group_tag("MTR-A"),
+        Device::new("dev-5b", "sn-5 ").group_tag("MTR-A"),
+        Device::new("dev-6", "SN-6")
+            .group_tag("MTR-A")
+            .profile_status("notAssigned"),
+        Device::new("dev-7", "SN-7")
+            .group_tag("MTR-A")
+            .userless_enrollment("blocked"),
+        Device::new("dev-8", "SN-8").group_tag("Lobby"),
+        // Near misses of SN-1's `contains` lookup, and a serial with a quote.
+        Device::new("dev-10", "SN-10").group_tag("MTR-A"),
+        Device::new("dev-11", "XSN-1").group_tag("MTR-A"),
+        Device::new("dev-q", "PF3'Q\"1").group_tag("MTR-A"),
+    ]);
+    graph.set_page_size(2);
+}
+
+const MIXED_CSV: &str = "serial_number,user_principal_name,addressable_user_name,resource_account_name\n\
+    SN-1,room-1@contoso.com,Room 1,room-1\n\
+    sn-2,room-2@contoso.com,Room 2,room-2\n\
+    SN-3,room-3@contoso.com,Room 3,room-3\n\
+    SN-4,room-4@contoso.com,Room 4,room-4\n\
+    SN-5,room-5@contoso.com,Room 5,room-5\n\
+    SN-6,room-6@contoso.com,Room 6,room-6\n\
+    SN-7,room-7@contoso.com,Room 7,room-7\n\
+    SN-8,room-8@contoso.com,Room 8,room-8\n\
+    \"PF3'Q\"\"1\",room-q@contoso.com,Room Q,room-q\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_tells_every_case_apart_and_writes_nothing() {
+    let graph = StandIn::start().await.unwrap();
+    mixed_fleet(&graph);
+    let dir = temp_dir("plan");
+    let csv = write_csv(&dir, MIXED_CSV);
+    let out = against(&graph, "plan", &["--csv", csv.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(1), "blocked rows: {}", both(&out));
+    let stdout = text(&out.stdout);
+    for expected in [
+        "line 2: serial SN-1 (device dev-1): assign\n",
+        "line 3: serial sn-2 (device dev-2): already-assigned\n",
+        "line 4: serial SN-3 (device dev-3): reassign: old@contoso.com is linked now\n",
+        "line 5: serial SN-4: blocked: no Autopilot device has this serial number\n",
+        "line 6: serial SN-5: blocked: ambiguous serial number: 2 devices (dev-5a, dev-5b)\n",
+        "line 7: serial SN-6 (device dev-6): blocked: deployment profile not assigned (deploymentProfileAssignmentStatus notAssigned)\n",
+        "line 8: serial SN-7 (device dev-7): blocked: userless enrollment is blocked",
+        "line 9: serial SN-8 (device dev-8): warn: group tag \"Lobby\" does not start with MTR-\n",
+        "line 10: serial PF3'Q\"1 (device dev-q): assign\n",
+        "rows: 9, blocked: 4, bad rows: 0; nothing was written",
+    ] {
+        assert!(stdout.contains(expected), "{expected}\n{stdout}");
+    }
+    let methods: std::collections::BTreeSet<String> =
+        graph.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods.into_iter().collect::<Vec<_>>(), ["GET"]);
+    // The quote went out doubled inside the OData literal, and the lookup followed pages.
+    assert!(
+        graph
+            .requests()
+            .iter()
+            .any(|r| r.target.contains("PF3%27%27Q")),
+        "{:?}",
+        graph
+            .requests()
+            .iter()
+            .map(|r| &r.target)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_writes_verifies_unblocks_and_leaves_what_it_must() {
+    let graph = StandIn::start().await.unwrap();
+    mixed_fleet(&graph);
+    // Eventual consistency: the devices show an assignment only after a while.
+    graph.set_visibility_delay(Duration::from_millis(600));
+    let dir = temp_dir("apply");
+    let csv = write_csv(&dir, MIXED_CSV);
+    let out = against(
+        &graph,
+        "apply",
+        &["--csv", csv.to_str().unwrap(), "--allow-next-enrollment"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let stdout = text(&out.stdout);
+    for expected in [
+        "line 2: serial SN-1 (device dev-1): verified\n",
+        "line 3: serial sn-2 (device dev-2): already-assigned\n",
+        "line 4: serial SN-3 (device dev-3): blocked: old@contoso.com is linked now; apply --reassign replaces it\n",
+        "line 7: serial SN-6 (device dev-6): blocked: deployment profile not assigned",
+        "line 8: serial SN-7 (device dev-7): verified\n",
+        "line 9: serial SN-8 (device dev-8): verified: warn: group tag \"Lobby\" does not start with MTR-\n",
+        "line 10: serial PF3'Q\"1 (device dev-q): verified\n",
+        "verified: 4, already assigned: 1, unverified: 0, failed: 0, blocked: 4",
+    ] {
+        assert!(stdout.contains(expected), "{expected}\n{stdout}");
+    }
+    assert_eq!(writes_to(&graph), ["dev-1", "dev-7", "dev-8", "dev-q"]);
+    let unblocked: Vec<String> = graph
+        .requests()
+        .into_iter()
+        .filter(|r| r.target.ends_with("/allowNextEnrollment"))
+        .filter_map(|r| r.device_id)
+        .collect();
+    assert_eq!(unblocked, ["dev-7"]);
+    assert_eq!(
+        graph
+            .device("dev-1")
+            .unwrap()
+            .user_principal_name
+            .as_deref(),
+        Some("room-1@contoso.com")
+    );
+
+    // --reassign replaces the other account; the rest is done or still blocked.
+    let before = graph.requests().len();
+    let out = against(
+        &graph,
+        "apply",
+        &["--csv", csv.to_str().unwrap(), "--resume", "--reassign"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(
+        text(&out.stdout).contains("line 4: serial SN-3 (device dev-3): verified"),
+        "{}",
+        both(&out)
+    );
+    let posts: Vec<String> = graph.requests()[before..]
+        .iter()
+        .filter(|r| r.method == "POST")
+        .filter_map(|r| r.device_id.clone())
+        .collect();
+    assert_eq!(posts, ["dev-3"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_assignment_that_does_not_show_in_time_is_unverified_and_retried() {
+    let graph = StandIn::start().await.unwrap();
+    fleet(&graph, 1..=2);
+    graph.set_visibility_delay(Duration::from_secs(3));
+    let dir = temp_dir("unverified");
+    let csv = write_csv(&dir, &rooms(1..=2));
+    let base = graph.base_url();
+    let args = [
+        "apply",
+        "--base-url",
+        &base,
+        "--token",
+        "t",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--verify-timeout",
+        "0.5",
+        "--resume",
+    ];
+    let out = run(&args, &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("line 2: device dev-1: unverified: "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("unverified: 2"), "{stdout}");
+    let journal = journal_lines(&dir.join("rooms.csv.journal.jsonl"));
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|e| e["outcome"] == "unverified")
+            .count(),
+        2
+    );
+
+    // Later, the devices show it: --resume reads them again and finds the work done.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = graph.requests().len();
+    let out = run(&args, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert!(
+        text(&out.stdout).contains("already assigned: 2"),
+        "{}",
+        both(&out)
+    );
+    assert!(graph.requests()[before..].iter().all(|r| r.method == "GET"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_write_fails_the_row() {
+    let graph = StandIn::start().await.unwrap();
+    fleet(&graph, 1..=2);
+    let device = serde_json::json!({
+        "id": "dev-2", "serialNumber": "SN-2", "groupTag": "MTR-A",
+        "deploymentProfileAssignmentStatus": "assignedInSync", "userlessEnrollmentStatus": "allowed",
+    });
+    graph.script(
+        "dev-2",
+        [
+            Reply::status(200).json(&device),
+            Reply::status(403).odata("Forbidden", "Insufficient privileges"),
+        ],
+    );
+    let dir = temp_dir("refused");
+    let csv = write_csv(&dir, &rooms(1..=2));
+    let out = against(&graph, "apply", &["--csv", csv.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(
+        text(&out.stdout).contains("line 3: device dev-2: failed: Graph answered 403"),
+        "{}",
+        both(&out)
+    );
+    let journal = journal_lines(&dir.join("rooms.csv.journal.jsonl"));
+    let failed: Vec<_> = journal
+        .iter()
+        .filter(|e| e["outcome"] == "failed")
+        .collect();
+    assert_eq!((failed.len(), failed[0]["status"].as_u64()), (1, Some(403)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn show_and_unassign_one_device() {
+    let graph = StandIn::start().await.unwrap();
+    graph.add_devices([
+        Device::new("dev-1", "SN-1").group_tag("MTR-A").linked(
+            "room-1@contoso.com",
+            "Room \u{1b}[31m1",
+            "room-1",
+        ),
+        Device::new("dev-10", "SN-10"),
+    ]);
+    graph.set_visibility_delay(Duration::from_millis(400));
+    let out = against(&graph, "show", &["--serial", "sn-1"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("serial sn-1 (device dev-1): found"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("userPrincipalName: room-1@contoso.com"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("addressableUserName: Room \\u{1b}[31m1"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains('\u{1b}'), "{stdout}");
+
+    let out = against(&graph, "show", &["--device", "dev-1", "--output", "json"]).await;
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["groupTag"], "MTR-A");
+
+    let out = against(&graph, "show", &["--serial", "SN-404"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+
+    let out = against(&graph, "unassign", &["--device", "dev-1"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert!(
+        text(&out.stdout).contains("(device dev-1): unassigned"),
+        "{}",
+        both(&out)
+    );
+    assert_eq!(graph.device("dev-1").unwrap().user_principal_name, None);
+
+    let out = against(&graph, "show", &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
 }
