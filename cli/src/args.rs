@@ -41,9 +41,10 @@ pub struct Global {
     #[arg(long, global = true, default_value_t = DEFAULT_CONCURRENCY,
           value_parser = clap::value_parser!(u16).range(1..=64).map(usize::from))]
     pub concurrency: usize,
-    /// Sign in with an Azure SDK credential instead of a token.
+    /// Sign in with an Azure SDK credential instead of a token (then `--token` and
+    /// `GRAPH_TOKEN` are not used).
     #[cfg(feature = "azure-identity")]
-    #[arg(long, global = true, value_enum, conflicts_with = "token")]
+    #[arg(long, global = true, value_enum)]
     pub auth: Option<crate::connect::AuthArg>,
     /// Tenant for `--auth client-secret`.
     #[cfg(feature = "azure-identity")]

@@ -24,6 +24,9 @@ async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
         "https_proxy",
         "all_proxy",
         "no_proxy",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
     ] {
         command.env_remove(name);
     }
@@ -702,4 +705,29 @@ async fn show_and_unassign_one_device() {
 
     let out = against(&graph, "show", &[]).await;
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+}
+
+#[cfg(feature = "azure-identity")]
+#[tokio::test(flavor = "multi_thread")]
+async fn client_secret_sign_in_needs_its_secret_and_ignores_graph_token() {
+    let dir = temp_dir("auth");
+    let csv = write_csv(&dir, &rooms([1]));
+    let args = [
+        "plan",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--auth",
+        "client-secret",
+        "--tenant-id",
+        "contoso.onmicrosoft.com",
+        "--client-id",
+        "app",
+    ];
+    let out = run(&args, &[("GRAPH_TOKEN", "not-used")]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        text(&out.stderr).contains("--auth client-secret needs AZURE_CLIENT_SECRET"),
+        "{}",
+        both(&out)
+    );
 }
