@@ -38,7 +38,7 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
     graph.set_page_size(2);
     let say = |text: &str| {
         if !out.json() {
-            println!("{text}");
+            say!("{text}");
         }
     };
     say(&format!(
@@ -90,21 +90,21 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
         .into_iter()
         .find(|r| r.target.ends_with("/assignResourceAccountToDevice"));
     if let (Some(request), false) = (write, out.json()) {
-        println!("\nThe first write, as the stand-in received it:");
-        println!("→ {} {}", request.method, escape(&request.target));
+        say!("\nThe first write, as the stand-in received it:");
+        say!("→ {} {}", request.method, escape(&request.target));
         for (name, value) in &request.headers {
             let value = if name == "authorization" {
                 "Bearer <redacted>"
             } else {
                 value
             };
-            println!("  {name}: {}", escape(value));
+            say!("  {name}: {}", escape(value));
         }
-        println!(
+        say!(
             "  body: {}",
             escape(&String::from_utf8_lossy(&request.body))
         );
-        println!(
+        say!(
             "← {}",
             request
                 .answered

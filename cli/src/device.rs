@@ -35,7 +35,7 @@ pub async fn show(global: &Global, args: &DeviceArgs, out: Output) -> Result<Sta
             let value = value
                 .as_str()
                 .map_or_else(|| value.to_string(), str::to_owned);
-            println!("  {name}: {}", crate::output::escape(&value));
+            say!("  {name}: {}", crate::output::escape(&value));
         }
     }
     Ok(Status::AllDone)

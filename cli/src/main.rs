@@ -6,6 +6,23 @@
 //! [`journal`] (what was done, bound to endpoint and tenant), [`output`] (text or JSON lines),
 //! [`device`] (`show`, `unassign`), [`demo`] (the loopback stand-in).
 
+/// `println!` that never panics: a closed stdout (`autopilot-ra plan | head -1`) must not end a
+/// run half-way; the journal, not the terminal, is the record.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that never panics.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod apply;
 mod args;
 mod connect;
@@ -68,11 +85,11 @@ async fn main() -> ExitCode {
         Ok(Status::AllDone) => ExitCode::SUCCESS,
         Ok(Status::SomeFailed) => ExitCode::from(1),
         Err(Failure::Usage(message)) => {
-            eprintln!("autopilot-ra: {}", output::escape(&message));
+            tell!("autopilot-ra: {}", output::escape(&message));
             ExitCode::from(2)
         }
         Err(Failure::Run(message)) => {
-            eprintln!("autopilot-ra: {}", output::escape(&message));
+            tell!("autopilot-ra: {}", output::escape(&message));
             ExitCode::from(1)
         }
     }

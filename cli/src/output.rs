@@ -76,7 +76,7 @@ impl Output {
         if let Some(detail) = &row.detail {
             let _ = write!(text, ": {}", escape(detail));
         }
-        println!("{text}");
+        say!("{text}");
     }
 
     /// A CSV row that cannot be used: its line and why. Nothing is sent for it.
@@ -84,7 +84,7 @@ impl Output {
         if self.json() {
             self.json_line(&json!({"line": line, "result": "bad-row", "detail": why}));
         } else {
-            eprintln!("{}: line {line}: {}; skipped", escape(file), escape(why));
+            tell!("{}: line {line}: {}; skipped", escape(file), escape(why));
         }
     }
 
@@ -106,8 +106,8 @@ impl Output {
                 .map(|(name, count)| format!("{}: {count}", name.replace('_', " ")))
                 .collect();
             match note {
-                Some(note) => println!("{}; {}", counts.join(", "), escape(note)),
-                None => println!("{}", counts.join(", ")),
+                Some(note) => say!("{}; {}", counts.join(", "), escape(note)),
+                None => say!("{}", counts.join(", ")),
             }
         }
     }

@@ -731,3 +731,44 @@ async fn client_secret_sign_in_needs_its_secret_and_ignores_graph_token() {
         both(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_stdout_does_not_stop_the_run() {
+    let graph = StandIn::start().await.unwrap();
+    fleet(&graph, 1..=3);
+    let dir = temp_dir("pipe");
+    let csv = write_csv(&dir, &rooms(1..=3));
+    let base = graph.base_url();
+    let mut child = Command::new(BIN)
+        .args([
+            "apply",
+            "--base-url",
+            &base,
+            "--token",
+            "t",
+            "--csv",
+            csv.to_str().unwrap(),
+        ])
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader went away (`| head -0`)
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert!(!text(&out.stderr).contains("panicked"), "{}", both(&out));
+    let journal = journal_lines(&dir.join("rooms.csv.journal.jsonl"));
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|e| e["outcome"] == "verified")
+            .count(),
+        3
+    );
+}
