@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use autopilot_resource_account::stand_in::{Device, Reply, StandIn};
@@ -771,4 +773,56 @@ async fn a_closed_stdout_does_not_stop_the_run() {
             .count(),
         3
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_variables_never_see_loopback_traffic() {
+    let graph = StandIn::start().await.unwrap();
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    let accept = tokio::spawn(async move {
+        while let Ok((_stream, _)) = proxy.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    fleet(&graph, 1..=2);
+    let dir = temp_dir("proxy");
+    let csv = write_csv(&dir, &rooms(1..=2));
+    let base = graph.base_url();
+    let env: Vec<(&str, &str)> = [
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+    ]
+    .into_iter()
+    .map(|name| (name, proxy_url.as_str()))
+    .collect();
+    let out = run(
+        &[
+            "apply",
+            "--base-url",
+            &base,
+            "--token",
+            "s3cret",
+            "--verify-timeout",
+            "5",
+            "--csv",
+            csv.to_str().unwrap(),
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert_eq!(writes_to(&graph), ["dev-1", "dev-2"]);
+    assert!(!text(&out.stdout).contains("s3cret") && !text(&out.stderr).contains("s3cret"));
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        0,
+        "the proxy was contacted"
+    );
+    accept.abort();
 }
