@@ -93,7 +93,9 @@ pub fn parse_sha256(s: &str) -> Result<String, String> {
 /// trusted).
 pub fn read_file_limited(path: &str, limit: u64) -> Result<Vec<u8>, String> {
     let f = std::fs::File::open(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    let mut data = Vec::new();
+    // The size on disk is only a capacity hint (one allocation for a regular file).
+    let hint = f.metadata().map_or(0, |m| m.len()).min(limit);
+    let mut data = Vec::with_capacity(usize::try_from(hint).unwrap_or(0).saturating_add(1));
     f.take(limit.saturating_add(1))
         .read_to_end(&mut data)
         .map_err(|e| format!("cannot read {path}: {e}"))?;
