@@ -4,7 +4,7 @@
 //!
 //! `cargo bench --bench fault_soak` (release). The random 429s say `Retry-After: 0` (a
 //! `Retry-After: 1` on 5 % of 5,000 calls would pause the whole client for minutes: the rate
-//! limit itself is `bulk_throttled`'s subject); 503s back off from a 10 ms base. Exits
+//! limit itself is `fleet`'s subject); 503s back off from a 10 ms base. Exits
 //! non-zero if a guarantee is broken.
 
 mod common;

@@ -1,10 +1,14 @@
 //! Bulk assignment: many (target, assignment) items in, one outcome per item out.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use futures_util::stream::{self, Stream, StreamExt};
 
 use crate::client::GraphClient;
 use crate::error::Error;
 use crate::generated::types::ResourceAccountAssignment;
+use crate::throttle::{self, Bucket, RunPacing};
 
 /// Concurrency of [`GraphClient::assign_many`] unless [`BulkOptions::concurrency`] says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -100,22 +104,87 @@ impl<K> Outcome<K> {
     }
 }
 
+/// A write limit the caller knows: `limit` requests per `per`, e.g. Intune's documented
+/// 100 per 20 s. Used by [`BulkOptions::rate_hint`] and [`Pacing::Fixed`].
+///
+/// ```
+/// use std::time::Duration;
+/// use autopilot_resource_account::RateHint;
+/// let intune = RateHint::new(100, Duration::from_secs(20));
+/// assert_eq!(intune.per_second(), 5.0);
+/// assert_eq!(intune.burst(), 100);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateHint {
+    limit: u32,
+    per: Duration,
+}
+
+impl RateHint {
+    /// `limit` requests per `per` (a `limit` of 0 counts as 1; a zero `per` as one millisecond).
+    pub fn new(limit: u32, per: Duration) -> Self {
+        Self {
+            limit: limit.max(1),
+            per: per.max(Duration::from_millis(1)),
+        }
+    }
+
+    /// The sustained rate, in requests per second.
+    pub fn per_second(&self) -> f64 {
+        f64::from(self.limit) / self.per.as_secs_f64()
+    }
+
+    /// The most requests sent back to back: the whole `limit`.
+    pub fn burst(&self) -> u32 {
+        self.limit
+    }
+
+    fn pair(&self) -> (f64, f64) {
+        (self.per_second(), f64::from(self.limit))
+    }
+}
+
+/// How [`GraphClient::assign_many`] paces its calls. The client-wide gate (a 429 pauses every
+/// call) applies in every mode.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[non_exhaustive]
+pub enum Pacing {
+    /// The client's pacer learns what the server accepts from its 429s (the default); see
+    /// [`BulkOptions::rate_hint`] to give it a head start.
+    #[default]
+    Adaptive,
+    /// Exactly this rate (a token bucket of `limit` per `per`), never adapted.
+    Fixed(RateHint),
+    /// No pacing: only the bulk run's concurrency and the gate.
+    Off,
+}
+
 /// Options of [`GraphClient::assign_many`].
 ///
 /// ```
-/// use autopilot_resource_account::BulkOptions;
+/// use std::time::Duration;
+/// use autopilot_resource_account::{BulkOptions, Pacing, RateHint};
 /// let options = BulkOptions::default().concurrency(4);
 /// assert_eq!(options.get_concurrency(), 4);
+/// // The tenant's limit is known: start paced at it, still adapting to what Graph answers.
+/// let known = BulkOptions::default().rate_hint(RateHint::new(100, Duration::from_secs(20)));
+/// assert_eq!(known.get_pacing(), Pacing::Adaptive);
+/// let off = BulkOptions::default().pacing(Pacing::Off);
+/// # let _ = (known, off);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BulkOptions {
     concurrency: usize,
+    pacing: Pacing,
+    rate_hint: Option<RateHint>,
 }
 
 impl Default for BulkOptions {
     fn default() -> Self {
         Self {
             concurrency: DEFAULT_CONCURRENCY,
+            pacing: Pacing::Adaptive,
+            rate_hint: None,
         }
     }
 }
@@ -128,9 +197,45 @@ impl BulkOptions {
         self
     }
 
+    /// How calls are paced (default [`Pacing::Adaptive`]).
+    pub fn pacing(mut self, pacing: Pacing) -> Self {
+        self.pacing = pacing;
+        self
+    }
+
+    /// The limit you know your tenant has: adaptive pacing starts at it instead of unpaced
+    /// (when the client's pacer has learnt nothing yet), and still adapts to what Graph answers.
+    pub fn rate_hint(mut self, hint: RateHint) -> Self {
+        self.rate_hint = Some(hint);
+        self
+    }
+
     /// The configured concurrency.
     pub fn get_concurrency(&self) -> usize {
         self.concurrency
+    }
+
+    /// The configured pacing.
+    pub fn get_pacing(&self) -> Pacing {
+        self.pacing
+    }
+
+    /// The configured rate hint.
+    pub fn get_rate_hint(&self) -> Option<RateHint> {
+        self.rate_hint
+    }
+
+    fn run_pacing(&self) -> RunPacing {
+        match self.pacing {
+            Pacing::Adaptive => RunPacing::Adaptive {
+                hint: self.rate_hint.map(|h| h.pair()),
+            },
+            Pacing::Fixed(hint) => {
+                let (rate, burst) = hint.pair();
+                RunPacing::Fixed(Mutex::new(Bucket::new(rate, burst)))
+            }
+            Pacing::Off => RunPacing::Off,
+        }
     }
 }
 
@@ -140,8 +245,8 @@ impl GraphClient {
     ///
     /// Each item is one call of the matching operation method, so the client's retry policy,
     /// its tracing span and its throttling apply per item; all items share the client's
-    /// throttle: one 429 pauses every call for its `Retry-After`, and the pacer settles the
-    /// request rate just under what Graph accepts (see the crate's `ARCHITECTURE.md`).
+    /// throttle: one 429 pauses every call, and the pacer ([`BulkOptions::pacing`]) learns
+    /// what Graph accepts (see the crate's `ARCHITECTURE.md`).
     ///
     /// # Guarantees
     ///
@@ -206,10 +311,12 @@ impl GraphClient {
         K: Send + 'static,
     {
         let client = self.clone();
+        let run = Arc::new(options.run_pacing());
         items
             .map(move |item| {
                 let client = client.clone();
-                async move {
+                let run = run.clone();
+                throttle::with_run(run, async move {
                     // Only the target and assignment are borrowed across the call, so the key
                     // needs to be `Send`, not `Sync`.
                     let BulkItem {
@@ -224,7 +331,7 @@ impl GraphClient {
                         assignment,
                     };
                     Outcome { item, result }
-                }
+                })
             })
             .buffer_unordered(options.concurrency.max(1))
     }

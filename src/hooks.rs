@@ -228,7 +228,8 @@ impl ClientHooks<HookState> for Client {
             // Bodies here are JSON bytes, so the clone succeeds; without one we cannot retry.
             let spare = request.try_clone();
             // The gate (a 429's pause) and the pacer (the rate the server accepts).
-            let sent_at = state.throttle.admit().await;
+            let ticket = state.throttle.admit().await;
+            let sent_at = ticket.sent_at;
             let _ = CALL.try_with(|r| r.seen().attempts = attempt);
             span.record(field::ATTEMPTS, attempt);
             tracing::debug!(attempt, "sending");
@@ -241,7 +242,7 @@ impl ClientHooks<HookState> for Client {
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| retry_after::parse(v, state.retry.get_max_total_delay()));
-                    let delay = retry::is_retryable_status(status)
+                    let mut delay = retry::is_retryable_status(status)
                         .then(|| state.retry.next_delay(attempt, retry_after, waited))
                         .flatten();
                     if status == 401
@@ -254,10 +255,16 @@ impl ClientHooks<HookState> for Client {
                     }
                     if response.status().is_success() {
                         state.throttle.succeeded(sent_at);
-                    } else if status == 429 {
-                        // While this call waits to retry, every call of the client waits too.
-                        let pause = delay.filter(|_| spare.is_some());
-                        state.throttle.throttled(sent_at, pause);
+                    } else if status == 429 && delay.is_some() && spare.is_some() {
+                        // While this call waits to retry, every call of the client waits too:
+                        // for the `Retry-After`, or without one for the throttle's probe delay,
+                        // which then decides when this call goes again.
+                        state
+                            .throttle
+                            .throttled(sent_at, retry_after.map(|r| r.wait));
+                        if retry_after.is_none() {
+                            delay = Some(Duration::ZERO);
+                        }
                     }
                     match (delay, spare) {
                         (Some(delay), Some(next)) => (delay, format!("status {status}"), next),
@@ -280,6 +287,7 @@ impl ClientHooks<HookState> for Client {
                     }
                 }
             };
+            drop(ticket); // not in flight while waiting to retry
             tracing::warn!(
                 attempt,
                 delay_ms = delay.as_millis() as u64,

@@ -113,7 +113,7 @@ mod throttle;
 mod verify;
 
 pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
-pub use bulk::{BulkItem, BulkOptions, DEFAULT_CONCURRENCY, Outcome, Target};
+pub use bulk::{BulkItem, BulkOptions, DEFAULT_CONCURRENCY, Outcome, Pacing, RateHint, Target};
 pub use client::{DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder, USER_AGENT};
 pub use cloud::Cloud;
 pub use error::Error;

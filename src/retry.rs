@@ -57,6 +57,8 @@ impl RetryPolicy {
     }
 
     /// First backoff delay when the server gives no `Retry-After` (default 3 s); doubles each retry.
+    /// A 429 without `Retry-After` is retried when the client's throttle probes instead (see
+    /// `ARCHITECTURE.md`, "Bulk and pacing").
     pub fn base_delay(mut self, delay: Duration) -> Self {
         self.base_delay = delay;
         self
@@ -128,7 +130,7 @@ pub(crate) fn is_retryable_transport(error: &reqwest::Error) -> bool {
 }
 
 /// A uniform value in `[0, 1)`, from the std hasher's per-instance random keys (no extra crate).
-fn jitter() -> f64 {
+pub(crate) fn jitter() -> f64 {
     let bits = std::collections::hash_map::RandomState::new()
         .build_hasher()
         .finish();

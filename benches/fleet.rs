@@ -1,0 +1,431 @@
+//! Fleet pacing matrix: every stand-in throttle model × every pause-hint form × two time scales,
+//! for three clients, one line per cell, in one run.
+//!
+//! - **Models** (per app; the Intune preset adds a per-tenant limit): a token bucket (5/s, burst
+//!   100), a fixed window and a sliding window (100 per 20 s), a concurrency cap (4 in service,
+//!   0.8 s each: 5/s), and `Throttling::intune()` (fixed windows, 100 per 20 s per app and 200 per
+//!   tenant).
+//! - **Pause hints**: `Retry-After` in seconds, as an HTTP-date, or absent.
+//! - **Scales**: Intune's real window, and 10× faster.
+//! - **Clients**: `assign_many` (adaptive pacing, default options and retry policy); a naive loop
+//!   (8 in flight, each call retried up to 10 times on 429/503/504, honouring `Retry-After` in
+//!   either form, else after a fixed 1 s); `assign_many` with `Pacing::Fixed` told the true limit.
+//!
+//! Each cell has its own stand-in and client, so cells run concurrently: the real-window cells
+//! all at once (they send a few requests a second), the scaled ones a few at a time
+//! (`--jobs`, default 3) so that their timing stays fair on a small machine.
+//!
+//! `cargo bench --bench fleet [-- --scaled-only | --real-only] [--filter TEXT] [--jobs N] [--n N]`
+//!
+//! Prints, per cell: wall time, the ideal (`(N − L)/L · W` for a window, `(N − B)/R` for a
+//! bucket, `N · S/C` for a concurrency cap), their ratio, the share of requests answered 429, and
+//! items failed (the call's final answer was an error, or the loop gave up), lost (reported done
+//! but never accepted) and duplicated (accepted more than once). Then whether each `assign_many`
+//! cell meets the targets of issue 11.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use autopilot_resource_account::stand_in::{Model, PauseHint, Scope, StandIn, Throttling};
+use autopilot_resource_account::{
+    BulkOptions, GraphClient, Pacing, RateHint, ResourceAccountAssignment, USER_AGENT,
+};
+use futures_util::StreamExt;
+use tokio::sync::Semaphore;
+
+const CONCURRENCY: usize = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Client {
+    AssignMany,
+    Naive,
+    FixedRate,
+}
+
+impl Client {
+    fn name(self) -> &'static str {
+        match self {
+            Client::AssignMany => "assign_many",
+            Client::Naive => "naive loop",
+            Client::FixedRate => "fixed rate (told)",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Cell {
+    scale: &'static str,
+    factor: f64,
+    model: &'static str,
+    hint: PauseHint,
+    client: Client,
+    throttling: Throttling,
+    /// The true limit, as a fixed-rate client would be told it.
+    told: RateHint,
+    n: usize,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Result {
+    wall: Duration,
+    requests: usize,
+    throttled: usize,
+    failed: usize,
+    lost: usize,
+    duplicated: usize,
+    missing: usize,
+}
+
+fn hint_name(hint: PauseHint) -> &'static str {
+    match hint {
+        PauseHint::Seconds => "seconds",
+        PauseHint::HttpDate => "HTTP-date",
+        PauseHint::Absent => "absent",
+    }
+}
+
+fn models() -> Vec<(&'static str, Throttling, RateHint)> {
+    let w = Duration::from_secs(20);
+    let per_app = |model| Throttling::new(PauseHint::Seconds).limit(Scope::App, model);
+    vec![
+        (
+            "token bucket 5/s B=100",
+            per_app(Model::TokenBucket {
+                rate: 5.0,
+                burst: 100,
+            }),
+            RateHint::new(100, w),
+        ),
+        (
+            "fixed window 100/20s",
+            per_app(Model::FixedWindow {
+                limit: 100,
+                window: w,
+            }),
+            RateHint::new(100, w),
+        ),
+        (
+            "sliding window 100/20s",
+            per_app(Model::SlidingWindow {
+                limit: 100,
+                window: w,
+            }),
+            RateHint::new(100, w),
+        ),
+        (
+            "concurrency 4 x 0.8s",
+            per_app(Model::ConcurrencyCap {
+                limit: 4,
+                service: Duration::from_millis(800),
+            }),
+            RateHint::new(4, Duration::from_millis(800)),
+        ),
+        ("Intune preset", Throttling::intune(), RateHint::new(100, w)),
+    ]
+}
+
+fn scaled_hint(hint: RateHint, factor: f64) -> RateHint {
+    // The same limit over a window `factor` times shorter.
+    let per = Duration::from_secs_f64(f64::from(hint.burst()) / hint.per_second() / factor);
+    RateHint::new(hint.burst(), per)
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let filter = value("--filter");
+    let jobs: usize = value("--jobs").and_then(|v| v.parse().ok()).unwrap_or(3);
+    let n: usize = value("--n").and_then(|v| v.parse().ok()).unwrap_or(400);
+    let mut scales = vec![("real", 1.0), ("scaled 10x", 10.0)];
+    if flag("--scaled-only") {
+        scales.retain(|(_, f)| *f != 1.0);
+    }
+    if flag("--real-only") {
+        scales.retain(|(_, f)| *f == 1.0);
+    }
+
+    let mut cells = Vec::new();
+    for &(scale, factor) in &scales {
+        for (model, throttling, told) in models() {
+            for hint in [PauseHint::Seconds, PauseHint::HttpDate, PauseHint::Absent] {
+                for client in [Client::AssignMany, Client::Naive, Client::FixedRate] {
+                    let cell = Cell {
+                        scale,
+                        factor,
+                        model,
+                        hint,
+                        client,
+                        throttling: throttling.clone().hint(hint).scaled(factor),
+                        told: scaled_hint(told, factor),
+                        n,
+                    };
+                    let label = label(&cell);
+                    if filter.as_ref().is_none_or(|f| label.contains(f.as_str())) {
+                        cells.push(cell);
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "fleet pacing matrix: N = {n}, {} cells, concurrency {CONCURRENCY}, scaled cells {jobs} at a time",
+        cells.len()
+    );
+    let started = Instant::now();
+    let scaled_slots = Arc::new(Semaphore::new(jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, cell) in cells.iter().cloned().enumerate() {
+        let slots = scaled_slots.clone();
+        tasks.spawn(async move {
+            let _slot = if cell.factor == 1.0 {
+                None
+            } else {
+                Some(slots.acquire_owned().await.unwrap())
+            };
+            let result = run(&cell).await;
+            eprintln!(
+                "done: {} ({:.1} s)",
+                label(&cell),
+                result.wall.as_secs_f64()
+            );
+            (index, result)
+        });
+    }
+    let mut results: Vec<Option<Result>> = vec![None; cells.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let (index, result) = joined.expect("a cell panicked");
+        results[index] = Some(result);
+    }
+    let results: Vec<Result> = results.into_iter().map(Option::unwrap).collect();
+
+    println!(
+        "\n| scale | model | Retry-After | client | wall (s) | ideal (s) | × ideal | 429 share | failed | lost | dup |"
+    );
+    println!("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (cell, r) in cells.iter().zip(&results) {
+        let ideal = cell.throttling.ideal(cell.n).as_secs_f64();
+        println!(
+            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} % | {} | {} | {} |",
+            cell.scale,
+            cell.model,
+            hint_name(cell.hint),
+            cell.client.name(),
+            r.wall.as_secs_f64(),
+            ideal,
+            r.wall.as_secs_f64() / ideal,
+            100.0 * r.throttled as f64 / r.requests.max(1) as f64,
+            r.failed + r.missing,
+            r.lost,
+            r.duplicated,
+        );
+    }
+
+    // Targets of issue 11, for every assign_many cell.
+    println!(
+        "\ntargets per assign_many cell (≤ 1.15× ideal, ≤ 1.25× without Retry-After; not slower than naive; 0 failed/lost/dup; 429 share ≤ 5 %):"
+    );
+    let mut met = 0;
+    let mut total = 0;
+    for (i, cell) in cells.iter().enumerate() {
+        if cell.client != Client::AssignMany {
+            continue;
+        }
+        total += 1;
+        let r = &results[i];
+        let ideal = cell.throttling.ideal(cell.n).as_secs_f64();
+        let ratio = r.wall.as_secs_f64() / ideal;
+        let bound = if cell.hint == PauseHint::Absent {
+            1.25
+        } else {
+            1.15
+        };
+        let naive = cells
+            .iter()
+            .zip(&results)
+            .find(|(c, _)| {
+                c.client == Client::Naive
+                    && c.scale == cell.scale
+                    && c.model == cell.model
+                    && c.hint == cell.hint
+            })
+            .map(|(_, r)| r.wall);
+        let share = r.throttled as f64 / r.requests.max(1) as f64;
+        let mut misses = Vec::new();
+        if ratio > bound {
+            misses.push(format!("{ratio:.2}× > {bound}×"));
+        }
+        if naive.is_some_and(|naive| r.wall > naive) {
+            misses.push("slower than naive".to_owned());
+        }
+        if r.failed + r.missing + r.lost + r.duplicated > 0 {
+            misses.push("items not exactly once".to_owned());
+        }
+        if share > 0.05 {
+            misses.push(format!("429 share {:.1} %", 100.0 * share));
+        }
+        if misses.is_empty() {
+            met += 1;
+        }
+        println!(
+            "  {:<60} {}",
+            label(cell),
+            if misses.is_empty() {
+                "meets".to_owned()
+            } else {
+                format!("misses: {}", misses.join(", "))
+            }
+        );
+    }
+    println!(
+        "{met} of {total} assign_many cells meet every target; matrix took {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn label(cell: &Cell) -> String {
+    format!(
+        "{} / {} / {} / {}",
+        cell.scale,
+        cell.model,
+        hint_name(cell.hint),
+        cell.client.name()
+    )
+}
+
+async fn run(cell: &Cell) -> Result {
+    let graph = StandIn::start().await.unwrap();
+    graph.throttling(cell.throttling.clone());
+    match cell.client {
+        Client::AssignMany => bulk(&graph, cell, Pacing::Adaptive).await,
+        Client::FixedRate => bulk(&graph, cell, Pacing::Fixed(cell.told)).await,
+        Client::Naive => naive(&graph, cell).await,
+    }
+}
+
+async fn bulk(graph: &StandIn, cell: &Cell, pacing: Pacing) -> Result {
+    let client = GraphClient::builder()
+        .base_url(&graph.base_url())
+        .bearer_token("contoso:fleet-app")
+        .build()
+        .unwrap();
+    let options = BulkOptions::default()
+        .concurrency(CONCURRENCY)
+        .pacing(pacing);
+    let start = Instant::now();
+    let outcomes: Vec<_> = client
+        .assign_many(common::items(cell.n), options)
+        .collect()
+        .await;
+    let wall = start.elapsed();
+    let t = common::tally(graph, cell.n, &outcomes);
+    Result {
+        wall,
+        requests: t.requests,
+        throttled: t.throttled,
+        failed: t.failed,
+        lost: t.lost,
+        duplicated: t.duplicated,
+        missing: t.keys_missing + t.keys_repeated,
+    }
+}
+
+/// What a script writes: `CONCURRENCY` workers, each retrying its own call on 429/503/504 after
+/// the `Retry-After` (either form) or a fixed second, at most 10 times.
+async fn naive(graph: &StandIn, cell: &Cell) -> Result {
+    let http = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .no_proxy()
+        .build()
+        .unwrap();
+    let items = Arc::new(common::items(cell.n));
+    let next = Arc::new(AtomicUsize::new(0));
+    let base = graph.base_url();
+    let start = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..CONCURRENCY {
+        let (http, items, next, base) = (http.clone(), items.clone(), next.clone(), base.clone());
+        workers.spawn(async move {
+            let mut results = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else {
+                    return results;
+                };
+                let url = format!(
+                    "{base}/deviceManagement/windowsAutopilotDeviceIdentities/{}/assignResourceAccountToDevice",
+                    item.target.device_id()
+                );
+                let body: &ResourceAccountAssignment = &item.assignment;
+                let mut ok = false;
+                for _attempt in 0..=10 {
+                    let answer = http
+                        .post(&url)
+                        .bearer_auth("contoso:naive-app")
+                        .json(body)
+                        .send()
+                        .await;
+                    match answer {
+                        Ok(r) if r.status().is_success() => {
+                            ok = true;
+                            break;
+                        }
+                        Ok(r) if matches!(r.status().as_u16(), 429 | 503 | 504) => {
+                            let wait = r
+                                .headers()
+                                .get("retry-after")
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(retry_after)
+                                .unwrap_or(Duration::from_secs(1));
+                            tokio::time::sleep(wait).await;
+                        }
+                        _ => break,
+                    }
+                }
+                results.push((i, ok));
+            }
+        });
+    }
+    let results: Vec<(usize, bool)> = workers.join_all().await.into_iter().flatten().collect();
+    let wall = start.elapsed();
+    let counters = graph.counters();
+    let mut seen = vec![0u32; cell.n];
+    let mut r = Result {
+        wall,
+        requests: counters.requests,
+        throttled: counters.throttled,
+        duplicated: counters.duplicated().len(),
+        ..Result::default()
+    };
+    for (i, ok) in results {
+        seen[i] += 1;
+        let accepted = counters.succeeded.contains_key(items[i].target.device_id());
+        if ok {
+            r.lost += usize::from(!accepted);
+        } else {
+            r.failed += 1;
+        }
+    }
+    r.missing = seen.iter().filter(|&&c| c != 1).count();
+    r
+}
+
+fn retry_after(value: &str) -> Option<Duration> {
+    if let Ok(seconds) = value.trim().parse::<u64>() {
+        return Some(Duration::from_secs(seconds.min(3600)));
+    }
+    let at = httpdate::parse_http_date(value.trim()).ok()?;
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
