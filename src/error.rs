@@ -136,6 +136,14 @@ impl Error {
                 status: Some(response.status().as_u16()),
                 detail: format!("status {} is not in the API description", response.status()),
             },
+            // The hooks cut a success body at its bound: an answer, not a failure to get one.
+            E::ResponseBodyError(source) if body_too_long(&source) => Error::UnexpectedResponse {
+                status: None,
+                detail: format!(
+                    "the response body is longer than {} bytes; not read further",
+                    crate::hooks::MAX_SUCCESS_BODY
+                ),
+            },
             E::CommunicationError(source)
             | E::ResponseBodyError(source)
             | E::InvalidUpgrade(source) => Error::Transport { source, attempts },
@@ -149,6 +157,18 @@ impl Error {
             E::InvalidRequest(message) => Error::InvalidInput(message),
         }
     }
+}
+
+/// Whether `error` is the bound the hooks put on success bodies.
+fn body_too_long(error: &reqwest::Error) -> bool {
+    let mut cause: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = cause {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 impl fmt::Display for Error {

@@ -25,6 +25,10 @@ use crate::throttle::Throttle;
 /// Error bodies are read up to this many bytes; the rest of the body is never read.
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// Success bodies (a device, a page of devices: kilobytes) are read up to this many bytes; a
+/// longer one ends the call instead of growing memory until the timeout.
+pub(crate) const MAX_SUCCESS_BODY: usize = 16 * 1024 * 1024;
+
 /// Shared, immutable client state that the hooks need (the generated client's inner type).
 #[derive(Clone)]
 pub struct HookState(Arc<State>);
@@ -175,6 +179,10 @@ impl ClientHooks<HookState> for Client {
                 )))
             });
         let token = token.and_then(|token| {
+            // `Authorization: Bearer ` is no credential: fail here, not with Graph's 401.
+            if token.secret().trim().is_empty() {
+                return Err(TokenError::new("the token source returned an empty token"));
+            }
             let mut auth = HeaderValue::try_from(format!("Bearer {}", token.secret()))
                 .map_err(|_| TokenError::new("the token is not a valid HTTP header value"))?;
             // Sensitive values are redacted by `Debug` of the request and its headers.
@@ -316,14 +324,32 @@ fn record_response(span: &tracing::Span, response: &reqwest::Response) {
     }
 }
 
-/// Passes a success through; cuts an error body to its bounded prefix and records the answer.
+/// Bounds a success body to [`MAX_SUCCESS_BODY`]; cuts an error body to its bounded prefix and
+/// records the answer.
 async fn finish(response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
     if response.status().is_success() {
-        return Ok(response);
+        return Ok(limit_body(response));
     }
     let (answer, body) = read_bounded(response).await?;
     let _ = CALL.try_with(|r| r.seen().last_answer = Some(answer.clone()));
     Ok(rebuild(answer, body))
+}
+
+/// The same response, whose body fails with [`http_body_util::LengthLimitError`] once it passes
+/// [`MAX_SUCCESS_BODY`] (progenitor would otherwise buffer whatever the server sends).
+fn limit_body(response: reqwest::Response) -> reqwest::Response {
+    use reqwest::ResponseBuilderExt;
+    // Keep the URL: errors while reading the body name it.
+    let url = response.url().clone();
+    let (mut parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+    let (with_url, ()) = http::Response::builder()
+        .url(url)
+        .body(())
+        .expect("an empty builder with a URL is a valid response")
+        .into_parts();
+    parts.extensions.extend(with_url.extensions);
+    let body = reqwest::Body::wrap(http_body_util::Limited::new(body, MAX_SUCCESS_BODY));
+    reqwest::Response::from(http::Response::from_parts(parts, body))
 }
 
 /// Reads at most [`MAX_ERROR_BODY`] bytes of an error body; an oversized body is cut, not buffered.

@@ -173,6 +173,46 @@ async fn ten_megabyte_body_is_cut_not_buffered() {
 }
 
 #[tokio::test]
+async fn oversized_success_body_is_refused_not_buffered() {
+    // A valid device, 17 MiB long: read whole, it would decode; the read must stop at the bound
+    // instead (a server sending an endless 200 would otherwise fill memory until the timeout).
+    let name = "x".repeat(17 * 1024 * 1024);
+    let body = serde_json::to_vec(&json!({"id": "d", "displayName": name})).unwrap();
+    let graph = StandIn::start().await.unwrap();
+    graph.script(
+        "d",
+        [Reply::status(200)
+            .header("Content-Type", "application/json")
+            .body(body)],
+    );
+    let client = GraphClient::builder()
+        .base_url(&graph.base_url())
+        .bearer_token(TOKEN)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = client.autopilot_device("d").await.unwrap_err();
+    assert!(
+        matches!(err, Error::UnexpectedResponse { .. }),
+        "the body was read past the bound: {err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("longer than 16777216 bytes"), "{text}");
+    assert!(!err.is_retryable());
+    // An ordinary device still reads.
+    graph.script(
+        "d",
+        [Reply::status(200)
+            .header("Content-Type", "application/json")
+            .body(br#"{"id":"d"}"#.to_vec())],
+    );
+    assert_eq!(
+        client.autopilot_device("d").await.unwrap().id.as_deref(),
+        Some("d")
+    );
+}
+
+#[tokio::test]
 async fn json_that_is_not_an_odata_error_keeps_status() {
     for body in [
         json!({"error": "nope"}),
@@ -269,4 +309,38 @@ async fn failing_token_source_sends_nothing() {
         "token source failed: AADSTS7000215: Invalid client secret provided."
     );
     assert!(graph.requests().is_empty());
+}
+
+#[tokio::test]
+async fn empty_token_sends_nothing() {
+    use autopilot_resource_account::{AccessToken, BoxFuture, TokenError, TokenProvider};
+    struct Blank;
+    impl TokenProvider for Blank {
+        fn token<'a>(&'a self, _: &'a [&'a str]) -> BoxFuture<'a, Result<AccessToken, TokenError>> {
+            Box::pin(async { Ok(AccessToken::new(" ")) })
+        }
+    }
+    let graph = StandIn::start().await.unwrap();
+    let fixed = GraphClient::builder()
+        .base_url(&graph.base_url())
+        .bearer_token("")
+        .build()
+        .unwrap();
+    let provided = GraphClient::builder()
+        .base_url(&graph.base_url())
+        .token_provider(Blank)
+        .build()
+        .unwrap();
+    for client in [fixed, provided] {
+        let err = client
+            .assign_resource_account_to_device("d", &ResourceAccountAssignment::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::TokenSource(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "token source failed: the token source returned an empty token"
+        );
+    }
+    assert!(graph.requests().is_empty(), "{:?}", graph.requests());
 }
