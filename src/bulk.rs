@@ -270,6 +270,8 @@ impl GraphClient {
     /// harmless). To stop cleanly, stop feeding the input and drain the stream instead.
     ///
     /// ```
+    /// # // The stand-in needs feature `test-util` (the packaged crate has no dev-dependency enabling it).
+    /// # #[cfg(feature = "test-util")]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use autopilot_resource_account::stand_in::StandIn;
@@ -285,6 +287,8 @@ impl GraphClient {
     /// assert_eq!(outcomes.len(), 20);
     /// assert!(outcomes.iter().all(|o| o.is_success()));
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "test-util"))]
+    /// # fn main() {}
     /// ```
     pub fn assign_many<K, I>(
         &self,

@@ -34,6 +34,8 @@
 //! # Quickstart: test against a loopback stand-in (feature `test-util`)
 //!
 //! ```
+//! # // The stand-in needs feature `test-util` (the packaged crate has no dev-dependency enabling it).
+//! # #[cfg(feature = "test-util")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use autopilot_resource_account::stand_in::StandIn;
@@ -44,6 +46,8 @@
 //! client.assign_resource_account_to_device("device-1", &ResourceAccountAssignment::default()).await?;
 //! assert_eq!(graph.requests()[0].body, &b"{}"[..]);
 //! # Ok(()) }
+//! # #[cfg(not(feature = "test-util"))]
+//! # fn main() {}
 //! ```
 //!
 //! # Building a request body

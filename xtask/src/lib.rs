@@ -18,6 +18,13 @@ pub mod spec;
 pub mod surface;
 pub mod yaml;
 
+/// Microsoft's published beta OpenAPI description: what `spec update` reads without `--from`.
+pub const UPSTREAM_BETA_URL: &str = "https://raw.githubusercontent.com/microsoftgraph/msgraph-metadata/master/openapi/beta/openapi.yaml";
+/// Provenance of [`UPSTREAM_BETA_URL`]: the repository and the path in it.
+pub const UPSTREAM_REPOSITORY: &str = "microsoftgraph/msgraph-metadata";
+/// See [`UPSTREAM_REPOSITORY`].
+pub const UPSTREAM_PATH: &str = "openapi/beta/openapi.yaml";
+
 /// Exit code of `spec update` when the generated Rust surface changed (spec/ was rewritten).
 pub const EXIT_SURFACE_CHANGED: u8 = 3;
 

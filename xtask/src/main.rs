@@ -66,8 +66,10 @@ enum SpecCmd {
     /// Slice, adjust and write spec/ from an upstream file or https URL.
     Update {
         /// Local file or https URL of Microsoft's OpenAPI text (openapi.yaml or a module slice).
+        /// Default: Microsoft's published beta description (msgraph-metadata's
+        /// openapi/beta/openapi.yaml), with its repository and path recorded as provenance.
         #[arg(long)]
-        from: String,
+        from: Option<String>,
         /// The spec directory (default: spec/ at the workspace root).
         #[arg(long)]
         spec_dir: Option<PathBuf>,
@@ -180,9 +182,12 @@ fn main() -> ExitCode {
             } => {
                 let dir = spec_dir.unwrap_or_else(spec::default_spec_dir);
                 let mode = if full_parse { Mode::Full } else { Mode::Auto };
+                let upstream = from.is_none();
+                let from = from.unwrap_or_else(|| xtask::UPSTREAM_BETA_URL.to_owned());
                 let source = SourceInfo {
-                    repository: source_repo,
-                    path: source_path,
+                    repository: source_repo
+                        .or_else(|| upstream.then(|| xtask::UPSTREAM_REPOSITORY.to_owned())),
+                    path: source_path.or_else(|| upstream.then(|| xtask::UPSTREAM_PATH.to_owned())),
                     commit: source_commit,
                     date: source_date,
                     sha256,

@@ -261,17 +261,6 @@ fn no_change_is_patch_with_nothing_changed() {
     assert!(!c.surface_changed);
 }
 
-/// S1 with one more optional property in the action's request bodies: the "future" text.
-fn future_text() -> String {
-    let s1 = s1();
-    let anchor = "                resourceAccountName:\n                  type: string\n                  nullable: true\n";
-    assert_eq!(s1.matches(anchor).count(), 2, "both bodies of the action");
-    s1.replace(
-        anchor,
-        &format!("{anchor}                deviceName:\n                  type: string\n                  nullable: true\n"),
-    )
-}
-
 fn update_from(text: &str, tag: &str) -> (i32, String, TempDir) {
     let t = TempDir::new(tag);
     let sd = t.path().join("spec");

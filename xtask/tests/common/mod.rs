@@ -335,3 +335,15 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, String> {
     }
     out
 }
+
+/// S1 with one more optional property (`deviceName`) in the action's request bodies: the
+/// "future" text of issue 9, the addition that must not break the crate.
+pub fn future_text() -> String {
+    let s1 = s1();
+    let anchor = "                resourceAccountName:\n                  type: string\n                  nullable: true\n";
+    assert_eq!(s1.matches(anchor).count(), 2, "both bodies of the action");
+    s1.replace(
+        anchor,
+        &format!("{anchor}                deviceName:\n                  type: string\n                  nullable: true\n"),
+    )
+}
