@@ -144,3 +144,44 @@ async fn stops_when_dropped() {
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn huge_paging_values_and_delays_do_not_panic() {
+    use autopilot_resource_account::stand_in::Device;
+    use autopilot_resource_account::{GraphClient, ResourceAccountAssignment};
+    let graph = StandIn::start().await.unwrap();
+    graph.add_devices([Device::new("dev-1", "PF3ABC12")]);
+    let list = "/deviceManagement/windowsAutopilotDeviceIdentities";
+    let max = u64::MAX;
+    for query in [
+        format!("?$top=5&$skiptoken={max}"),
+        format!("?$top={max}&$skiptoken=1"),
+    ] {
+        // A panicking handler drops the connection: `send` would panic on the missing answer.
+        let (status, body) = send(
+            &graph,
+            reqwest::Method::GET,
+            &format!("{list}{query}"),
+            &GOOD,
+            "",
+        )
+        .await;
+        assert_eq!(status, 200, "{query}: {body}");
+        assert_eq!(body["value"], serde_json::json!([]), "{query}");
+        assert!(body.get("@odata.nextLink").is_none(), "{query}: {body}");
+    }
+    // "Never visible" as a delay: the assignment is accepted and stays pending.
+    graph.set_visibility_delay(std::time::Duration::MAX);
+    let client = GraphClient::builder()
+        .base_url(&graph.base_url())
+        .bearer_token("t")
+        .build()
+        .unwrap();
+    let assignment = ResourceAccountAssignment::new().with_user_principal_name("room@contoso.com");
+    client
+        .assign_resource_account_to_device("dev-1", &assignment)
+        .await
+        .unwrap();
+    let device = client.autopilot_device("dev-1").await.unwrap();
+    assert_eq!(device.user_principal_name, None);
+}

@@ -35,6 +35,10 @@ use super::{Reply, StandIn};
 /// Longest serial-filter literal the stand-in parses.
 const MAX_FILTER: usize = 4096;
 
+/// Longest visibility delay: a longer one (`Duration::MAX`, say) would overflow an `Instant`;
+/// a century is "never" to any test.
+const MAX_VISIBILITY_DELAY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 /// An Autopilot device in the stand-in's inventory. Start from [`Device::new`]; the defaults
 /// are a device ready for Teams Rooms except for its group tag (none).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,9 +201,10 @@ impl StandIn {
             }));
     }
 
-    /// How long an assignment or unassignment takes to show on the device (default: at once).
+    /// How long an assignment or unassignment takes to show on the device (default: at once;
+    /// at most a century, which stands for "never").
     pub fn set_visibility_delay(&self, delay: Duration) {
-        self.shared.inventory().visibility_delay = delay;
+        self.shared.inventory().visibility_delay = delay.min(MAX_VISIBILITY_DELAY);
     }
 
     /// The most devices per page of the list, whatever `$top` asks (default: `$top`, else 100).
@@ -345,7 +350,8 @@ impl Inventory {
             "@odata.context": format!("{}/$metadata#deviceManagement/windowsAutopilotDeviceIdentities", self.base_url),
             "value": value,
         });
-        if skip + size < matching.len() {
+        // Both come from the query: a huge `$skiptoken` or `$top` must not overflow.
+        if skip.saturating_add(size) < matching.len() {
             let base = self.next_link_base.as_deref().unwrap_or(&self.base_url);
             let mut rest: Vec<String> = query
                 .iter()
