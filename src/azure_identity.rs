@@ -360,8 +360,11 @@ fn redact_urls(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     while let Some(at) = rest.find("://") {
+        // By bytes: after a non-ASCII character (`“https://`), +1 on a char index would
+        // land inside it; its last byte is the one found here.
         let scheme_start = rest[..at]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
+            .bytes()
+            .rposition(|b| !(b.is_ascii_alphanumeric() || b"+.-".contains(&b)))
             .map_or(0, |i| i + 1);
         let end = rest[at..]
             .find(|c: char| c.is_whitespace() || "\"'<>".contains(c))
@@ -583,6 +586,12 @@ mod tests {
                     "https://login.example/t?client_id=<redacted>&code=<redacted>#state=<redacted>",
                 ),
             ),
+            // A non-ASCII character right before the scheme (this panicked).
+            (
+                "see “https://user:pw@login.example/t?code=b”",
+                Some("see “https://<redacted>@login.example/t?code=<redacted>"),
+            ),
+            ("é://x", None),
             // Bearer tokens, JWTs, Entra client secrets.
             (
                 "Authorization: Bearer abc",
