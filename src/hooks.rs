@@ -223,6 +223,11 @@ impl ClientHooks<HookState> for Client {
         let span = tracing::Span::current();
         let mut waited = Duration::ZERO;
         let mut attempt: u32 = 0;
+        // Retries that used up one of the policy's `max_retries` (a throttle-timed 429 does not).
+        let mut retries: u32 = 0;
+        // A 429 whose retry the throttle times, kept to end the call with if the call's total
+        // delay runs out first; and how much of it is left.
+        let mut held: Option<(reqwest::Response, Duration)> = None;
         let mut request = request;
         // The token this request carries, so that a 401 can name it to the token source.
         let sent_token = request
@@ -236,7 +241,24 @@ impl ClientHooks<HookState> for Client {
             // Bodies here are JSON bytes, so the clone succeeds; without one we cannot retry.
             let spare = request.try_clone();
             // The gate (a 429's pause) and the pacer (the rate the server accepts).
-            let ticket = state.throttle.admit().await;
+            let ticket = match held.take() {
+                None => state.throttle.admit().await,
+                Some((refused, left)) => {
+                    // Waiting for the throttle is this call's retry delay: it counts toward
+                    // the total cap, which ends the call with its 429 rather than wait on.
+                    let since = tokio::time::Instant::now();
+                    match tokio::time::timeout(left, state.throttle.admit()).await {
+                        Ok(ticket) => {
+                            waited = waited.saturating_add(since.elapsed());
+                            ticket
+                        }
+                        Err(_) => {
+                            let _ = CALL.try_with(|r| r.seen().retry_after = None);
+                            return finish(refused).await;
+                        }
+                    }
+                }
+            };
             let sent_at = ticket.sent_at;
             let _ = CALL.try_with(|r| r.seen().attempts = attempt);
             span.record(field::ATTEMPTS, attempt);
@@ -250,9 +272,6 @@ impl ClientHooks<HookState> for Client {
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| retry_after::parse(v, state.retry.get_max_total_delay()));
-                    let mut delay = retry::is_retryable_status(status)
-                        .then(|| state.retry.next_delay(attempt, retry_after, waited))
-                        .flatten();
                     if status == 401
                         && let Some(token) = &sent_token
                     {
@@ -263,19 +282,34 @@ impl ClientHooks<HookState> for Client {
                     }
                     if response.status().is_success() {
                         state.throttle.succeeded(sent_at);
-                    } else if status == 429 && delay.is_some() && spare.is_some() {
-                        // While this call waits to retry, every call of the client waits too:
-                        // for the `Retry-After`, or without one for the throttle's probe delay,
-                        // which then decides when this call goes again.
-                        state
-                            .throttle
-                            .throttled(sent_at, retry_after.map(|r| r.wait));
-                        if retry_after.is_none() {
-                            delay = Some(Duration::ZERO);
-                        }
                     }
+                    // A 429 without `Retry-After`: the client's throttle probes the server for
+                    // every call and decides when this one goes again (see `paced_wait`).
+                    let paced = status == 429 && retry_after.is_none();
+                    let delay = if paced {
+                        state.retry.paced_wait(waited)
+                    } else {
+                        retry::is_retryable_status(status)
+                            .then(|| state.retry.next_delay(retries + 1, retry_after, waited))
+                            .flatten()
+                    };
                     match (delay, spare) {
-                        (Some(delay), Some(next)) => (delay, format!("status {status}"), next),
+                        (Some(left), Some(next)) if paced => {
+                            state.throttle.throttled(sent_at, None);
+                            held = Some((response, left));
+                            (Duration::ZERO, format!("status {status}"), next)
+                        }
+                        (Some(delay), Some(next)) => {
+                            if status == 429 {
+                                // While this call waits out the `Retry-After`, every call of
+                                // the client waits too.
+                                state
+                                    .throttle
+                                    .throttled(sent_at, retry_after.map(|r| r.wait));
+                            }
+                            retries += 1;
+                            (delay, format!("status {status}"), next)
+                        }
                         _ => {
                             let retry_after = retry_after.map(|r| r.wait);
                             let _ = CALL.try_with(|r| r.seen().retry_after = retry_after);
@@ -285,10 +319,11 @@ impl ClientHooks<HookState> for Client {
                 }
                 Err(error) => {
                     let delay = retry::is_retryable_transport(&error)
-                        .then(|| state.retry.next_delay(attempt, None, waited))
+                        .then(|| state.retry.next_delay(retries + 1, None, waited))
                         .flatten();
                     match (delay, spare) {
                         (Some(delay), Some(next)) => {
+                            retries += 1;
                             (delay, format!("transport error: {error}"), next)
                         }
                         _ => return Err(error),

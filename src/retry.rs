@@ -50,7 +50,9 @@ impl RetryPolicy {
         Self::default().max_retries(0)
     }
 
-    /// Retries after the first attempt (default 3; values above 10 are capped at 10).
+    /// Retries after the first attempt (default 3; values above 10 are capped at 10). A 429
+    /// without `Retry-After` is retried when the client's throttle says, within
+    /// [`max_total_delay`](Self::max_total_delay), and does not count here (unless this is 0).
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.max_retries = retries.min(MAX_RETRIES_CAP);
         self
@@ -104,6 +106,19 @@ impl RetryPolicy {
             None => self.backoff(retry),
         };
         (waited.saturating_add(delay) <= self.max_total_delay).then_some(delay)
+    }
+
+    /// How much longer a call may wait for the client's throttle after a 429 without
+    /// `Retry-After`; `None` means stop and report that 429.
+    ///
+    /// Such a retry does not use up one of `max_retries`: the throttle, not the call, decides
+    /// when it goes again (it probes the server for the whole client, one request at a time), and
+    /// a refused probe only says the server is still closed. Counting them failed bulk items that
+    /// a longer wait completes. The total cap still bounds the call, so nothing waits forever,
+    /// and a policy without retries still never retries.
+    pub(crate) fn paced_wait(&self, waited: Duration) -> Option<Duration> {
+        let left = self.max_total_delay.saturating_sub(waited);
+        (self.max_retries > 0 && !left.is_zero()).then_some(left)
     }
 
     /// `base · 2^(retry-1)`, plus up to one `base` of jitter so that a fleet does not retry in step.
@@ -177,6 +192,16 @@ mod tests {
         assert_eq!(policy.next_delay(1, asked(180), S(0)), Some(S(180)));
         assert_eq!(policy.next_delay(2, asked(30), S(160)), None);
         assert_eq!(policy.next_delay(2, asked(20), S(160)), Some(S(20)));
+    }
+
+    #[test]
+    fn a_throttle_timed_retry_is_bounded_by_the_total_cap_not_the_count() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.paced_wait(S(0)), Some(S(180)));
+        assert_eq!(policy.paced_wait(S(170)), Some(S(10)));
+        assert_eq!(policy.paced_wait(S(180)), None);
+        assert_eq!(policy.paced_wait(Duration::MAX), None);
+        assert_eq!(RetryPolicy::none().paced_wait(S(0)), None);
     }
 
     #[test]

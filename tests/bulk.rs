@@ -75,7 +75,7 @@ async fn every_item_ends_in_exactly_one_outcome_under_faults() {
             .retry_after(0)
             .seed(4),
     );
-    // Without `Retry-After`, refused probes use up attempts too: allow a bulk run more of them.
+    // 503s, resets and 429s that ask for a pause (even of 0 s) use up retries: allow more.
     let client = GraphClient::builder()
         .base_url(&graph.base_url())
         .bearer_token("t")
@@ -280,6 +280,32 @@ async fn a_rate_limited_run_is_paced_and_loses_nothing() {
 }
 
 #[tokio::test]
+async fn refused_probes_do_not_use_up_an_items_retries() {
+    // A fixed window of 5 per second without `Retry-After`: once it is full, the client probes
+    // until it reopens, and the first window's probing alone (50 ms, doubling) takes more
+    // refusals than the default 3 retries. One item at a time, so one call takes them all.
+    let graph = StandIn::start().await.unwrap();
+    let window = Model::FixedWindow {
+        limit: 5,
+        window: Duration::from_secs(1),
+    };
+    graph.throttling(Throttling::new(PauseHint::Absent).limit(Scope::App, window));
+    let client = client(&graph);
+    let n = 12;
+    let outcomes: Vec<_> = client
+        .assign_many(items(n), BulkOptions::default().concurrency(1))
+        .collect()
+        .await;
+    let failed = check_exactly_once(&graph, n, &outcomes);
+    let refused = graph.counters().throttled;
+    assert!(
+        refused > 3,
+        "the window refused {refused} requests: too few to test anything"
+    );
+    assert_eq!(failed, 0, "items ended with their 429 ({refused} refusals)");
+}
+
+#[tokio::test]
 async fn tenants_have_their_own_buckets() {
     let graph = StandIn::start().await.unwrap();
     graph.rate_limit(RateLimit::per_second(0.5).burst(2));
@@ -456,7 +482,7 @@ async fn intunes_limits_with_outages_lose_nothing() {
                 Duration::from_millis(15),
             )),
     );
-    // Without `Retry-After`, refused probes use up attempts too: allow a bulk run more of them.
+    // The 503/504 bursts use up retries (refused probes do not): allow a bulk run more of them.
     let client = GraphClient::builder()
         .base_url(&graph.base_url())
         .bearer_token("t")
