@@ -20,6 +20,10 @@ const PAGE_SIZE: u64 = 100;
 /// A lookup stops with an error after this many pages (a server that never stops paging).
 const MAX_PAGES: usize = 1000;
 
+/// A lookup stops with an error when more devices than this report the serial: a real serial
+/// is on one device (a few when re-registered), and the matches are held in memory.
+const MAX_MATCHES: usize = 1000;
+
 impl GraphClient {
     /// `POST /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}/unassignResourceAccountFromDevice`
     ///
@@ -87,7 +91,8 @@ impl GraphClient {
     }
 
     /// Every Autopilot device whose serial number is `serial`: trimmed, compared without regard
-    /// to case. Empty when there is none; more than one when the serial is ambiguous.
+    /// to case. Empty when there is none; more than one when the serial is ambiguous; an error
+    /// when more than 1000 devices report it (a server's answer, not a tenant's).
     ///
     /// Sends `$filter=contains(serialNumber,'…')` (the query of Intune's own PowerShell module;
     /// the serial is an OData string literal, `'` doubled, so it can never change the filter's
@@ -128,6 +133,12 @@ impl GraphClient {
         let mut followed = HashSet::new();
         for number in 2.. {
             found.extend(std::mem::take(&mut page.value).into_iter().filter(is_match));
+            if found.len() > MAX_MATCHES {
+                return Err(Error::UnexpectedResponse {
+                    status: None,
+                    detail: format!("more than {MAX_MATCHES} devices report serial {serial:?}"),
+                });
+            }
             let Some(link) = page.odata_next_link.take() else {
                 break;
             };

@@ -165,6 +165,30 @@ async fn serial_lookup_follows_three_pages_and_drops_near_misses() {
 }
 
 #[tokio::test]
+async fn a_serial_on_too_many_devices_is_an_error_not_unbounded_memory() {
+    let graph = StandIn::start().await.unwrap();
+    graph.set_page_size(100);
+    graph.add_devices((0..=1000).map(|i| Device::new(format!("dev-{i}"), "SAME")));
+    let err = client(&graph)
+        .find_autopilot_devices_by_serial("same")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::UnexpectedResponse { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("more than 1000 devices report serial \"same\""),
+        "{err}"
+    );
+    // A thousand is still an answer.
+    let graph = StandIn::start().await.unwrap();
+    graph.add_devices((0..1000).map(|i| Device::new(format!("dev-{i}"), "SAME")));
+    let found = client(&graph)
+        .find_autopilot_devices_by_serial("same")
+        .await;
+    assert_eq!(found.unwrap().len(), 1000);
+}
+
+#[tokio::test]
 async fn a_serial_never_changes_the_filter() {
     let graph = StandIn::start().await.unwrap();
     graph.add_devices([
