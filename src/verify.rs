@@ -50,7 +50,7 @@ impl GraphClient {
         let mut pause = FIRST_POLL_INTERVAL;
         loop {
             let device = self.autopilot_device(device_id).await?;
-            let differences = differences(&device, assignment);
+            let differences = device.assignment_differences(assignment);
             if differences.is_empty() {
                 return Ok(device);
             }
@@ -69,45 +69,61 @@ impl GraphClient {
     }
 }
 
-/// What the device reports that differs from `assignment`, one phrase per field.
-pub(crate) fn differences(
-    device: &AutopilotDevice,
-    assignment: &ResourceAccountAssignment,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut compare = |field: &str,
-                       reported: Option<&str>,
-                       expected: Option<&str>,
-                       same: fn(&str, &str) -> bool| {
-        let Some(expected) = expected else { return };
-        match reported {
-            Some(r) if same(r, expected) => {}
-            Some(r) => out.push(format!("{field} is {r:?} (expected {expected:?})")),
-            None => out.push(format!("{field} is not set (expected {expected:?})")),
-        }
-    };
-    compare(
-        "userPrincipalName",
-        device.user_principal_name.as_deref(),
-        assignment.user_principal_name.as_deref(),
-        |a, b| a.eq_ignore_ascii_case(b),
-    );
-    compare(
-        "addressableUserName",
-        device.addressable_user_name.as_deref(),
-        assignment.addressable_user_name.as_deref(),
-        |a, b| a == b,
-    );
-    let reported_name = device.resource_name.as_deref().filter(|n| !n.is_empty());
-    if reported_name.is_some() {
+impl AutopilotDevice {
+    /// What this device reports that differs from `assignment`, one phrase per field; empty
+    /// when it reports the assignment. The comparison [`GraphClient::verify_assignment`] waits
+    /// on, public so that a plan can tell "already assigned" by the same rule.
+    ///
+    /// The `userPrincipalName` is compared without regard to case (and surrounding blanks the
+    /// device may report); the `addressableUserName` when the assignment gives one; the
+    /// `resourceAccountName` with the device's `resourceName` only when the device reports one
+    /// (that the two name the same thing is inferred, not documented by Microsoft).
+    ///
+    /// ```
+    /// use autopilot_resource_account::{AutopilotDevice, ResourceAccountAssignment};
+    ///
+    /// let mut device = AutopilotDevice::default();
+    /// device.user_principal_name = Some("Room-101@contoso.com".into());
+    /// let assignment = ResourceAccountAssignment::new().with_user_principal_name("room-101@contoso.com");
+    /// assert!(device.assignment_differences(&assignment).is_empty());
+    /// ```
+    pub fn assignment_differences(&self, assignment: &ResourceAccountAssignment) -> Vec<String> {
+        let device = self;
+        let mut out = Vec::new();
+        let mut compare = |field: &str,
+                           reported: Option<&str>,
+                           expected: Option<&str>,
+                           same: fn(&str, &str) -> bool| {
+            let Some(expected) = expected else { return };
+            match reported {
+                Some(r) if same(r, expected) => {}
+                Some(r) => out.push(format!("{field} is {r:?} (expected {expected:?})")),
+                None => out.push(format!("{field} is not set (expected {expected:?})")),
+            }
+        };
         compare(
-            "resourceName",
-            reported_name,
-            assignment.resource_account_name.as_deref(),
+            "userPrincipalName",
+            device.user_principal_name.as_deref(),
+            assignment.user_principal_name.as_deref(),
+            |a, b| a.trim().eq_ignore_ascii_case(b.trim()),
+        );
+        compare(
+            "addressableUserName",
+            device.addressable_user_name.as_deref(),
+            assignment.addressable_user_name.as_deref(),
             |a, b| a == b,
         );
+        let reported_name = device.resource_name.as_deref().filter(|n| !n.is_empty());
+        if reported_name.is_some() {
+            compare(
+                "resourceName",
+                reported_name,
+                assignment.resource_account_name.as_deref(),
+                |a, b| a == b,
+            );
+        }
+        out
     }
-    out
 }
 
 #[cfg(test)]
@@ -129,7 +145,7 @@ mod tests {
             ..Default::default()
         };
         // No resourceName reported: not compared.
-        assert!(differences(&device, &assignment()).is_empty());
+        assert!(device.assignment_differences(&assignment()).is_empty());
     }
 
     #[test]
@@ -140,7 +156,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            differences(&device, &assignment()),
+            device.assignment_differences(&assignment()),
             [
                 r#"userPrincipalName is "old@contoso.com" (expected "room@contoso.com")"#,
                 r#"addressableUserName is not set (expected "Room")"#,

@@ -226,23 +226,10 @@ fn check(row: Row, device: AutopilotDevice) -> Planned {
     }
 }
 
-/// Whether the device reports the row's assignment, compared as `verify_assignment` does: the
-/// UPN without regard to case, the addressable name when the row gives one, the resource name
-/// only when the device reports one.
+/// Whether the device reports the row's assignment, by the library's rule (the one
+/// `verify_assignment` waits on).
 fn reports(device: &AutopilotDevice, row: &Row) -> bool {
-    let upn = device
-        .user_principal_name
-        .as_deref()
-        .is_some_and(|upn| upn.trim().eq_ignore_ascii_case(&row.user_principal_name));
-    let addressable = match &row.addressable_user_name {
-        Some(name) => device.addressable_user_name.as_deref() == Some(name.as_str()),
-        None => true,
-    };
-    let resource = match (&row.resource_account_name, device.resource_name.as_deref()) {
-        (Some(name), Some(reported)) if !reported.is_empty() => reported == name,
-        _ => true,
-    };
-    upn && addressable && resource
+    device.assignment_differences(&row.assignment()).is_empty()
 }
 
 /// `plan`: prints one line per row; reads from Graph, never writes.
