@@ -22,6 +22,9 @@ pub const MAX_DEPTH: usize = 256;
 /// aliased or not, is charged here: nested anchors would otherwise copy each subtree once per
 /// enclosing anchor (1.5 MB of text, about 1 GB of copies).
 pub const MAX_ALIAS_NODES: usize = 100_000;
+/// Most bytes of strings (keys and values) that anchors and aliases may copy in one document:
+/// counting nodes alone, every alias of one long anchored string would copy all of it again.
+pub const MAX_ALIAS_BYTES: usize = 64 * 1024 * 1024;
 
 /// A one-line parse error with the 1-based line it refers to (in the whole input).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +66,8 @@ pub fn parse(text: &str, first_line: usize, filter: PathFilter<'_>) -> Result<Va
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: std::collections::HashMap<usize, Value> = std::collections::HashMap::new();
-    // Nodes copied for anchors and aliases so far (see MAX_ALIAS_NODES).
-    let mut copied = 0usize;
+    // Nodes and bytes copied for anchors and aliases so far (see MAX_ALIAS_NODES).
+    let mut copied = Copied::default();
     let mut root: Option<Value> = None;
     let mut documents = 0usize;
     // Depth of a subtree being skipped (a filtered-out path item); 0 when not skipping.
@@ -255,35 +258,50 @@ pub fn count_events(text: &str) -> Result<usize, YamlError> {
     Ok(n)
 }
 
+/// What anchors and aliases have copied so far.
+#[derive(Default)]
+struct Copied {
+    nodes: usize,
+    bytes: usize,
+}
+
 /// Charge a copy of `v` to the anchor/alias budget, before making it (counting stops at the
 /// budget, so the check itself is bounded too).
-fn charge(copied: &mut usize, v: &Value) -> Result<(), String> {
-    let left = MAX_ALIAS_NODES - *copied;
-    let n = count_nodes(v, left + 1);
-    if n > left {
+fn charge(copied: &mut Copied, v: &Value) -> Result<(), String> {
+    let nodes_left = MAX_ALIAS_NODES - copied.nodes;
+    let bytes_left = MAX_ALIAS_BYTES - copied.bytes;
+    let (nodes, bytes) = measure(v, nodes_left + 1, bytes_left + 1);
+    if nodes > nodes_left || bytes > bytes_left {
         return Err(format!(
-            "YAML anchors and aliases would copy more than {MAX_ALIAS_NODES} nodes (anchor/alias bomb?)"
+            "YAML anchors and aliases would copy more than {MAX_ALIAS_NODES} nodes or \
+             {MAX_ALIAS_BYTES} bytes (anchor/alias bomb?)"
         ));
     }
-    *copied += n;
+    copied.nodes += nodes;
+    copied.bytes += bytes;
     Ok(())
 }
 
-fn count_nodes(v: &Value, cap: usize) -> usize {
-    let mut n = 0usize;
+/// Nodes in `v` and bytes in its strings and keys, counting stopped once either reaches its cap.
+fn measure(v: &Value, node_cap: usize, byte_cap: usize) -> (usize, usize) {
+    let (mut n, mut b) = (0usize, 0usize);
     let mut work = vec![v];
     while let Some(v) = work.pop() {
         n += 1;
-        if n >= cap {
-            return n;
-        }
         match v {
+            Value::String(s) => b += s.len(),
             Value::Array(a) => work.extend(a.iter()),
-            Value::Object(m) => work.extend(m.values()),
+            Value::Object(m) => {
+                b += m.keys().map(String::len).sum::<usize>();
+                work.extend(m.values());
+            }
             _ => {}
         }
+        if n >= node_cap || b >= byte_cap {
+            break;
+        }
     }
-    n
+    (n, b)
 }
 
 /// YAML 1.2 core schema resolution of a plain scalar.
@@ -567,6 +585,13 @@ mod tests {
         );
         let bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n";
         assert!(p(bomb).unwrap_err().message.contains("alias bomb"));
+        // Few nodes, many bytes: each alias of a 1 KB string copies it (70 MB in all).
+        let long = format!(
+            "a: &x \"{}\"\nb: [{}]\n",
+            "y".repeat(1024),
+            ["*x"; 70_000].join(",")
+        );
+        assert!(p(&long).unwrap_err().message.contains("alias bomb"));
         assert_eq!(p("a: &x 1\nb: *x\n").unwrap(), json!({"a":1,"b":1}));
     }
 
