@@ -1,10 +1,17 @@
-//! The real upstream texts: S1 reproduces the committed spec/ byte for byte; the 2023 text
-//! differs from it only where Microsoft's text really differs; older and newer forms of the
-//! action normalise to the same adjusted meaning; the fast path equals the full parse.
+//! The real upstream texts: spec/ is reproducible from its recorded source; S1 regenerates to
+//! the same bytes every time; the 2023 text differs from S1 only where Microsoft's text really
+//! differs; older and newer forms of the action normalise to the same adjusted meaning; the fast
+//! path equals the full parse.
+//!
+//! Only `spec_is_reproducible_from_its_recorded_source` and the shape checks of the adjusted
+//! document read the committed spec/'s generated files: the weekly job regenerates them from
+//! Microsoft's current text, so every comparison with S1 regenerates S1 itself (in temp dirs or
+//! in memory).
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use common::*;
 use serde_json::{Value, json};
@@ -17,19 +24,44 @@ fn committed_openapi() -> Value {
         .unwrap()
 }
 
-/// What the action-only adjustments make of the committed (S1) slice: the reference for texts
-/// that hold only the action.
+/// What the action-only adjustments make of S1's slice: the reference for texts that hold only
+/// the action.
 fn action_openapi() -> Value {
-    adjust::apply(&committed_slice(), &action_adjustments()).unwrap()
+    adjust::apply(&s1_slice(), &action_adjustments()).unwrap()
 }
 
-fn committed_slice() -> Value {
-    yaml::parse(
-        &std::fs::read_to_string(spec_dir().join("upstream-slice.yaml")).unwrap(),
-        1,
-        None,
-    )
-    .unwrap()
+/// Every file of a spec dir, by name, as text.
+fn files_of(dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The files a regenerated spec dir holds (the committed adjustments and what update writes).
+const SPEC_FILES: [&str; 4] = [
+    "adjustments.yaml",
+    "openapi.json",
+    "provenance.json",
+    "upstream-slice.yaml",
+];
+
+/// Assert two spec dirs hold the same files with the same bytes, naming the first that differs.
+fn assert_same_files(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>, what: &str) {
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "{what}: file names"
+    );
+    for (name, text) in a {
+        assert!(text == &b[name], "{what}: {name} differs");
+    }
 }
 
 /// JSON pointers where two values differ.
@@ -76,63 +108,153 @@ fn vendored_texts_are_the_recorded_ones() {
     }
 }
 
+/// The committed spec/ against its own record, whichever text it came from: provenance.json names
+/// the slice's sha256, openapi.json is exactly slice + adjustments, and the slice is a fixed point
+/// of the slicer (cutting it again, as if it were the upstream text, gives the same bytes).
+fn assert_spec_is_self_consistent(dir: &Path) {
+    spec::check(dir).unwrap_or_else(|(msg, diff)| panic!("{msg}\n{}", diff.unwrap_or_default()));
+    let slice_text = std::fs::read_to_string(dir.join("upstream-slice.yaml")).unwrap();
+    let adj = Adjustments::parse(&std::fs::read_to_string(dir.join("adjustments.yaml")).unwrap())
+        .unwrap();
+    let again = spec::derive(&slice_text, &adj, Mode::Full).unwrap();
+    assert!(
+        again.slice_yaml == slice_text,
+        "cutting upstream-slice.yaml again changes it"
+    );
+    assert!(
+        again.openapi_json == std::fs::read_to_string(dir.join("openapi.json")).unwrap(),
+        "openapi.json is not what the slice gives"
+    );
+}
+
 #[test]
-fn s1_update_reproduces_committed_spec_byte_for_byte() {
-    // Start from the committed adjustments alone: update must recreate every other file,
-    // provenance included, from S1 and the source named on the command line.
-    let t = scratch_spec("s1", false);
-    let sd = t.path().join("spec");
-    let from = upstream_texts().join(S1);
-    let source = spec::SourceInfo {
-        repository: Some("microsoftgraph/msgraph-sdk-powershell".into()),
-        path: Some("openApiDocs/beta/DeviceManagement.Enrollment.yml".into()),
-        commit: Some("042c9483f5eccc46c0f5b0623414a643001a13a5".into()),
-        date: None,
-        sha256: Some("1785ae1b99f2a4a7293e0e57aaf3eb2fc72411fb7631253b588f1a383bcfb589".into()),
+fn spec_is_reproducible_from_its_recorded_source() {
+    assert_spec_is_self_consistent(&spec_dir());
+    // When the text provenance.json records is vendored, `spec update` from it, starting from the
+    // committed adjustments alone, recreates every other file byte for byte, provenance included.
+    // After the weekly job the source is Microsoft's current text, which is not vendored: then
+    // the self-consistency above is what holds, until that text is vendored too.
+    let prov: Value =
+        serde_json::from_str(&std::fs::read_to_string(spec_dir().join("provenance.json")).unwrap())
+            .unwrap();
+    let sha = prov["input"]["sha256"]
+        .as_str()
+        .expect("provenance.json records the input's sha256");
+    assert!(
+        sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{sha}"
+    );
+    let vendored = std::fs::read_dir(upstream_texts())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        .find(|p| xtask::fetch::sha256_hex(&std::fs::read(p).unwrap()) == sha);
+    let Some(from) = vendored else {
+        println!("spec/'s source ({sha}) is not vendored: self-consistency checked only");
+        return;
     };
-    let r = spec::update(from.to_str().unwrap(), &sd, Mode::Auto, source).unwrap();
-    assert!(r.fallback.is_none(), "S1 takes the fast path");
-    let mut names: Vec<String> = std::fs::read_dir(spec_dir())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    let mut made: Vec<String> = std::fs::read_dir(&sd)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    made.sort();
-    assert_eq!(made, names, "the same set of files as the committed spec/");
-    for f in &names {
-        assert_eq!(
-            std::fs::read_to_string(sd.join(f)).unwrap(),
-            std::fs::read_to_string(spec_dir().join(f)).unwrap(),
-            "{f}"
-        );
+    // What provenance.json says of its origin is what upstream-texts/README.md records for that
+    // file (whose sha256 `vendored_texts_are_the_recorded_ones` checks).
+    let field = |f: &str| prov["source"][f].as_str().map(str::to_owned);
+    let name = from.file_name().unwrap().to_string_lossy().into_owned();
+    let readme = std::fs::read_to_string(upstream_texts().join("README.md")).unwrap();
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with(&format!("| `{name}` |")))
+        .unwrap_or_else(|| panic!("no README row for {name}"));
+    for f in ["repository", "path", "commit"] {
+        let v = field(f).unwrap_or_else(|| panic!("provenance.json records no source {f}"));
+        assert!(row.contains(&v), "source {f} {v} is not {name}'s: {row}");
     }
-    // A second run (no provenance options: kept for the same input) changes nothing and
-    // reports an unchanged surface.
-    let r = spec::update(from.to_str().unwrap(), &sd, Mode::Auto, Default::default()).unwrap();
+    assert_eq!(prov["source"]["retrieved_as"], name.as_str());
+    let t = scratch_spec("reproduce", false);
+    let sd = t.path().join("spec");
+    let source = spec::SourceInfo {
+        repository: field("repository"),
+        path: field("path"),
+        commit: field("commit"),
+        date: field("date"),
+        sha256: Some(sha.to_owned()),
+    };
+    spec::update(from.to_str().unwrap(), &sd, Mode::Auto, source).unwrap();
+    assert_same_files(
+        &files_of(&sd),
+        &files_of(&spec_dir()),
+        &format!("spec/ regenerated from {}", from.display()),
+    );
+}
+
+#[test]
+fn s1_regenerates_to_the_same_bytes_twice() {
+    let a = s1_spec("s1-twice-a");
+    let b = s1_spec("s1-twice-b");
+    let (da, db) = (a.path().join("spec"), b.path().join("spec"));
+    let first = files_of(&da);
+    assert_eq!(
+        first.keys().map(String::as_str).collect::<Vec<_>>(),
+        SPEC_FILES
+    );
+    assert_same_files(&first, &files_of(&db), "two regenerations of S1");
+    assert_spec_is_self_consistent(&da);
+    // Again in place (no provenance options: kept for the same input): nothing changes and the
+    // surface is reported unchanged.
+    let from = upstream_texts().join(S1);
+    let r = spec::update(from.to_str().unwrap(), &da, Mode::Auto, Default::default()).unwrap();
     assert!(r.changed_files.is_empty() && !r.surface_changed, "{r:?}");
-    spec::check(&sd).unwrap();
+    assert_same_files(&first, &files_of(&da), "S1 regenerated in place");
 }
 
 #[test]
 fn s1_fast_path_equals_full_parse() {
     let text = s1();
-    let wanted = adjustments().wanted_paths();
+    let adj = adjustments();
+    let wanted = adj.wanted_paths();
     let fast = slice::slice(&text, &wanted, Mode::Auto).unwrap();
     assert!(fast.fallback.is_none());
     let full = slice::slice(&text, &wanted, Mode::Full).unwrap();
     assert_eq!(fast.slice, full.slice);
-    assert_eq!(fast.slice, committed_slice());
+    // One path item per operation the adjustments name, and they apply to it (two empty
+    // slices would also agree).
+    assert_eq!(
+        full.slice["paths"].as_object().unwrap().len(),
+        adj.operations.len()
+    );
+    adjust::apply(&full.slice, &adj).unwrap();
+    // The same through `spec update` (the files it writes), each mode in its own spec dir.
+    let from = upstream_texts().join(S1);
+    let dirs: Vec<TempDir> = [(Mode::Auto, "s1-auto"), (Mode::Full, "s1-full")]
+        .into_iter()
+        .map(|(mode, tag)| {
+            let t = scratch_spec(tag, false);
+            let r = spec::update(
+                from.to_str().unwrap(),
+                &t.path().join("spec"),
+                mode,
+                s1_source(),
+            )
+            .unwrap();
+            assert!(
+                mode == Mode::Full || r.fallback.is_none(),
+                "{:?}",
+                r.fallback
+            );
+            t
+        })
+        .collect();
+    assert_same_files(
+        &files_of(&dirs[0].path().join("spec")),
+        &files_of(&dirs[1].path().join("spec")),
+        "S1 updated with the fast path vs the full parse",
+    );
 }
 
 #[test]
 fn slice_is_upstream_lines_verbatim() {
     // Every line of the slice's path items is a line of S1 (same indentation relative to it).
     let text = s1();
-    let slice = std::fs::read_to_string(spec_dir().join("upstream-slice.yaml")).unwrap();
+    let slice = spec::derive(&text, &adjustments(), Mode::Auto)
+        .unwrap()
+        .slice_yaml;
     let upstream_lines: std::collections::HashSet<&str> =
         text.lines().map(str::trim_start).collect();
     for l in slice.lines().filter(|l| !l.starts_with('#')) {
@@ -153,8 +275,23 @@ fn text_2023_regenerates_with_only_real_differences() {
     assert_eq!(fast.slice_yaml, full.slice_yaml);
     assert!(fast.slice_yaml.contains("'204':") && fast.slice_yaml.contains("innererror:"));
 
+    // Both texts regenerated by `spec update` with the action-only adjustments, each in its own
+    // spec dir.
+    let regenerate = |name: &str, tag: &str| -> (TempDir, Value) {
+        let t = action_scratch_spec(tag);
+        let sd = t.path().join("spec");
+        let from = upstream_texts().join(name);
+        let r = spec::update(from.to_str().unwrap(), &sd, Mode::Auto, Default::default()).unwrap();
+        assert!(r.fallback.is_none(), "{name}");
+        let json = std::fs::read_to_string(sd.join("openapi.json")).unwrap();
+        (t, serde_json::from_str(&json).unwrap())
+    };
+    let (_t2023, from_2023) = regenerate(M2023, "text-2023");
+    let (_ts1, from_s1) = regenerate(S1, "text-2023-s1");
+    assert_eq!(from_2023, fast.adjusted);
+
     let mut d = BTreeSet::new();
-    diff_pointers(&action_openapi(), &fast.adjusted, String::new(), &mut d);
+    diff_pointers(&from_s1, &from_2023, String::new(), &mut d);
     let allowed = |p: &str| {
         p == "/info/title"
             || p.ends_with("/tags/0")
@@ -169,15 +306,15 @@ fn text_2023_regenerates_with_only_real_differences() {
     assert!(!d.is_empty());
     // The generated Rust surface is the same as from S1.
     assert_eq!(
-        surface::generate(&fast.adjusted).unwrap(),
-        surface::generate(&action_openapi()).unwrap()
+        surface::generate(&from_2023).unwrap(),
+        surface::generate(&from_s1).unwrap()
     );
 }
 
 /// Apply a change to the action's part of the committed slice, write it in the converter's
 /// layout, derive again (with the action-only adjustments; compare with [`action_openapi`]).
 fn derive_variant(change: impl FnOnce(&mut Value)) -> Result<Value, String> {
-    let mut s = committed_slice();
+    let mut s = s1_slice();
     s["paths"]
         .as_object_mut()
         .unwrap()
@@ -304,7 +441,7 @@ fn forms_up_to_2023_normalise_to_the_same_meaning() {
 #[test]
 fn vanished_targets_are_errors_naming_the_adjustment() {
     let adj = adjustments();
-    let base = committed_slice();
+    let base = s1_slice();
     type Change = Box<dyn Fn(&mut Value)>;
     let cases: Vec<(&str, Change)> = vec![
         (
@@ -395,7 +532,7 @@ fn device_props(s: &mut Value) -> &mut serde_json::Map<String, Value> {
 #[test]
 fn onboarding_adjustments_fail_naming_themselves_when_upstream_moves() {
     let adj = adjustments();
-    let base = committed_slice();
+    let base = s1_slice();
     type Change = Box<dyn Fn(&mut Value)>;
     let cases: Vec<(&str, Change)> = vec![
         (
@@ -534,7 +671,7 @@ fn set_properties_on_a_missing_schema_is_named() {
         &text.replace("set_properties:\n  InnerError:", "set_properties:\n  Nope:"),
     )
     .unwrap();
-    let e = adjust::apply(&committed_slice(), &adj).unwrap_err();
+    let e = adjust::apply(&s1_slice(), &adj).unwrap_err();
     assert!(e.contains("set_properties.Nope"), "{e}");
 }
 
@@ -627,7 +764,8 @@ fn progenitor_failure_is_an_error_not_a_panic() {
 
 /// The fixture `cargo xtask fixture` builds (the bench uses 88 MB of it in release; a few MB
 /// here keep the debug test fast): the fast path is taken, agrees with the full parse, and
-/// finds S1's path items and components among all the renamed copies.
+/// finds S1's path items and components (as the full parse of S1 alone gives them) among all
+/// the renamed copies.
 #[test]
 fn fixture_fast_path_equals_full_parse() {
     let texts: Vec<String> = xtask::fixture::default_inputs()
@@ -644,8 +782,8 @@ fn fixture_fast_path_equals_full_parse() {
     assert!(fast.fallback.is_none(), "{:?}", fast.fallback);
     let full = slice::slice(&text, &wanted, Mode::Full).unwrap();
     assert_eq!(fast.slice, full.slice);
-    let committed = committed_slice();
+    let s1 = s1_slice();
     for part in ["paths", "components"] {
-        assert_eq!(fast.slice[part], committed[part], "{part}");
+        assert_eq!(fast.slice[part], s1[part], "{part}");
     }
 }

@@ -31,7 +31,7 @@ fn s1() -> String {
 
 #[test]
 fn unchanged_surface_exits_0() {
-    let t = copy_of_spec("cli-same");
+    let t = s1_spec("cli-same");
     let sd = t.path().join("spec");
     let before = snapshot(&sd);
     let o = xtask(&[
@@ -49,10 +49,11 @@ fn unchanged_surface_exits_0() {
 
 #[test]
 fn changed_surface_exits_3_and_says_why() {
-    // The committed document lacks one operation (as if an older text had made it): the S1
-    // update brings it back, which changes the generated surface.
-    let t = copy_of_spec("cli-changed");
+    // S1's document lacks one operation (as if an older text had made it): the S1 update
+    // brings it back, which changes the generated surface.
+    let t = s1_spec("cli-changed");
     let sd = t.path().join("spec");
+    let s1_json = std::fs::read(sd.join("openapi.json")).unwrap();
     let mut doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(sd.join("openapi.json")).unwrap()).unwrap();
     let paths = doc["paths"].as_object_mut().unwrap();
@@ -79,10 +80,7 @@ fn changed_surface_exits_3_and_says_why() {
         "{}",
         o.stdout
     );
-    assert_eq!(
-        std::fs::read(sd.join("openapi.json")).unwrap(),
-        std::fs::read(spec_dir().join("openapi.json")).unwrap()
-    );
+    assert_eq!(std::fs::read(sd.join("openapi.json")).unwrap(), s1_json);
 }
 
 #[test]

@@ -114,6 +114,53 @@ pub fn scratch_spec(tag: &str, with_committed: bool) -> TempDir {
     t
 }
 
+/// Where S1 came from, as its row in upstream-texts/README.md records it (the sha256 pins it).
+pub fn s1_source() -> xtask::spec::SourceInfo {
+    xtask::spec::SourceInfo {
+        repository: Some("microsoftgraph/msgraph-sdk-powershell".into()),
+        path: Some("openApiDocs/beta/DeviceManagement.Enrollment.yml".into()),
+        commit: Some("042c9483f5eccc46c0f5b0623414a643001a13a5".into()),
+        date: None,
+        sha256: Some("1785ae1b99f2a4a7293e0e57aaf3eb2fc72411fb7631253b588f1a383bcfb589".into()),
+    }
+}
+
+/// A spec dir that is S1's output: the committed adjustments, then `spec update` from S1.
+///
+/// Tests that need "a spec/ made from a known text" start here, not from the committed spec/:
+/// the weekly job regenerates spec/ from whatever Microsoft publishes, so the committed files
+/// need not be S1's.
+pub fn s1_spec(tag: &str) -> TempDir {
+    let t = scratch_spec(tag, false);
+    let r = xtask::spec::update(
+        upstream_texts().join(S1).to_str().unwrap(),
+        &t.path().join("spec"),
+        xtask::slice::Mode::Auto,
+        s1_source(),
+    )
+    .unwrap();
+    assert!(r.fallback.is_none(), "S1 takes the fast path");
+    t
+}
+
+/// S1 cut with the committed adjustments' wanted paths (full parse: the reference).
+pub fn s1_slice() -> serde_json::Value {
+    xtask::slice::slice(
+        &s1(),
+        &adjustments().wanted_paths(),
+        xtask::slice::Mode::Full,
+    )
+    .unwrap()
+    .slice
+}
+
+/// What the committed adjustments make of S1 (the openapi.json of [`s1_spec`]).
+pub fn s1_openapi() -> serde_json::Value {
+    xtask::spec::derive(&s1(), &adjustments(), xtask::slice::Mode::Auto)
+        .unwrap()
+        .adjusted
+}
+
 /// A small document in the converter's layout with both operations of the action (qualified,
 /// as in the module slices), decoys, and the error components.
 pub const MINI: &str = r#"openapi: 3.0.1
