@@ -477,9 +477,11 @@ async fn intunes_limits_with_outages_lose_nothing() {
         Throttling::intune()
             .scaled(20.0)
             .hint(PauseHint::Absent)
+            // 40 ms of every 110 ms: over a 3 s run no request pattern can miss them all (a
+            // 15 ms outage every 150 ms was missed once by bursts at the windows' openings).
             .outages(Outages::new(
-                Duration::from_millis(150),
-                Duration::from_millis(15),
+                Duration::from_millis(110),
+                Duration::from_millis(40),
             )),
     );
     // The 503/504 bursts use up retries (refused probes do not): allow a bulk run more of them.
