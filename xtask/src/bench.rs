@@ -278,16 +278,13 @@ pub fn run(fixture: Option<PathBuf>, upstream: Option<PathBuf>) -> Result<(), St
         return Err("the fast path and the full parse disagree on the fixture".into());
     }
 
-    // Differential on the real texts: the vendored ones, and (optional extra, when at hand)
-    // every module slice of 2023.
+    // Differential on the real texts: the vendored ones, and (optional extra, only when
+    // `--upstream DIR` names it) every module slice of 2023. Nothing outside the repository is
+    // read unless asked for.
     let mut files: Vec<String> = fixture::default_inputs()
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
-    let upstream = upstream.or_else(|| {
-        let shared = root.join("../shared/upstream");
-        shared.is_dir().then_some(shared)
-    });
     let tarball = upstream.map(|u| u.join("beta-modules-2023-01-04.tar.xz"));
     match tarball.filter(|t| t.is_file()) {
         None => println!(

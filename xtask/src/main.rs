@@ -29,7 +29,7 @@ enum Cmd {
         #[arg(long)]
         fixture: Option<PathBuf>,
         /// Optional extra: a folder holding `beta-modules-2023-01-04.tar.xz` (all 38 module
-        /// slices of 2023) for a wider differential check; default ../shared/upstream when present.
+        /// slices of 2023) for a wider differential check; without it, only the vendored texts.
         #[arg(long)]
         upstream: Option<PathBuf>,
     },
