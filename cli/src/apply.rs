@@ -165,45 +165,24 @@ pub async fn execute(
                 }
             }
         }
-        match p.decision(unblocked) {
-            Decision::Assign => writes.push(p),
-            Decision::Reassign { .. } if options.reassign => writes.push(p),
-            Decision::Reassign { current } => {
-                let why = format!("{current} is linked now; apply --reassign replaces it");
-                finish(
-                    &mut counts,
-                    record,
-                    out,
-                    &p,
-                    "blocked",
-                    Outcome::Blocked,
-                    Some(why),
-                    None,
-                )?;
-            }
-            Decision::AlreadyAssigned => {
-                finish(
-                    &mut counts,
-                    record,
-                    out,
-                    &p,
-                    "already-assigned",
-                    Outcome::Verified,
-                    None,
-                    None,
-                )?;
-            }
-            Decision::Blocked(why) => {
-                finish(
-                    &mut counts,
-                    record,
-                    out,
-                    &p,
-                    "blocked",
-                    Outcome::Blocked,
-                    Some(why),
-                    None,
-                )?;
+        // Rows that are not written end here, with what the plan found.
+        let settled = match p.decision(unblocked) {
+            Decision::Assign => None,
+            Decision::Reassign { .. } if options.reassign => None,
+            Decision::Reassign { current } => Some((
+                "blocked",
+                Outcome::Blocked,
+                Some(format!(
+                    "{current} is linked now; apply --reassign replaces it"
+                )),
+            )),
+            Decision::AlreadyAssigned => Some(("already-assigned", Outcome::Verified, None)),
+            Decision::Blocked(why) => Some(("blocked", Outcome::Blocked, Some(why))),
+        };
+        match settled {
+            None => writes.push(p),
+            Some((status, outcome, why)) => {
+                finish(&mut counts, record, out, &p, status, outcome, why, None)?
             }
         }
     }

@@ -37,7 +37,6 @@ pub async fn connect(global: &Global) -> Result<Connection, ConnectError> {
     if let Some(url) = &global.base_url {
         builder = builder.base_url(url);
     }
-    let tenant;
     #[cfg(feature = "azure-identity")]
     if let Some(auth) = global.auth {
         let provider = azure::provider(auth, global, cloud)?;
@@ -46,14 +45,14 @@ pub async fn connect(global: &Global) -> Result<Connection, ConnectError> {
         let token = autopilot_resource_account::TokenProvider::token(&provider, &[cloud.scope()])
             .await
             .map_err(|e| ConnectError::SignIn(format!("cannot sign in: {e}")))?;
-        tenant = tenant_of(token.secret());
+        let tenant = tenant_of(token.secret());
         builder = builder.token_provider(provider);
         return finish(builder, tenant);
     }
     let Some(token) = global.token.as_deref().filter(|t| !t.trim().is_empty()) else {
         return Err(ConnectError::Usage(no_token_hint().into()));
     };
-    tenant = tenant_of(token);
+    let tenant = tenant_of(token);
     builder = builder.bearer_token(token.trim());
     finish(builder, tenant)
 }
