@@ -121,7 +121,8 @@ pub fn client_options(cloud: Cloud) -> ClientOptions {
 ///   300 characters). Secrets are replaced by `<redacted>` by the structure around them, whatever
 ///   their length: values of secret-named fields (`"client_secret": "…"`, `password = …`,
 ///   `secret=…`), URL userinfo and query values, the word after `Bearer`, JWTs and Entra client
-///   secrets.
+///   secrets. A quoted value is read as a string, escapes and all (`\"`, `\\`, `\u0022`, JSON
+///   inside a JSON string): it ends at its closing quote, or with the line.
 ///
 /// Clones share one cache. The credential's own `Debug` output is never shown.
 ///
@@ -341,7 +342,12 @@ fn redact(line: &str) -> String {
     let mut after_scheme = false;
     line.split(' ')
         .map(|word| {
-            let core = word.trim_matches(|c: char| "\"'`()[]{}<>,;".contains(c));
+            let core = word.trim_matches(|c: char| "\"'`()[]{},;".contains(c));
+            // `<token>`, but not a word that ends in a `<redacted>` of an earlier pass.
+            let core = match core.strip_prefix('<').and_then(|c| c.strip_suffix('>')) {
+                Some(inner) if core != REDACTED => inner,
+                _ => core,
+            };
             let secret = (after_scheme && !core.is_empty() && core != REDACTED)
                 || is_jwt(core)
                 || is_entra_secret(core);
@@ -356,6 +362,10 @@ fn redact(line: &str) -> String {
 }
 
 /// In every `scheme://…` URL: the userinfo, and every query (and fragment) value.
+///
+/// A URL ends at a quote or a backslash, so what this replaces holds neither, and the quoting
+/// that [`redact_fields`] reads afterwards is the original's (a query value ending in the `\` of
+/// an escaped quote would otherwise unbalance it).
 fn redact_urls(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
@@ -367,7 +377,7 @@ fn redact_urls(line: &str) -> String {
             .rposition(|b| !(b.is_ascii_alphanumeric() || b"+.-".contains(&b)))
             .map_or(0, |i| i + 1);
         let end = rest[at..]
-            .find(|c: char| c.is_whitespace() || "\"'<>".contains(c))
+            .find(|c: char| c.is_whitespace() || "\"'<>\\".contains(c))
             .map_or(rest.len(), |i| at + i);
         out.push_str(&rest[..scheme_start]);
         let url = &rest[scheme_start..end];
@@ -468,9 +478,11 @@ fn redact_fields(line: &str) -> String {
         if !is_secret_key(key) {
             continue;
         }
-        let quote = start.checked_sub(1).map(|i| bytes[i]);
-        let quoted = matches!(quote, Some(b'"' | b'\'')) && bytes.get(pos) == quote.as_ref();
-        let mut at = pos + usize::from(quoted);
+        // A quoted key: `"key"`, `'key'`, or `\"key\"` in JSON inside a JSON string.
+        let closing = quote_at(bytes, pos)
+            .filter(|(q, _, _)| start.checked_sub(1).map(|i| bytes[i]) == Some(*q));
+        let quoted = closing.is_some();
+        let mut at = closing.map_or(pos, |(_, _, after)| after);
         let skip_spaces = |mut i: usize| {
             while bytes.get(i) == Some(&b' ') {
                 i += 1;
@@ -494,14 +506,9 @@ fn redact_fields(line: &str) -> String {
             _ => continue,
         };
         at = value_start;
-        let (value_start, value_end) = match bytes.get(at) {
-            Some(&q @ (b'"' | b'\'')) => {
-                let end = line[at + 1..]
-                    .find(q as char)
-                    .map_or(line.len(), |i| at + 1 + i);
-                (at + 1, end)
-            }
-            _ => {
+        let (value_start, value_end) = match quote_at(bytes, at) {
+            Some((q, backslashes, after)) => (after, string_end(bytes, after, q, backslashes)),
+            None => {
                 let end = line[at..]
                     .find(|c: char| c.is_whitespace() || ",;&)]}\"'<>".contains(c))
                     .map_or(line.len(), |i| at + i);
@@ -517,6 +524,59 @@ fn redact_fields(line: &str) -> String {
     }
     out.push_str(&line[copied..]);
     out
+}
+
+/// A quote at `at`: `"` or `'` after any backslashes (`\"` in JSON inside a JSON string,
+/// `\\\"` one level deeper). The quote, its backslashes and the index after it.
+fn quote_at(bytes: &[u8], at: usize) -> Option<(u8, usize, usize)> {
+    let backslashes = bytes.get(at..)?.iter().take_while(|&&b| b == b'\\').count();
+    match bytes.get(at + backslashes) {
+        Some(&q @ (b'"' | b'\'')) => Some((q, backslashes, at + backslashes + 1)),
+        _ => None,
+    }
+}
+
+/// Where the string that starts at `start` ends: the index of its closing quote `q` (with that
+/// quote's own backslashes: as many as its opening quote had), or the end of the line if it is
+/// unterminated. Escapes are honoured: `\"` and `\\` are characters of the value, and so is
+/// `\u0022`, which contains no quote at all.
+fn string_end(bytes: &[u8], start: usize, q: u8, opening_backslashes: usize) -> usize {
+    let levels = escape_levels(opening_backslashes);
+    let mut backslashes = 0;
+    for (i, &b) in bytes.iter().enumerate().skip(start) {
+        if b == q && closes(backslashes, levels) {
+            return i - backslashes.min(opening_backslashes);
+        }
+        backslashes = if b == b'\\' { backslashes + 1 } else { 0 };
+    }
+    bytes.len()
+}
+
+/// Each level of quoting writes a backslash as two and a quote as `\"`: a quote inside `levels`
+/// strings carries 2^levels − 1 backslashes (`"`, `\"`, `\\\"`, …). The levels of a run of
+/// `backslashes` before a quote.
+fn escape_levels(mut backslashes: usize) -> usize {
+    let mut levels = 0;
+    while !backslashes.is_multiple_of(2) {
+        backslashes /= 2;
+        levels += 1;
+    }
+    levels
+}
+
+/// Whether a quote after `backslashes` backslashes ends a string quoted inside `levels` others.
+/// Undoing each level must leave an odd run (that level's escape of the quote); an even run means
+/// the string of that level ends here, and the value with it. Only a quote whose run stays odd
+/// down to the value's own escaping (`\"` in the value) is a character of the value.
+fn closes(backslashes: usize, levels: usize) -> bool {
+    let mut run = backslashes;
+    for _ in 0..=levels {
+        if run.is_multiple_of(2) {
+            return true;
+        }
+        run /= 2;
+    }
+    false
 }
 
 /// `header.payload.signature` in base64url, header starting `eyJ` (`{"`).
@@ -598,6 +658,8 @@ mod tests {
                 Some("Authorization: Bearer <redacted>"),
             ),
             ("Basic dXNlcjpwdw==", Some("Basic <redacted>")),
+            // A word whose URL was redacted first is replaced whole (this left a stray `>`).
+            ("Bearer u:p@h\"https://x?a=b", Some("Bearer <redacted>")),
             ("(eyJ0eXAiOiJKV1QiLCJhbGc.eyJ)", Some("(<redacted>)")),
             (
                 "secret abc8Q~abcdefghijklmnopqrstuvwxyz.0123 rejected",
@@ -606,6 +668,181 @@ mod tests {
         ];
         for (line, want) in cases {
             assert_eq!(redact(line), want.unwrap_or(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn quoted_values_end_where_their_string_ends_not_at_an_escaped_quote() {
+        let cases = [
+            // An escaped quote inside the value (this showed `tail-secret`).
+            (
+                r#"{"client_secret":"abc\"tail-secret","client_id":"app"}"#,
+                r#"{"client_secret":"<redacted>","client_id":"app"}"#,
+            ),
+            // An escaped backslash right before the closing quote: the string ends there.
+            (
+                r#"{"client_secret":"abc\\","client_id":"app"}"#,
+                r#"{"client_secret":"<redacted>","client_id":"app"}"#,
+            ),
+            // An escaped backslash, then an escaped quote.
+            (
+                r#"{"password":"a\\\"tail","x":1}"#,
+                r#"{"password":"<redacted>","x":1}"#,
+            ),
+            // A quote written as a unicode escape does not end the string.
+            (
+                r#"{"client_secret":"ab\u0022tail","client_id":"app"}"#,
+                r#"{"client_secret":"<redacted>","client_id":"app"}"#,
+            ),
+            // Single-quoted (Python-style) values escape the same way.
+            (
+                r#"{'password': 'it\'s tail'}"#,
+                r#"{'password': '<redacted>'}"#,
+            ),
+            // A quoted value after `=`.
+            (
+                r#"password="a\"tail" next"#,
+                r#"password="<redacted>" next"#,
+            ),
+            // JSON inside a JSON string: keys and values quoted with `\"`.
+            (
+                r#"body: "{\"client_secret\":\"abc\\\"tail\",\"client_id\":\"app\"}""#,
+                r#"body: "{\"client_secret\":\"<redacted>\",\"client_id\":\"app\"}""#,
+            ),
+            // Unterminated: everything to the end of the line.
+            (
+                r#"{"client_secret":"abc\"tail"#,
+                r#"{"client_secret":"<redacted>"#,
+            ),
+            (
+                r#"{"client_secret":"abc\"#,
+                r#"{"client_secret":"<redacted>"#,
+            ),
+            (r#"{"client_secret":""#, r#"{"client_secret":""#),
+            (r#"{"client_secret":"\"#, r#"{"client_secret":"<redacted>"#),
+            // A URL inside the value: its redaction must not unbalance the quotes.
+            (
+                r#"{"client_secret":"x://h?q=a\"tail","client_id":"app"}"#,
+                r#"{"client_secret":"<redacted>","client_id":"app"}"#,
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(redact(line), want, "{line}");
+        }
+    }
+
+    /// A small deterministic generator (xorshift), so a failing case can be replayed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[(self.next() % items.len() as u64) as usize]
+        }
+
+        fn text(&mut self, alphabet: &[&str], max_len: u64) -> String {
+            let len = self.next() % (max_len + 1);
+            (0..len).map(|_| self.pick(alphabet)).collect()
+        }
+    }
+
+    /// Characters that have a meaning to JSON, quoting, URLs, `key=value`, or UTF-8 boundaries.
+    const TRICKY: [&str; 22] = [
+        "a", "Z", "0", "\\", "\"", "'", "\\\"", "\\\\", " ", ":", "=", "&", "?", "@", "://", "\n",
+        "\u{1}", "é", "“", "}", "~", "u0022",
+    ];
+
+    /// Python's `repr` of a string, single-quoted.
+    fn python_repr(s: &str) -> String {
+        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+    }
+
+    #[test]
+    fn no_part_of_a_secret_survives_any_quoting_of_it() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for case in 0..5_000 {
+            // The marker sits at several places, so a leak of any tail shows it.
+            let secret = format!(
+                "{}SEKRIT{}SEKRIT{}",
+                rng.text(&TRICKY, 6),
+                rng.text(&TRICKY, 6),
+                rng.text(&TRICKY, 6)
+            );
+            let key = rng.pick(&[
+                "client_secret",
+                "password",
+                "access_token",
+                "AZURE_CLIENT_SECRET",
+            ]);
+            let json = serde_json::json!({ key: secret, "client_id": "app" }).to_string();
+            let lines = [
+                json.clone(),
+                // JSON inside a JSON string, once and twice.
+                serde_json::json!({ "body": json }).to_string(),
+                serde_json::json!({ "outer": serde_json::json!({ "body": json }).to_string() })
+                    .to_string(),
+                format!(
+                    "{{{}: {}, 'client_id': 'app'}}",
+                    python_repr(key),
+                    python_repr(&secret)
+                ),
+                format!("{key}={} and more", serde_json::Value::from(secret.clone())),
+            ];
+            for line in lines {
+                let out = redact(&line);
+                assert!(
+                    !out.contains("SEKRIT"),
+                    "case {case}: {line:?} was redacted to {out:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn redaction_never_panics_on_any_input() {
+        let alphabet = [
+            "client_secret",
+            "password",
+            "code",
+            "Bearer ",
+            "https://",
+            "u:p@h",
+            "?a=b",
+            "#s=t",
+            "eyJ",
+            ".",
+            "\\",
+            "\"",
+            "'",
+            "\\\"",
+            " ",
+            ":",
+            "=",
+            "&",
+            "é",
+            "“",
+            "\u{10FFFF}",
+            ",",
+        ];
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..20_000 {
+            let line = rng.text(&alphabet, 24);
+            let out = redact(&line);
+            // Redaction only takes text away and marks where: without its markers, the output
+            // is what the input was, minus some of it, in the same order.
+            let mut input = line.chars();
+            assert!(
+                out.replace(REDACTED, "")
+                    .chars()
+                    .all(|c| input.any(|kept| kept == c)),
+                "{line:?} was redacted to {out:?}"
+            );
         }
     }
 
