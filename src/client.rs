@@ -198,6 +198,17 @@ impl GraphClientBuilder {
 
     /// Whole-request timeout (connect, send, answer). Default: [`DEFAULT_TIMEOUT`]. It also bounds
     /// each wait for the token source, so a hung credential fails calls instead of stalling them.
+    ///
+    /// It must be greater than zero: [`build`](Self::build) refuses [`Duration::ZERO`] with
+    /// [`Error::InvalidInput`], since every call would time out.
+    ///
+    /// ```
+    /// use autopilot_resource_account::{Error, GraphClient};
+    /// use std::time::Duration;
+    ///
+    /// let zero = GraphClient::builder().bearer_token("t").timeout(Duration::ZERO).build();
+    /// assert!(matches!(zero, Err(Error::InvalidInput(_))));
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -220,6 +231,11 @@ impl GraphClientBuilder {
             None => self.cloud.base_url().to_owned(),
         };
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        if timeout.is_zero() {
+            return Err(Error::invalid_input(
+                "timeout must be greater than zero (with Duration::ZERO every call times out)",
+            ));
+        }
         let mut http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .timeout(timeout)
@@ -318,6 +334,25 @@ mod tests {
         let client = builder.build().unwrap();
         assert!(!format!("{client:?}").contains("s3cret"));
         assert_eq!(client.base_url(), "https://graph.microsoft.com/beta");
+    }
+
+    #[test]
+    fn a_zero_timeout_is_refused_at_build() {
+        let err = GraphClient::builder()
+            .bearer_token("t")
+            .timeout(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("timeout") && text.contains("zero"), "{text}");
+        assert!(!text.contains('\n'), "{text}");
+        // The smallest positive timeout is a choice the caller may make.
+        GraphClient::builder()
+            .bearer_token("t")
+            .timeout(Duration::from_nanos(1))
+            .build()
+            .unwrap();
     }
 
     #[test]
