@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{ApplyArgs, Global};
-use crate::journal::{self, Binding, Entry, Journal, Outcome};
+use crate::journal::{Binding, Entry, Journal, Outcome};
 use crate::output::{Output, RowReport};
 use crate::plan::{self, Decision, Planned};
 use crate::rows::Row;
@@ -47,7 +47,10 @@ pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Statu
     let (rows, bad) = rows::read(csv).map_err(Failure::Usage)?;
     let connection = connect::connect(global).await?;
     let journal_path = args.journal.clone().unwrap_or_else(|| default_journal(csv));
-    let last = journal::load(&journal_path, &connection.binding)
+    // Locked from here to the end of the run: what it reads stays true while it writes.
+    let mut journal = Journal::open(&journal_path).map_err(Failure::Usage)?;
+    let last = journal
+        .load(&connection.binding)
         .map_err(|e| Failure::Usage(e.to_string()))?;
     for row in &bad {
         out.bad_row(&csv.display().to_string(), row.line, &row.why);
@@ -67,7 +70,6 @@ pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Statu
             ..RowReport::default()
         });
     }
-    let mut journal = Journal::open(&journal_path).map_err(Failure::Usage)?;
     let options = Options {
         allow_next_enrollment: args.allow_next_enrollment,
         reassign: args.reassign,

@@ -14,9 +14,15 @@
 //! Writing appends one line per entry with a single `write` and `fsync`s it (`sync_data`)
 //! before the next row is reported, so at most the line being written can be lost or torn.
 //! Opening for append first cuts a torn tail, so the next entry starts on a line of its own.
+//!
+//! A run holds an exclusive lock on its journal from before it reads it until it ends
+//! ([`Journal::open`]): a second run on the same journal would read rows as not done that the
+//! first is writing, and interleave its lines with the first's. It is refused instead. The
+//! journal is read through the locked handle (on Windows the lock also bars other handles).
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::fs::TryLockError;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -114,19 +120,13 @@ impl std::fmt::Display for LoadError {
     }
 }
 
-/// The last entry of each row, from a journal written for `binding`. No file: no entries.
-pub fn load(path: &Path, binding: &Binding) -> Result<HashMap<String, Entry>, LoadError> {
-    let shown = crate::output::escape(&path.display().to_string());
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
-        Err(e) => {
-            return Err(LoadError::Unreadable(format!(
-                "cannot read the journal {shown}: {e}"
-            )));
-        }
-    };
-    let complete = complete_len(&bytes);
+/// The last entry of each row in `bytes`, a journal written for `binding` (`shown` is its name).
+fn parse(
+    bytes: &[u8],
+    shown: &str,
+    binding: &Binding,
+) -> Result<HashMap<String, Entry>, LoadError> {
+    let complete = complete_len(bytes);
     let mut last = HashMap::new();
     for (index, line) in bytes[..complete].split(|&b| b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -175,18 +175,31 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Opens (or creates) the journal at `path`, cutting a torn last line first.
+    /// Opens (or creates) the journal at `path` and locks it for as long as the `Journal` lives
+    /// (the run), then cuts a torn last line. A journal another run holds is refused.
     pub fn open(path: &Path) -> Result<Self, String> {
         let shown = crate::output::escape(&path.display().to_string());
         let existed = path.exists();
-        let file = std::fs::OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .read(true)
             .open(path)
             .map_err(|e| format!("cannot open the journal {shown}: {e}"))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(format!(
+                    "the journal {shown} is in use: another run holds it (wait for it to end, \
+                     or pass --journal <another file>)"
+                ));
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(format!("cannot lock the journal {shown}: {e}"));
+            }
+        }
         let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read the journal {shown}: {e}"))?;
+            read_all(&mut file).map_err(|e| format!("cannot read the journal {shown}: {e}"))?;
         let complete = complete_len(&bytes);
         if complete < bytes.len() {
             file.set_len(complete as u64)
@@ -200,6 +213,14 @@ impl Journal {
             file,
             path: path.to_owned(),
         })
+    }
+
+    /// The last entry of each row, from this journal written for `binding`.
+    pub fn load(&mut self, binding: &Binding) -> Result<HashMap<String, Entry>, LoadError> {
+        let shown = crate::output::escape(&self.path.display().to_string());
+        let bytes = read_all(&mut self.file)
+            .map_err(|e| LoadError::Unreadable(format!("cannot read the journal {shown}: {e}")))?;
+        parse(&bytes, &shown, binding)
     }
 
     /// Appends `entry` as one line and syncs it to disk.
@@ -216,6 +237,14 @@ impl Journal {
                 )
             })
     }
+}
+
+/// The whole file, through `file` (appends still go to the end, whatever was read).
+fn read_all(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0))?;
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Makes a new journal's directory entry durable too (best effort; not possible everywhere).
@@ -250,6 +279,28 @@ mod tests {
         let path = dir.join(name);
         let _ = std::fs::remove_file(&path);
         path
+    }
+
+    fn load(path: &Path, binding: &Binding) -> Result<HashMap<String, Entry>, LoadError> {
+        parse(&std::fs::read(path).unwrap(), "journal", binding)
+    }
+
+    #[test]
+    fn a_journal_is_held_by_one_run_at_a_time() {
+        let b = binding("https://graph.microsoft.com/beta", None);
+        let path = temp("held.jsonl");
+        let mut first = Journal::open(&path).unwrap();
+        let err = Journal::open(&path).unwrap_err();
+        assert!(err.contains("another run holds it"), "{err}");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        // The holder reads and writes through its own handle.
+        first
+            .record(&Entry::new(&b, "r1".into(), 2, Outcome::Verified))
+            .unwrap();
+        assert_eq!(first.load(&b).unwrap()["r1"].outcome, Outcome::Verified);
+        drop(first);
+        let mut second = Journal::open(&path).unwrap();
+        assert_eq!(second.load(&b).unwrap().len(), 1);
     }
 
     fn write(path: &Path, binding: &Binding, entries: &[(&str, Outcome)]) {

@@ -397,6 +397,53 @@ async fn a_journal_from_another_endpoint_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_journal_another_run_holds_is_refused() {
+    let graph = StandIn::start().await.unwrap();
+    fleet(&graph, 1..=3);
+    // The first run verifies for about 3 s: long enough for the second one to start.
+    graph.set_visibility_delay(Duration::from_secs(3));
+    let dir = temp_dir("locked");
+    let csv = write_csv(&dir, &rooms(1..=3));
+    let csv_arg = csv.to_str().unwrap();
+    let journal = dir.join("rooms.csv.journal.jsonl");
+
+    let first_args = ["--csv", csv_arg];
+    let first = against(&graph, "apply", &first_args);
+    let second = async {
+        // Once the first run has journalled a write, it is between its writes and the end.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !std::fs::read_to_string(&journal).is_ok_and(|t| t.contains("\"assigned\"")) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the first run wrote nothing"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        against(&graph, "apply", &["--csv", csv_arg, "--resume"]).await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(first.status.code(), Some(0), "{}", both(&first));
+    assert_eq!(second.status.code(), Some(2), "{}", both(&second));
+    let stderr = text(&second.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&journal.display().to_string()), "{stderr}");
+    assert!(stderr.contains("another run holds it"), "{stderr}");
+    assert!(second.stdout.is_empty(), "{}", both(&second));
+    // Only the first run wrote, each device once, and only it journalled.
+    assert_eq!(writes_to(&graph), ["dev-1", "dev-2", "dev-3"]);
+    assert_eq!(journal_lines(&journal).len(), 3 * 2);
+
+    // The lock ends with the run that held it.
+    let out = against(&graph, "apply", &["--csv", csv_arg, "--resume"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert!(
+        text(&out.stdout).contains("already done: 3"),
+        "{}",
+        both(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn json_output_is_one_object_per_line() {
     let graph = StandIn::start().await.unwrap();
     fleet(&graph, 1..=3);
