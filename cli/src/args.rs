@@ -63,7 +63,8 @@ pub enum Command {
     Plan(CsvArgs),
     /// The plan, then the assignments, then their verification, with a journal for `--resume`.
     Apply(ApplyArgs),
-    /// Remove the resource account from one device, and wait until the device shows it.
+    /// Remove the resource account from one device, or from every device of a CSV file, and
+    /// wait until each device shows it.
     Unassign(UnassignArgs),
     /// Read one device: serial, group tag, profile and enrollment states, linked account.
     Show(DeviceArgs),
@@ -104,6 +105,11 @@ pub struct ApplyArgs {
 pub struct UnassignArgs {
     #[command(flatten)]
     pub device: DeviceArgs,
+    /// Every device of a CSV file in the format `apply` reads (checked the same way; its account
+    /// columns are not used), through the library `--concurrency` at a time: one line per row.
+    // In DeviceArgs' group: exactly one of --serial, --device, --csv.
+    #[arg(long, value_name = "FILE", group = "DeviceArgs")]
+    pub csv: Option<PathBuf>,
     /// How long to wait for the device to show that no account is linked.
     #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = seconds)]
     pub verify_timeout: Duration,

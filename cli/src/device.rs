@@ -1,11 +1,15 @@
-//! `show` and `unassign`: one device, named by serial number or id.
+//! `show` and `unassign`: one device, named by serial number or id, or (`unassign --csv`) every
+//! device of a CSV file.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use autopilot_resource_account::{AutopilotDevice, GraphClient};
+use futures_util::StreamExt;
 
 use crate::args::{DeviceArgs, Global, UnassignArgs};
 use crate::output::{Output, RowReport};
+use crate::rows::{self, Target};
 use crate::{Failure, Status, connect};
 
 /// The first pause between reads while waiting for an unassignment to show; it doubles.
@@ -41,27 +45,87 @@ pub async fn show(global: &Global, args: &DeviceArgs, out: Output) -> Result<Sta
     Ok(Status::AllDone)
 }
 
+/// `unassign --serial S | --device ID`, or `unassign --csv FILE`.
 pub async fn unassign(
     global: &Global,
     args: &UnassignArgs,
     out: Output,
 ) -> Result<Status, Failure> {
+    if let Some(csv) = &args.csv {
+        return unassign_rows(global, csv, args.verify_timeout, out).await;
+    }
     let connection = connect::connect(global).await?;
+    let report = unassign_one(&connection.client, &args.device, args.verify_timeout).await;
+    out.row(&report);
+    Ok(match report.result {
+        UNASSIGNED => Status::AllDone,
+        _ => Status::SomeFailed,
+    })
+}
+
+/// The result of a device that shows no account any more (every other result is not done).
+const UNASSIGNED: &str = "unassigned";
+
+/// Every device of a CSV file (rows as `apply` reads them), `global.concurrency` at a time: one
+/// line per row as it ends, bad rows reported and never sent, then the counts.
+async fn unassign_rows(
+    global: &Global,
+    csv: &Path,
+    verify_timeout: Duration,
+    out: Output,
+) -> Result<Status, Failure> {
+    let (rows, bad) = rows::read(csv).map_err(Failure::Usage)?;
+    let connection = connect::connect(global).await?;
+    for row in &bad {
+        out.bad_row(&csv.display().to_string(), row.line, &row.why);
+    }
     let client = &connection.client;
-    let device = match resolve(client, &args.device).await {
-        Ok(device) => device,
-        Err(report) => {
-            out.row(&report);
-            return Ok(Status::SomeFailed);
+    let mut reports = futures_util::stream::iter(&rows)
+        .map(|row| async move {
+            let mut report =
+                unassign_one(client, &DeviceArgs::from(&row.target), verify_timeout).await;
+            report.line = Some(row.line);
+            report
+        })
+        .buffer_unordered(global.concurrency.max(1));
+    let mut counts = [
+        (UNASSIGNED, 0),
+        ("unverified", 0),
+        ("failed", 0),
+        ("blocked", 0),
+    ];
+    while let Some(report) = reports.next().await {
+        out.row(&report);
+        if let Some((_, count)) = counts.iter_mut().find(|(name, _)| *name == report.result) {
+            *count += 1;
         }
+    }
+    let mut summary = counts.to_vec();
+    summary.push(("bad_rows", bad.len()));
+    out.summary(&summary, None);
+    Ok(match counts[0].1 == rows.len() && bad.is_empty() {
+        true => Status::AllDone,
+        false => Status::SomeFailed,
+    })
+}
+
+/// Removes the account from the device `args` names and waits until the device shows no
+/// account: the line to print, whose `result` is `unassigned` only then.
+async fn unassign_one(
+    client: &GraphClient,
+    args: &DeviceArgs,
+    verify_timeout: Duration,
+) -> RowReport {
+    let device = match resolve(client, args).await {
+        Ok(device) => device,
+        Err(report) => return report,
     };
-    let mut report = base(&args.device, &device);
+    let mut report = base(args, &device);
     let id = report.device_id.clone().unwrap_or_default();
     if let Err(e) = client.unassign_resource_account_from_device(&id).await {
         report.result = "failed";
         report.detail = Some(e.to_string());
-        out.row(&report);
-        return Ok(Status::SomeFailed);
+        return report;
     }
     // Like an assignment, the removal shows on the device only after a while.
     let start = Instant::now();
@@ -74,20 +138,17 @@ pub async fn unassign(
                     .as_deref()
                     .is_none_or(|u| u.trim().is_empty()) =>
             {
-                report.result = "unassigned";
-                out.row(&report);
-                return Ok(Status::AllDone);
+                report.result = UNASSIGNED;
+                return report;
             }
             Ok(now) => {
-                if start.elapsed() >= args.verify_timeout {
+                if start.elapsed() >= verify_timeout {
                     report.result = "unverified";
                     report.detail = Some(format!(
-                        "Graph accepted the removal, but after {:?} the device still reports {}",
-                        args.verify_timeout,
+                        "Graph accepted the removal, but after {verify_timeout:?} the device still reports {}",
                         now.user_principal_name.unwrap_or_default()
                     ));
-                    out.row(&report);
-                    return Ok(Status::SomeFailed);
+                    return report;
                 }
             }
             Err(e) => {
@@ -95,13 +156,27 @@ pub async fn unassign(
                 report.detail = Some(format!(
                     "Graph accepted the removal; reading the device failed: {e}"
                 ));
-                out.row(&report);
-                return Ok(Status::SomeFailed);
+                return report;
             }
         }
-        let left = args.verify_timeout.saturating_sub(start.elapsed());
+        let left = verify_timeout.saturating_sub(start.elapsed());
         tokio::time::sleep(pause.min(left)).await;
         pause = (pause * 2).min(MAX_POLL);
+    }
+}
+
+impl From<&Target> for DeviceArgs {
+    fn from(target: &Target) -> Self {
+        match target {
+            Target::Serial(serial) => DeviceArgs {
+                serial: Some(serial.clone()),
+                device: None,
+            },
+            Target::Device(id) => DeviceArgs {
+                serial: None,
+                device: Some(id.clone()),
+            },
+        }
     }
 }
 

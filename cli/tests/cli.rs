@@ -756,6 +756,144 @@ async fn show_and_unassign_one_device() {
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn unassign_a_csv_file_one_line_per_row() {
+    let graph = StandIn::start().await.unwrap();
+    let linked = |i: usize| {
+        Device::new(format!("dev-{i}"), format!("SN-{i}")).linked(
+            &format!("room-{i}@contoso.com"),
+            &format!("Room {i}"),
+            &format!("room-{i}"),
+        )
+    };
+    graph.add_devices((1..=3).map(linked));
+    graph.set_visibility_delay(Duration::from_millis(300));
+    // dev-3: read, then the removal is refused.
+    let dev_3 = serde_json::json!({
+        "id": "dev-3", "serialNumber": "SN-3", "userPrincipalName": "room-3@contoso.com",
+    });
+    graph.script(
+        "dev-3",
+        [
+            Reply::status(200).json(&dev_3),
+            Reply::status(403).odata("Forbidden", "Insufficient privileges"),
+        ],
+    );
+    let dir = temp_dir("unassign-csv");
+    // The file `apply` reads: by id or by serial; a duplicate device is a bad row.
+    let csv = write_csv(
+        &dir,
+        "device_id,serial_number,user_principal_name\n\
+         dev-1,,room-1@contoso.com\n\
+         ,sn-2,room-2@contoso.com\n\
+         dev-3,,room-3@contoso.com\n\
+         dev-404,,room-9@contoso.com\n\
+         dev-1,,room-1@contoso.com\n",
+    );
+    let csv_arg = csv.to_str().unwrap();
+    let out = against(&graph, "unassign", &["--csv", csv_arg]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let stdout = text(&out.stdout);
+    let mut lines: Vec<&str> = stdout.lines().collect();
+    let summary = lines.pop().unwrap_or_default();
+    lines.sort_unstable();
+    let expected = [
+        "line 2: serial SN-1 (device dev-1): unassigned",
+        "line 3: serial sn-2 (device dev-2): unassigned",
+        "line 4: serial SN-3 (device dev-3): failed: Graph answered 403 Forbidden",
+        "line 5: device dev-404: blocked: no Autopilot device has this id",
+    ];
+    assert_eq!(lines.len(), expected.len(), "{stdout}");
+    for (line, expected) in lines.iter().zip(expected) {
+        assert!(line.starts_with(expected), "{expected}\n{stdout}");
+    }
+    assert_eq!(
+        summary,
+        "unassigned: 2, unverified: 0, failed: 1, blocked: 1, bad rows: 1"
+    );
+    assert!(
+        text(&out.stderr).contains("line 6: the same device as line 2; skipped"),
+        "{}",
+        both(&out)
+    );
+    for (device, upn) in [
+        ("dev-1", None),
+        ("dev-2", None),
+        ("dev-3", Some("room-3@contoso.com")),
+    ] {
+        let now = graph.device(device).unwrap().user_principal_name;
+        assert_eq!(now.as_deref(), upn, "{device}");
+    }
+    let removals = |graph: &StandIn| -> Vec<String> {
+        let mut devices: Vec<String> = graph
+            .requests()
+            .into_iter()
+            .filter(|r| r.target.ends_with("/unassignResourceAccountFromDevice"))
+            .filter_map(|r| r.device_id)
+            .collect();
+        devices.sort();
+        devices
+    };
+    assert_eq!(removals(&graph), ["dev-1", "dev-2", "dev-3"]);
+
+    // Every row done: exit 0, `--concurrency` calls at a time.
+    let graph = StandIn::start().await.unwrap();
+    graph.add_devices((1..=9).map(linked));
+    for i in 1..=9 {
+        let device =
+            serde_json::json!({ "id": format!("dev-{i}"), "serialNumber": format!("SN-{i}") });
+        graph.script(
+            format!("dev-{i}"),
+            [Reply::status(200)
+                .json(&device)
+                .delay(Duration::from_millis(300))],
+        );
+    }
+    let csv = write_csv(&dir, &rooms(1..=9));
+    let out = against(
+        &graph,
+        "unassign",
+        &[
+            "--csv",
+            csv.to_str().unwrap(),
+            "--concurrency",
+            "3",
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    let objects: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects.len(), 9 + 1, "{}", both(&out));
+    assert!(
+        objects[..9].iter().all(|o| o["result"] == "unassigned"),
+        "{objects:?}"
+    );
+    assert_eq!(objects[9]["unassigned"], 9);
+    assert_eq!(removals(&graph).len(), 9);
+    let in_flight = graph.counters().max_in_flight;
+    assert!((2..=3).contains(&in_flight), "{in_flight} calls at once");
+
+    // A file that cannot be used: exit 2, nothing sent.
+    let before = graph.requests().len();
+    let unknown = dir.join("unknown.csv");
+    std::fs::write(&unknown, "device,user_principal_name\ndev-1,a@b.c\n").unwrap();
+    let out = against(&graph, "unassign", &["--csv", unknown.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        text(&out.stderr).contains("unknown column \"device\""),
+        "{}",
+        both(&out)
+    );
+    let out = against(&graph, "unassign", &["--csv", csv_arg, "--device", "dev-1"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert_eq!(graph.requests().len(), before);
+}
+
 #[cfg(feature = "azure-identity")]
 #[tokio::test(flavor = "multi_thread")]
 async fn client_secret_sign_in_needs_its_secret_and_ignores_graph_token() {
