@@ -2,6 +2,8 @@
 //! endpoint behind the real `ClientSecretCredential`, and a loopback stand-in for Graph.
 #![cfg(feature = "azure-identity")]
 
+mod support;
+
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,9 +12,7 @@ use std::time::Duration;
 use autopilot_resource_account::azure_identity::{
     AzureCredential, DEFAULT_REFRESH_BEFORE, client_options, cloud_configuration,
 };
-use autopilot_resource_account::{
-    Cloud, Error, GraphClient, ResourceAccountAssignment, TokenProvider,
-};
+use autopilot_resource_account::{Cloud, Error, GraphClient, TokenProvider};
 use azure_core::credentials::{AccessToken as AzureToken, TokenCredential, TokenRequestOptions};
 use azure_core::error::ErrorKind;
 use azure_core::http::{
@@ -20,10 +20,10 @@ use azure_core::http::{
 };
 use azure_core::time::{Duration as TimeDelta, OffsetDateTime};
 use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
+use support::{DEVICE, assert_a_401_renews_the_token_once, assignment, ends_by_itself};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-const DEVICE_ID: &str = "7f9b6c1e-0000-4000-8000-000000000001";
 /// Something a credential knows and must never let out.
 const CLIENT_SECRET: &str = "Q8~s3cr3t.ValueThatMustNeverLeak_0123456789";
 
@@ -167,13 +167,6 @@ async fn loopback_graph() -> (String, tokio::task::JoinHandle<String>) {
     (base_url, server)
 }
 
-fn assignment() -> ResourceAccountAssignment {
-    ResourceAccountAssignment::new()
-        .with_user_principal_name("room-101@contoso.com")
-        .with_addressable_user_name("Room 101")
-        .with_resource_account_name("room-101")
-}
-
 fn authorization(head: &str) -> Option<&str> {
     head.lines().find_map(|line| {
         let (name, value) = line.split_once(':')?;
@@ -194,7 +187,7 @@ async fn graph_client_sends_the_credentials_token_for_each_clouds_default_scope(
             .build()
             .unwrap();
         client
-            .assign_resource_account_to_device(DEVICE_ID, &assignment())
+            .assign_resource_account_to_device(DEVICE, &assignment())
             .await
             .unwrap();
         let head = server.await.unwrap();
@@ -368,7 +361,7 @@ async fn a_failing_credential_gives_a_one_line_token_error_without_secrets() {
         .build()
         .unwrap();
     let error = client
-        .assign_resource_account_to_device(DEVICE_ID, &assignment())
+        .assign_resource_account_to_device(DEVICE, &assignment())
         .await
         .unwrap_err();
     assert!(matches!(error, Error::TokenSource(_)), "{error:?}");
@@ -477,7 +470,7 @@ async fn client_options_send_a_real_credential_to_the_clouds_authority_host() {
             .build()
             .unwrap();
         client
-            .assign_resource_account_to_device(DEVICE_ID, &assignment())
+            .assign_resource_account_to_device(DEVICE, &assignment())
             .await
             .unwrap();
         assert_eq!(
@@ -507,29 +500,15 @@ async fn client_options_send_a_real_credential_to_the_clouds_authority_host() {
 
 #[tokio::test]
 async fn a_401_drops_the_cached_token_once() {
-    use autopilot_resource_account::stand_in::{Reply, StandIn};
+    use autopilot_resource_account::stand_in::StandIn;
     let graph = StandIn::start().await.unwrap();
-    graph.script(
-        DEVICE_ID,
-        [Reply::status(401).odata("InvalidAuthenticationToken", "Access token has expired")],
-    );
     let double = Double::new([hours(1)]);
     let client = GraphClient::builder()
         .base_url(&graph.base_url())
         .token_provider(AzureCredential::new(double.clone()))
         .build()
         .unwrap();
-    let assignment = assignment();
-    let call = || client.assign_resource_account_to_device(DEVICE_ID, &assignment);
-    assert_eq!(call().await.unwrap_err().status(), Some(401));
-    call().await.unwrap();
-    call().await.unwrap();
-    let sent: Vec<_> = graph
-        .requests()
-        .iter()
-        .map(|r| r.header("authorization").unwrap().to_owned())
-        .collect();
-    assert_eq!(sent, ["Bearer token-1", "Bearer token-2", "Bearer token-2"]);
+    assert_a_401_renews_the_token_once(&graph, &client).await;
     assert_eq!(double.calls(), 2);
 }
 
@@ -562,12 +541,8 @@ async fn a_hung_credential_fails_calls_within_the_client_timeout() {
         .build()
         .unwrap();
     for _ in 0..2 {
-        let outcome = tokio::time::timeout(
-            Duration::from_secs(20),
-            client.assign_resource_account_to_device(DEVICE_ID, &assignment()),
-        )
-        .await
-        .expect("the call ends by itself");
+        let outcome =
+            ends_by_itself(client.assign_resource_account_to_device(DEVICE, &assignment())).await;
         assert!(matches!(outcome, Err(Error::TokenSource(_))), "{outcome:?}");
     }
     // The second call was not stuck behind the first one's credential call.

@@ -1,45 +1,21 @@
 //! The onboarding job's calls on the wire (loopback): find by serial through pages and near
 //! misses, read, unassign, allow next enrollment, verify after a delay.
 
+mod support;
+
 use std::time::Duration;
 
+use autopilot_resource_account::Error;
 use autopilot_resource_account::stand_in::{Device, RecordedRequest, StandIn};
-use autopilot_resource_account::{Error, GraphClient, ResourceAccountAssignment, USER_AGENT};
+use support::{DEVICE, assert_call_headers, assignment, client};
 
-const TOKEN: &str = "test-token-bGlmZWN5Y2xl";
-const DEVICE: &str = "7f9b6c1e-0000-4000-8000-000000000001";
 const SELECT: &str = "id,serialNumber,displayName,groupTag,userPrincipalName,addressableUserName,resourceName,deploymentProfileAssignmentStatus,userlessEnrollmentStatus,enrollmentState,lastContactedDateTime";
 const LIST: &str = "/beta/deviceManagement/windowsAutopilotDeviceIdentities";
 
-fn client(graph: &StandIn) -> GraphClient {
-    GraphClient::builder()
-        .base_url(&graph.base_url())
-        .bearer_token(TOKEN)
-        .build()
-        .unwrap()
-}
-
-fn assignment() -> ResourceAccountAssignment {
-    ResourceAccountAssignment::new()
-        .with_user_principal_name("room-101@contoso.com")
-        .with_addressable_user_name("Room 101")
-        .with_resource_account_name("room-101")
-}
-
+/// A call without a body: `method`, the headers of every call, and no Content-Type.
 fn assert_headers(request: &RecordedRequest, method: &str) {
     assert_eq!(request.method, method);
-    assert_eq!(
-        request.header("authorization"),
-        Some(format!("Bearer {TOKEN}").as_str())
-    );
-    assert_eq!(request.header("accept"), Some("application/json"));
-    assert_eq!(request.header("user-agent"), Some(USER_AGENT));
-    assert_eq!(request.header("api-version"), None);
-    let id = request
-        .header("client-request-id")
-        .expect("client-request-id");
-    uuid::Uuid::parse_str(id).expect("a GUID");
-    // No body, so no Content-Type and no Content-Length other than 0.
+    assert_call_headers(request);
     assert_eq!(request.header("content-type"), None);
     assert!(request.body.is_empty(), "{:?}", request.body);
 }

@@ -1,49 +1,21 @@
 //! What a real HTTP server on loopback receives for each operation: method, exact path and
 //! encoding, headers and body.
 
+mod support;
+
 use autopilot_resource_account::stand_in::{RecordedRequest, Reply, StandIn};
-use autopilot_resource_account::{GraphClient, ResourceAccountAssignment, USER_AGENT};
+use autopilot_resource_account::{ResourceAccountAssignment, USER_AGENT};
+use support::{DEVICE, TOKEN, assert_call_headers, assignment, client};
 
-const TOKEN: &str = "test-token-Zm9vYmFy";
-
-fn client(graph: &StandIn) -> GraphClient {
-    GraphClient::builder()
-        .base_url(&graph.base_url())
-        .bearer_token(TOKEN)
-        .build()
-        .unwrap()
-}
-
-fn full() -> ResourceAccountAssignment {
-    ResourceAccountAssignment::new()
-        .with_user_principal_name("room-101@contoso.com")
-        .with_addressable_user_name("Room 101")
-        .with_resource_account_name("room-101")
-}
-
+/// An assignment call as it arrives: POST with a JSON body, the headers of every call, answered.
 fn assert_common_headers(request: &RecordedRequest) {
     assert_eq!(request.method, "POST");
-    assert_eq!(
-        request.header("authorization"),
-        Some(format!("Bearer {TOKEN}").as_str())
-    );
-    assert_eq!(request.header("accept"), Some("application/json"));
+    assert_call_headers(request);
     assert_eq!(request.header("content-type"), Some("application/json"));
-    assert_eq!(request.header("user-agent"), Some(USER_AGENT));
     assert!(
         USER_AGENT.starts_with("autopilot-resource-account/0."),
         "{USER_AGENT}"
     );
-    assert_eq!(
-        request.header("api-version"),
-        None,
-        "progenitor's api-version header must be stripped"
-    );
-    let id = request
-        .header("client-request-id")
-        .expect("client-request-id");
-    let parsed = uuid::Uuid::parse_str(id).expect("client-request-id is a GUID");
-    assert_eq!(parsed.get_version_num(), 4);
     assert_eq!(request.answered, Some(204));
 }
 
@@ -51,7 +23,7 @@ fn assert_common_headers(request: &RecordedRequest) {
 async fn device_identity_operation_on_the_wire() {
     let graph = StandIn::start().await.unwrap();
     client(&graph)
-        .assign_resource_account_to_device("7f9b6c1e-0000-4000-8000-000000000001", &full())
+        .assign_resource_account_to_device("7f9b6c1e-0000-4000-8000-000000000001", &assignment())
         .await
         .unwrap();
     let [request] = graph.requests().try_into().unwrap();
@@ -74,7 +46,11 @@ async fn device_identity_operation_on_the_wire() {
 async fn deployment_profile_operation_on_the_wire() {
     let graph = StandIn::start().await.unwrap();
     client(&graph)
-        .assign_resource_account_to_deployment_profile_device("profile-1", "device-1", &full())
+        .assign_resource_account_to_deployment_profile_device(
+            "profile-1",
+            "device-1",
+            &assignment(),
+        )
         .await
         .unwrap();
     let [request] = graph.requests().try_into().unwrap();
@@ -85,7 +61,7 @@ async fn deployment_profile_operation_on_the_wire() {
     assert_common_headers(&request);
     assert_eq!(
         request.json().unwrap(),
-        serde_json::to_value(full()).unwrap()
+        serde_json::to_value(assignment()).unwrap()
     );
     assert_eq!(request.device_id.as_deref(), Some("device-1"));
 }
@@ -94,7 +70,11 @@ async fn deployment_profile_operation_on_the_wire() {
 async fn via_deployment_profile_operation_on_the_wire() {
     let graph = StandIn::start().await.unwrap();
     client(&graph)
-        .assign_resource_account_to_device_via_deployment_profile("device-1", "device-2", &full())
+        .assign_resource_account_to_device_via_deployment_profile(
+            "device-1",
+            "device-2",
+            &assignment(),
+        )
         .await
         .unwrap();
     let [request] = graph.requests().try_into().unwrap();
@@ -131,7 +111,7 @@ async fn none_fields_are_omitted_and_empty_assignment_is_an_empty_object() {
 async fn allowed_ids_go_out_verbatim() {
     let graph = StandIn::start().await.unwrap();
     client(&graph)
-        .assign_resource_account_to_deployment_profile_device("Profile_1.a-B", "...", &full())
+        .assign_resource_account_to_deployment_profile_device("Profile_1.a-B", "...", &assignment())
         .await
         .unwrap();
     let [request] = graph.requests().try_into().unwrap();
@@ -147,7 +127,7 @@ async fn every_call_gets_a_fresh_client_request_id() {
     let client = client(&graph);
     for _ in 0..3 {
         client
-            .assign_resource_account_to_device("d", &full())
+            .assign_resource_account_to_device("d", &assignment())
             .await
             .unwrap();
     }
@@ -174,7 +154,7 @@ async fn any_2xx_is_success() {
     let client = client(&graph);
     for _ in 0..4 {
         client
-            .assign_resource_account_to_device("d", &full())
+            .assign_resource_account_to_device("d", &assignment())
             .await
             .unwrap();
     }
@@ -215,8 +195,6 @@ fn refused_ids() -> Vec<String> {
     .collect()
 }
 
-const GUID: &str = "7f9b6c1e-0000-4000-8000-000000000001";
-
 #[tokio::test]
 async fn refused_ids_never_reach_the_server() {
     let graph = StandIn::start().await.unwrap();
@@ -224,23 +202,23 @@ async fn refused_ids_never_reach_the_server() {
     for bad in refused_ids() {
         let bad = bad.as_str();
         let e1 = client
-            .assign_resource_account_to_device(bad, &full())
+            .assign_resource_account_to_device(bad, &assignment())
             .await
             .unwrap_err();
         let e2 = client
-            .assign_resource_account_to_deployment_profile_device("p", bad, &full())
+            .assign_resource_account_to_deployment_profile_device("p", bad, &assignment())
             .await
             .unwrap_err();
         let e3 = client
-            .assign_resource_account_to_deployment_profile_device(bad, "d", &full())
+            .assign_resource_account_to_deployment_profile_device(bad, "d", &assignment())
             .await
             .unwrap_err();
         let e4 = client
-            .assign_resource_account_to_device_via_deployment_profile(bad, "d", &full())
+            .assign_resource_account_to_device_via_deployment_profile(bad, "d", &assignment())
             .await
             .unwrap_err();
         let e5 = client
-            .assign_resource_account_to_device_via_deployment_profile("d", bad, &full())
+            .assign_resource_account_to_device_via_deployment_profile("d", bad, &assignment())
             .await
             .unwrap_err();
         for (e, param) in [
@@ -277,23 +255,31 @@ async fn refused_ids_never_reach_the_server_through_generated() {
         let bad = bad.as_str();
         let outcomes = [
             generated
-                .assign_resource_account_to_device(bad, &full())
+                .assign_resource_account_to_device(bad, &assignment())
                 .await
                 .map(|_| ()),
             generated
-                .assign_resource_account_to_deployment_profile_device(bad, GUID, &full())
+                .assign_resource_account_to_deployment_profile_device(bad, DEVICE, &assignment())
                 .await
                 .map(|_| ()),
             generated
-                .assign_resource_account_to_deployment_profile_device(GUID, bad, &full())
+                .assign_resource_account_to_deployment_profile_device(DEVICE, bad, &assignment())
                 .await
                 .map(|_| ()),
             generated
-                .assign_resource_account_to_device_via_deployment_profile(bad, GUID, &full())
+                .assign_resource_account_to_device_via_deployment_profile(
+                    bad,
+                    DEVICE,
+                    &assignment(),
+                )
                 .await
                 .map(|_| ()),
             generated
-                .assign_resource_account_to_device_via_deployment_profile(GUID, bad, &full())
+                .assign_resource_account_to_device_via_deployment_profile(
+                    DEVICE,
+                    bad,
+                    &assignment(),
+                )
                 .await
                 .map(|_| ()),
         ];
@@ -316,18 +302,18 @@ async fn refused_ids_never_reach_the_server_through_generated() {
 
     // The same calls with GUIDs do go out.
     generated
-        .assign_resource_account_to_device_via_deployment_profile(GUID, GUID, &full())
+        .assign_resource_account_to_device_via_deployment_profile(DEVICE, DEVICE, &assignment())
         .await
         .unwrap();
     generated
-        .assign_resource_account_to_deployment_profile_device(GUID, GUID, &full())
+        .assign_resource_account_to_deployment_profile_device(DEVICE, DEVICE, &assignment())
         .await
         .unwrap();
     generated
-        .assign_resource_account_to_device(GUID, &full())
+        .assign_resource_account_to_device(DEVICE, &assignment())
         .await
         .unwrap();
-    assert_eq!(graph.succeeded(), [GUID, GUID, GUID]);
+    assert_eq!(graph.succeeded(), [DEVICE, DEVICE, DEVICE]);
 }
 
 #[tokio::test]
@@ -336,12 +322,12 @@ async fn generated_calls_go_through_the_hooks() {
     let client = client(&graph);
     client
         .generated()
-        .assign_resource_account_to_device(GUID, &full())
+        .assign_resource_account_to_device(DEVICE, &assignment())
         .await
         .unwrap();
     client
         .generated()
-        .assign_resource_account_to_device(GUID, &full())
+        .assign_resource_account_to_device(DEVICE, &assignment())
         .await
         .unwrap();
     let requests = graph.requests();
@@ -361,7 +347,7 @@ async fn generated_calls_go_through_the_hooks() {
 async fn the_stand_ins_debug_never_shows_the_token() {
     let graph = StandIn::start().await.unwrap();
     client(&graph)
-        .assign_resource_account_to_device(GUID, &full())
+        .assign_resource_account_to_device(DEVICE, &assignment())
         .await
         .unwrap();
     let requests = format!("{:?}", graph.requests());
@@ -369,7 +355,7 @@ async fn the_stand_ins_debug_never_shows_the_token() {
         requests.contains(r#"("authorization", "<redacted>")"#),
         "{requests}"
     );
-    assert!(requests.contains(GUID), "the rest is shown: {requests}");
+    assert!(requests.contains(DEVICE), "the rest is shown: {requests}");
     let stand_in = format!("{graph:?}");
     for shown in [requests, stand_in] {
         assert!(!shown.contains(TOKEN), "{shown}");
