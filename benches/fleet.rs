@@ -15,7 +15,8 @@
 //! all at once (they send a few requests a second), the scaled ones a few at a time
 //! (`--jobs`, default 3) so that their timing stays fair on a small machine.
 //!
-//! `cargo bench --bench fleet [-- --scaled-only | --real-only] [--filter TEXT] [--jobs N] [--n N]`
+//! `cargo bench --bench fleet [-- --scaled-only | --real-only] [--filter TEXT] [--jobs N] [--n N] [--trace]`
+//! (`--trace`: the pacer's and the calls' debug events on stderr, for a filtered cell)
 //!
 //! Prints, per cell: wall time, the ideal (`(N − L)/L · W` for a window, `(N − B)/R` for a
 //! bucket, `N · S/C` for a concurrency cap), their ratio, the share of requests answered 429, and
@@ -144,6 +145,14 @@ async fn main() {
             .cloned()
     };
     let filter = value("--filter");
+    if flag("--trace") {
+        // The pacer's and the calls' debug events, with the time since start: for one cell.
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_timer(tracing_subscriber::fmt::time::uptime())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let jobs: usize = value("--jobs").and_then(|v| v.parse().ok()).unwrap_or(3);
     let n: usize = value("--n").and_then(|v| v.parse().ok()).unwrap_or(400);
     let mut scales = vec![("real", 1.0), ("scaled 10x", 10.0)];

@@ -399,9 +399,10 @@ impl Pacer {
             pending.in_service += 1;
         }
         let pending = *pending;
-        let probe_answered = self
-            .probe
-            .is_some_and(|p| p.sent.is_some_and(|probe| sent_at >= probe));
+        // Any request sent after the refusal arrived is a probe (the gate lets only probes
+        // through), and one accepted ends the probing: not only the latest probe, whose answer
+        // may come after the next one went out (a server that holds requests in service).
+        let probe_answered = self.probe.is_some() && sent_at >= pending.answered;
         if probe_answered {
             // Successes resumed: the server needed about this long after the 429.
             let step = self.probe.map_or(Duration::ZERO, |p| p.step);
@@ -681,6 +682,24 @@ mod tests {
             throttle.succeeded(sent);
         }
         assert!(resumed.elapsed() < S(1), "{:?}", resumed.elapsed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_accepted_after_the_next_one_went_out_still_ends_probing() {
+        // A server that holds accepted requests in service (a concurrency cap) answers a probe
+        // after the next probe is already out.
+        let throttle = Throttle::default();
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, None);
+        let first = throttle.admit().await.sent_at;
+        let second = throttle.admit().await.sent_at;
+        assert!(second > first, "no answer yet: the next probe a step later");
+        throttle.succeeded(first);
+        let resumed = Instant::now();
+        for _ in 0..8 {
+            throttle.admit().await;
+        }
+        assert_eq!(resumed.elapsed(), Duration::ZERO, "probing ended");
     }
 
     #[tokio::test(start_paused = true)]
