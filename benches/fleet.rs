@@ -22,7 +22,9 @@
 //! bucket, `N · S/C` for a concurrency cap), their ratio, the share of requests answered 429, and
 //! items failed (the call's final answer was an error, or the loop gave up), lost (reported done
 //! but never accepted) and duplicated (accepted more than once). Then whether each `assign_many`
-//! cell meets the targets of issue 11.
+//! cell meets the targets of issue 11. "Not slower than the naive loop" compares multiples of the
+//! ideal for the items each client got accepted (the naive loop gives up on some items: its wall
+//! time is for less work); when the loop failed nothing, that is the wall times' comparison.
 
 mod common;
 
@@ -241,7 +243,7 @@ async fn main() {
 
     // Targets of issue 11, for every assign_many cell.
     println!(
-        "\ntargets per assign_many cell (≤ 1.15× ideal, ≤ 1.25× without Retry-After; not slower than naive; 0 failed/lost/dup; 429 share ≤ 5 %):"
+        "\ntargets per assign_many cell (≤ 1.15× ideal, ≤ 1.25× without Retry-After; not slower than naive, as multiples of the ideal for the items each got accepted; 0 failed/lost/dup; 429 share ≤ 5 %):"
     );
     let mut met = 0;
     let mut total = 0;
@@ -258,6 +260,8 @@ async fn main() {
         } else {
             1.15
         };
+        // The naive loop's multiple of the ideal for the items it got accepted: a loop that
+        // gave up on some items did less work, so its wall time alone is not comparable.
         let naive = cells
             .iter()
             .zip(&results)
@@ -267,14 +271,20 @@ async fn main() {
                     && c.model == cell.model
                     && c.hint == cell.hint
             })
-            .map(|(_, r)| r.wall);
+            .map(|(c, r)| {
+                let done = c.n.saturating_sub(r.failed + r.missing);
+                let ideal = c.throttling.ideal(done).as_secs_f64();
+                (ideal > 0.0).then(|| r.wall.as_secs_f64() / ideal)
+            });
         let share = r.throttled as f64 / r.requests.max(1) as f64;
         let mut misses = Vec::new();
         if ratio > bound {
             misses.push(format!("{ratio:.2}× > {bound}×"));
         }
-        if naive.is_some_and(|naive| r.wall > naive) {
-            misses.push("slower than naive".to_owned());
+        if let Some(Some(naive)) = naive
+            && ratio > naive
+        {
+            misses.push(format!("slower than naive ({ratio:.3}× vs {naive:.3}×)"));
         }
         if r.failed + r.missing + r.lost + r.duplicated > 0 {
             misses.push("items not exactly once".to_owned());

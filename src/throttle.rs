@@ -34,15 +34,22 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// Growth of the learned rate per second, while the pacer is what holds calls back: fast while
-/// searching (only bursts measured so far), slow once a sustained rate was measured.
-const RAMP_PER_S: f64 = 2.0;
-const GROWTH_PER_S: f64 = 0.05;
+/// searching, slow once a long enough episode measured the rate (each further overshoot would
+/// cost a 429, so it creeps up only slowly).
+const RAMP_PER_S: f64 = 0.5;
+const GROWTH_PER_S: f64 = 0.01;
+/// Two estimates in a row this close (as a share) are the rate: growth slows.
+const STABLE_WITHIN: f64 = 0.25;
+/// Fewer successes than this in an episode measure no rate well enough to slow the growth.
+const RELIABLE_SUCCESSES: f64 = 10.0;
 /// Episodes shorter than this measure no sustained rate.
 const MIN_EPISODE: f64 = 0.25;
 /// A success that took this much longer than twice a 429 was being served: a concurrency cap.
 const IN_SERVICE_AFTER: Duration = Duration::from_millis(10);
 /// The concurrency window grows by one after this many windows' worth of successes.
 const WINDOW_GROWTH_AFTER: f64 = 100.0;
+/// A pause that refills this share of the capacity at the learnt rate refilled all of it.
+const REFILLED_SHARE: f64 = 0.9;
 /// Paced rate, as a share of the estimate.
 const HOLD_SHARE: f64 = 0.97;
 /// The lowest and highest rates the pacer uses (its arithmetic stays finite).
@@ -179,6 +186,15 @@ struct Pacer {
     probe: Option<Probe>,
     /// Learnt from earlier probing: from a 429 to the first success after it.
     recovery: Option<Duration>,
+    /// The rate the last settled episode measured.
+    last_estimate: Option<f64>,
+    /// The most successes one burst got (the server's capacity, as far as seen).
+    capacity: f64,
+    /// The last burst after a pause: its successes, and that pause in seconds.
+    last_burst: Option<(f64, f64)>,
+    /// The pause that ended the last episode, in seconds (`None` before the first 429: the
+    /// server was fresh).
+    last_pause: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -411,6 +427,13 @@ impl Pacer {
             self.recovery = Some(recovered.saturating_sub(step / 2));
             self.probe = None;
             self.settle(sent_at.max(pending.sent).min(now));
+            // The probe is the new episode's first success, and it used what the server had
+            // refilled by then: without this, the next request went out at once and was
+            // refused, one 429 per success on a bucket without `Retry-After`.
+            self.successes = 1;
+            if let Some(bucket) = &mut self.bucket {
+                bucket.tokens = (bucket.tokens - 1.0).max(0.0);
+            }
             return true;
         }
         false
@@ -505,11 +528,11 @@ impl Pacer {
             tracing::debug!(window = pending.in_service, "pacer: concurrency cap");
         } else if self.successes > 0 && episode + pause > 0.0 {
             let cycle_rate = got / (episode + pause);
-            let burst = match &self.bucket {
-                // A burst: an episode shorter than its pause (a fresh window, a full bucket).
-                Some(bucket) if episode > pause => bucket.burst,
-                _ => got,
-            };
+            // A burst: an episode shorter than its pause (a fresh window, a full bucket).
+            if episode <= pause {
+                self.capacity = self.capacity.max(got);
+                self.last_burst = self.last_pause.map(|before| (got, before));
+            }
             // Beyond its burst, the server sustained at least this over the episode itself.
             let sustained = if episode >= MIN_EPISODE {
                 let before = self.bucket.as_ref().map_or(got, |b| b.burst);
@@ -518,24 +541,43 @@ impl Pacer {
                 0.0
             };
             let estimate = cycle_rate.max(sustained).clamp(MIN_RATE, MAX_RATE);
-            self.searching = episode <= pause;
+            // Search fast until two cycles in a row measured about the same rate (or one episode
+            // long enough to measure on its own): from then on the estimate is close, and each
+            // overshoot would cost a 429.
+            let measured = got >= RELIABLE_SUCCESSES && episode >= MIN_EPISODE;
+            let repeated = self
+                .last_estimate
+                .is_some_and(|last| (estimate / last - 1.0).abs() <= STABLE_WITHIN);
+            self.searching = !(measured || repeated);
+            self.last_estimate = Some(estimate);
             self.rate = estimate;
             *self.bucket.get_or_insert_with(|| Bucket::new(1.0, 1.0)) =
-                Bucket::new(estimate * HOLD_SHARE, burst);
+                Bucket::new(estimate * HOLD_SHARE, self.capacity);
             tracing::debug!(
                 rate_per_s = estimate,
-                burst,
+                capacity = self.capacity,
                 successes = got,
                 episode_s = episode,
                 pause_s = pause,
                 "pacer settled after a 429"
             );
         }
-        // The server refilled during the pause; so does the pacer.
+        // The server refilled during the pause; so does the pacer: what the rate refills, or as
+        // much as the last burst got after a pause as long (less after a shorter one). A pause
+        // that refills nearly all of the capacity refilled all of it (a window that reopened).
         if let Some(bucket) = &mut self.bucket {
-            bucket.tokens = bucket.burst;
+            let refill = self.rate * pause;
+            let like_last = self
+                .last_burst
+                .map_or(0.0, |(got, before)| got * (pause / before.max(1e-3)).min(1.0));
+            let mut tokens = refill.max(like_last);
+            if tokens >= REFILLED_SHARE * bucket.burst {
+                tokens = bucket.burst;
+            }
+            bucket.tokens = tokens.clamp(1.0, bucket.burst);
             bucket.at = Some(resume);
         }
+        self.last_pause = Some(pause);
         self.episode_start = Some(resume);
         self.grown_until = Some(resume);
         self.successes = 0;
