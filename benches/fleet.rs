@@ -4,7 +4,8 @@
 //! - **Models** (per app; the Intune preset adds a per-tenant limit): a token bucket (5/s, burst
 //!   100), a fixed window and a sliding window (100 per 20 s), a concurrency cap (4 in service,
 //!   0.8 s each: 5/s), and `Throttling::intune()` (fixed windows, 100 per 20 s per app and 200 per
-//!   tenant).
+//!   tenant); and that preset with three apps of one tenant at once (each its own client and N
+//!   items), where the tenant's 200 per 20 s binds (ideal `(3N − 200)/200 · 20 s`).
 //! - **Pause hints**: `Retry-After` in seconds, as an HTTP-date, or absent.
 //! - **Scales**: Intune's real window, and 10× faster.
 //! - **Clients**: `assign_many` (adaptive pacing, default options and retry policy); a naive loop
@@ -66,8 +67,10 @@ struct Cell {
     hint: PauseHint,
     client: Client,
     throttling: Throttling,
-    /// The true limit, as a fixed-rate client would be told it.
+    /// The true limit, as a fixed-rate client would be told it (each app its share).
     told: RateHint,
+    /// Apps of one tenant running at once, each with its own client and `n` items.
+    apps: usize,
     n: usize,
 }
 
@@ -90,7 +93,7 @@ fn hint_name(hint: PauseHint) -> &'static str {
     }
 }
 
-fn models() -> Vec<(&'static str, Throttling, RateHint)> {
+fn models() -> Vec<(&'static str, Throttling, RateHint, usize)> {
     let w = Duration::from_secs(20);
     let per_app = |model| Throttling::new(PauseHint::Seconds).limit(Scope::App, model);
     vec![
@@ -101,6 +104,7 @@ fn models() -> Vec<(&'static str, Throttling, RateHint)> {
                 burst: 100,
             }),
             RateHint::new(100, w),
+            1,
         ),
         (
             "fixed window 100/20s",
@@ -109,6 +113,7 @@ fn models() -> Vec<(&'static str, Throttling, RateHint)> {
                 window: w,
             }),
             RateHint::new(100, w),
+            1,
         ),
         (
             "sliding window 100/20s",
@@ -117,6 +122,7 @@ fn models() -> Vec<(&'static str, Throttling, RateHint)> {
                 window: w,
             }),
             RateHint::new(100, w),
+            1,
         ),
         (
             "concurrency 4 x 0.8s",
@@ -125,8 +131,21 @@ fn models() -> Vec<(&'static str, Throttling, RateHint)> {
                 service: Duration::from_millis(800),
             }),
             RateHint::new(4, Duration::from_millis(800)),
+            1,
         ),
-        ("Intune preset", Throttling::intune(), RateHint::new(100, w)),
+        (
+            "Intune preset",
+            Throttling::intune(),
+            RateHint::new(100, w),
+            1,
+        ),
+        // Three apps of one tenant at once: the tenant's 200 per 20 s binds, not each app's 100.
+        (
+            "Intune preset, 3 apps",
+            Throttling::intune(),
+            RateHint::new(66, w),
+            3,
+        ),
     ]
 }
 
@@ -167,7 +186,7 @@ async fn main() {
 
     let mut cells = Vec::new();
     for &(scale, factor) in &scales {
-        for (model, throttling, told) in models() {
+        for (model, throttling, told, apps) in models() {
             for hint in [PauseHint::Seconds, PauseHint::HttpDate, PauseHint::Absent] {
                 for client in [Client::AssignMany, Client::Naive, Client::FixedRate] {
                     let cell = Cell {
@@ -178,6 +197,7 @@ async fn main() {
                         client,
                         throttling: throttling.clone().hint(hint).scaled(factor),
                         told: scaled_hint(told, factor),
+                        apps,
                         n,
                     };
                     let label = label(&cell);
@@ -224,7 +244,7 @@ async fn main() {
     );
     println!("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for (cell, r) in cells.iter().zip(&results) {
-        let ideal = cell.throttling.ideal(cell.n).as_secs_f64();
+        let ideal = cell.ideal(cell.apps * cell.n);
         println!(
             "| {} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} % | {} | {} | {} |",
             cell.scale,
@@ -253,7 +273,7 @@ async fn main() {
         }
         total += 1;
         let r = &results[i];
-        let ideal = cell.throttling.ideal(cell.n).as_secs_f64();
+        let ideal = cell.ideal(cell.apps * cell.n);
         let ratio = r.wall.as_secs_f64() / ideal;
         let bound = if cell.hint == PauseHint::Absent {
             1.25
@@ -272,8 +292,8 @@ async fn main() {
                     && c.hint == cell.hint
             })
             .map(|(c, r)| {
-                let done = c.n.saturating_sub(r.failed + r.missing);
-                let ideal = c.throttling.ideal(done).as_secs_f64();
+                let done = (c.apps * c.n).saturating_sub(r.failed + r.missing);
+                let ideal = c.ideal(done);
                 (ideal > 0.0).then(|| r.wall.as_secs_f64() / ideal)
             });
         let share = r.throttled as f64 / r.requests.max(1) as f64;
@@ -311,6 +331,26 @@ async fn main() {
     );
 }
 
+impl Cell {
+    /// The least time `items` requests of the cell's apps need, in seconds: one app's ideal, or
+    /// for several apps the tenant's window shared by all of them.
+    fn ideal(&self, items: usize) -> f64 {
+        if self.apps == 1 {
+            return self.throttling.ideal(items).as_secs_f64();
+        }
+        let tenant = self
+            .throttling
+            .limits()
+            .iter()
+            .filter(|(scope, _)| *scope == Scope::Tenant)
+            .map(|(_, model)| model.ideal(items))
+            .max()
+            .unwrap_or(Duration::ZERO);
+        let per_app = self.throttling.ideal(items.div_ceil(self.apps));
+        tenant.max(per_app).as_secs_f64()
+    }
+}
+
 fn label(cell: &Cell) -> String {
     format!(
         "{} / {} / {} / {}",
@@ -332,21 +372,24 @@ async fn run(cell: &Cell) -> Result {
 }
 
 async fn bulk(graph: &StandIn, cell: &Cell, pacing: Pacing) -> Result {
-    let client = GraphClient::builder()
-        .base_url(&graph.base_url())
-        .bearer_token("contoso:fleet-app")
-        .build()
-        .unwrap();
     let options = BulkOptions::default()
         .concurrency(CONCURRENCY)
         .pacing(pacing);
     let start = Instant::now();
-    let outcomes: Vec<_> = client
-        .assign_many(common::items(cell.n), options)
-        .collect()
-        .await;
+    // One client per app (each its own pacer), all at once.
+    let mut apps = tokio::task::JoinSet::new();
+    for app in 0..cell.apps {
+        let client = GraphClient::builder()
+            .base_url(&graph.base_url())
+            .bearer_token(&format!("contoso:fleet-app-{app}"))
+            .build()
+            .unwrap();
+        let items = common::items_from(app * cell.n, cell.n);
+        apps.spawn(async move { client.assign_many(items, options).collect::<Vec<_>>().await });
+    }
+    let outcomes: Vec<_> = apps.join_all().await.into_iter().flatten().collect();
     let wall = start.elapsed();
-    let t = common::tally(graph, cell.n, &outcomes);
+    let t = common::tally(graph, cell.apps * cell.n, &outcomes);
     Result {
         wall,
         requests: t.requests,
@@ -358,66 +401,77 @@ async fn bulk(graph: &StandIn, cell: &Cell, pacing: Pacing) -> Result {
     }
 }
 
-/// What a script writes: `CONCURRENCY` workers, each retrying its own call on 429/503/504 after
-/// the `Retry-After` (either form) or a fixed second, at most 10 times.
+/// What a script writes: `CONCURRENCY` workers per app, each retrying its own call on
+/// 429/503/504 after the `Retry-After` (either form) or a fixed second, at most 10 times.
 async fn naive(graph: &StandIn, cell: &Cell) -> Result {
     let http = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .no_proxy()
         .build()
         .unwrap();
-    let items = Arc::new(common::items(cell.n));
-    let next = Arc::new(AtomicUsize::new(0));
+    let total = cell.apps * cell.n;
+    let items = Arc::new(common::items(total));
     let base = graph.base_url();
     let start = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..CONCURRENCY {
-        let (http, items, next, base) = (http.clone(), items.clone(), next.clone(), base.clone());
-        workers.spawn(async move {
-            let mut results = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else {
-                    return results;
-                };
-                let url = format!(
-                    "{base}/deviceManagement/windowsAutopilotDeviceIdentities/{}/assignResourceAccountToDevice",
-                    item.target.device_id()
-                );
-                let body: &ResourceAccountAssignment = &item.assignment;
-                let mut ok = false;
-                for _attempt in 0..=10 {
-                    let answer = http
-                        .post(&url)
-                        .bearer_auth("contoso:naive-app")
-                        .json(body)
-                        .send()
-                        .await;
-                    match answer {
-                        Ok(r) if r.status().is_success() => {
-                            ok = true;
-                            break;
+    for app in 0..cell.apps {
+        let next = Arc::new(AtomicUsize::new(app * cell.n));
+        let end = (app + 1) * cell.n;
+        let token = format!("contoso:naive-app-{app}");
+        for _ in 0..CONCURRENCY {
+            let (http, items, next, base, token) = (
+                http.clone(),
+                items.clone(),
+                next.clone(),
+                base.clone(),
+                token.clone(),
+            );
+            workers.spawn(async move {
+                let mut results = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i).filter(|_| i < end) else {
+                        return results;
+                    };
+                    let url = format!(
+                        "{base}/deviceManagement/windowsAutopilotDeviceIdentities/{}/assignResourceAccountToDevice",
+                        item.target.device_id()
+                    );
+                    let body: &ResourceAccountAssignment = &item.assignment;
+                    let mut ok = false;
+                    for _attempt in 0..=10 {
+                        let answer = http
+                            .post(&url)
+                            .bearer_auth(&token)
+                            .json(body)
+                            .send()
+                            .await;
+                        match answer {
+                            Ok(r) if r.status().is_success() => {
+                                ok = true;
+                                break;
+                            }
+                            Ok(r) if matches!(r.status().as_u16(), 429 | 503 | 504) => {
+                                let wait = r
+                                    .headers()
+                                    .get("retry-after")
+                                    .and_then(|v| v.to_str().ok())
+                                    .and_then(retry_after)
+                                    .unwrap_or(Duration::from_secs(1));
+                                tokio::time::sleep(wait).await;
+                            }
+                            _ => break,
                         }
-                        Ok(r) if matches!(r.status().as_u16(), 429 | 503 | 504) => {
-                            let wait = r
-                                .headers()
-                                .get("retry-after")
-                                .and_then(|v| v.to_str().ok())
-                                .and_then(retry_after)
-                                .unwrap_or(Duration::from_secs(1));
-                            tokio::time::sleep(wait).await;
-                        }
-                        _ => break,
                     }
+                    results.push((i, ok));
                 }
-                results.push((i, ok));
-            }
-        });
+            });
+        }
     }
     let results: Vec<(usize, bool)> = workers.join_all().await.into_iter().flatten().collect();
     let wall = start.elapsed();
     let counters = graph.counters();
-    let mut seen = vec![0u32; cell.n];
+    let mut seen = vec![0u32; total];
     let mut r = Result {
         wall,
         requests: counters.requests,

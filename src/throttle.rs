@@ -33,15 +33,13 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Growth of the learned rate per second, while the pacer is what holds calls back: fast while
-/// searching, slow once a long enough episode measured the rate (each further overshoot would
-/// cost a 429, so it creeps up only slowly).
-const RAMP_PER_S: f64 = 0.5;
+/// Growth of the learned rate per second, while the pacer is what holds calls back: fast below
+/// [`NEAR_CEILING`] of the rate at which it last overshot (or before any overshoot), slow near it
+/// (each further overshoot would cost a 429). So an estimate that came out low (a cycle with a
+/// long pause) heals within a second or two, and a good one is not pushed into 429s.
+const RAMP_PER_S: f64 = 1.0;
 const GROWTH_PER_S: f64 = 0.01;
-/// Two estimates in a row this close (as a share) are the rate: growth slows.
-const STABLE_WITHIN: f64 = 0.25;
-/// Fewer successes than this in an episode measure no rate well enough to slow the growth.
-const RELIABLE_SUCCESSES: f64 = 10.0;
+const NEAR_CEILING: f64 = 0.9;
 /// Episodes shorter than this measure no sustained rate.
 const MIN_EPISODE: f64 = 0.25;
 /// A success that took this much longer than twice a 429 was being served: a concurrency cap.
@@ -50,6 +48,8 @@ const IN_SERVICE_AFTER: Duration = Duration::from_millis(10);
 const WINDOW_GROWTH_AFTER: f64 = 100.0;
 /// A pause that refills this share of the capacity at the learnt rate refilled all of it.
 const REFILLED_SHARE: f64 = 0.9;
+/// A window-like server is paced as a bucket every this many cycles, to notice a change.
+const WINDOW_RECHECK_EVERY: u32 = 4;
 /// Paced rate, as a share of the estimate.
 const HOLD_SHARE: f64 = 0.97;
 /// The lowest and highest rates the pacer uses (its arithmetic stays finite).
@@ -59,8 +59,10 @@ const MAX_RATE: f64 = 1e6;
 const FIRST_PROBE: Duration = Duration::from_millis(50);
 const MAX_PROBE_STEP: Duration = Duration::from_secs(2);
 /// Growth of the probe step after each failed probe (exponential backoff, like the retry
-/// policy's, but from [`FIRST_PROBE`] and bounded by [`MAX_PROBE_STEP`]).
-const PROBE_BACKOFF: f64 = 2.0;
+/// policy's, but from [`FIRST_PROBE`] and bounded by [`MAX_PROBE_STEP`]). 1.5 rather than 2:
+/// a probe is then at most a third of the wait late (a 2 s window reopening just after a probe
+/// was found up to 1.6 s late with doubling), for a few more probes on a long wait.
+const PROBE_BACKOFF: f64 = 1.5;
 /// Waiters recheck the pacer at least this often, so a rate change reaches them quickly.
 const RECHECK: Duration = Duration::from_millis(20);
 /// The longest the gate closes for one 429, whatever the server or the options say: a
@@ -169,8 +171,8 @@ struct Pacer {
     bucket: Option<Bucket>,
     /// The estimated sustained rate (the bucket paces at [`HOLD_SHARE`] of it).
     rate: f64,
-    /// No sustained rate measured yet (only bursts): grow fast.
-    searching: bool,
+    /// The rate the pacer was pacing at when a paced request was last refused.
+    ceiling: Option<f64>,
     /// Most attempts in flight, once a 429 came while others were being served (a concurrency
     /// cap); grows by one now and then.
     window: Option<u32>,
@@ -185,9 +187,18 @@ struct Pacer {
     /// Probing after a 429 without `Retry-After`.
     probe: Option<Probe>,
     /// Learnt from earlier probing: from a 429 to the first success after it.
-    recovery: Option<Duration>,
-    /// The rate the last settled episode measured.
-    last_estimate: Option<f64>,
+    /// Learnt from earlier probing, as offsets from a 429: the server was still closed at the
+    /// first (the last refused probe), open again at the second (the first accepted one).
+    recovery: Option<(Duration, Duration)>,
+    /// The episode's burst (the tokens it resumed with) is used up.
+    burst_over: bool,
+    /// When the first request after the burst went out, and whether any such was accepted.
+    after_burst: Option<Instant>,
+    beyond_burst: bool,
+    /// The server accepted nothing beyond a burst last time (a window, not a bucket).
+    window_like: bool,
+    /// Episodes settled so far.
+    cycles: u32,
     /// The most successes one burst got (the server's capacity, as far as seen).
     capacity: f64,
     /// The last burst after a pause: its successes, and that pause in seconds.
@@ -216,6 +227,8 @@ struct Probe {
     step: Duration,
     /// When the last probe went out: only a refusal of it, or of a later request, is a failed probe.
     sent: Option<Instant>,
+    /// When the last refused probe went out.
+    refused: Option<Instant>,
 }
 
 /// The pacer's current figures, for tests and diagnostics.
@@ -384,7 +397,7 @@ impl Pacer {
             // At the rate: the pacer is what limits the fleet, so the rate grows.
             let from = self.grown_until.unwrap_or(now);
             let elapsed = now.saturating_duration_since(from).as_secs_f64();
-            let per_s = if self.searching {
+            let per_s = if self.ceiling.is_none_or(|c| self.rate < NEAR_CEILING * c) {
                 RAMP_PER_S
             } else {
                 GROWTH_PER_S
@@ -393,11 +406,39 @@ impl Pacer {
             bucket.rate = self.rate * HOLD_SHARE;
         }
         self.grown_until = Some(now);
-        bucket.take(now)
+        match bucket.take(now) {
+            None => {
+                if self.burst_over && self.after_burst.is_none() {
+                    self.after_burst = Some(now);
+                }
+                None
+            }
+            Some(at) => {
+                self.burst_over = true;
+                // A window gives nothing beyond its burst: ask at once, so that the 429 (and
+                // a pause hint rounded up to whole seconds) comes as early as it can. Every
+                // few cycles it paces instead, to notice a server that does give more.
+                let recheck = self.cycles % WINDOW_RECHECK_EVERY == 0;
+                if self.window_like
+                    && !recheck
+                    && self.after_burst.is_none()
+                    && self.pending.is_none()
+                {
+                    self.after_burst = Some(now);
+                    return None;
+                }
+                Some(at)
+            }
+        }
     }
 
     /// Counts a success; `true` when it ends probing (the gate may reopen).
     fn succeeded(&mut self, sent_at: Instant, now: Instant) -> bool {
+        if self.after_burst.is_some_and(|first| sent_at >= first) {
+            // The server gave more than the burst: not a window.
+            self.beyond_burst = true;
+            self.window_like = false;
+        }
         if self.episode_start.is_none_or(|start| sent_at >= start)
             && self.pending.is_none_or(|p| sent_at <= p.sent)
         {
@@ -418,13 +459,17 @@ impl Pacer {
         // Any request sent after the refusal arrived is a probe (the gate lets only probes
         // through), and one accepted ends the probing: not only the latest probe, whose answer
         // may come after the next one went out (a server that holds requests in service).
-        let probe_answered = self.probe.is_some() && sent_at >= pending.answered;
-        if probe_answered {
-            // Successes resumed: the server needed about this long after the 429.
-            let step = self.probe.map_or(Duration::ZERO, |p| p.step);
-            let recovered = sent_at.saturating_duration_since(pending.answered);
-            // Resuming on the first probe may be late: ask a little earlier next time.
-            self.recovery = Some(recovered.saturating_sub(step / 2));
+        if let Some(probe) = self.probe
+            && sent_at >= pending.answered
+        {
+            // Successes resumed: the server reopened between the last refused probe and this one.
+            let open = sent_at.saturating_duration_since(pending.answered);
+            let closed = match probe.refused {
+                Some(refused) => refused.saturating_duration_since(pending.answered),
+                // The first probe was accepted: it may have been late; start earlier next time.
+                None => open.saturating_sub(probe.step),
+            };
+            self.recovery = Some((closed.min(open), open));
             self.probe = None;
             self.settle(sent_at.max(pending.sent).min(now));
             // The probe is the new episode's first success, and it used what the server had
@@ -452,6 +497,7 @@ impl Pacer {
             (Some(probe), _) if probe.sent.is_none_or(|probe| sent_at < probe) => return None,
             // A failed probe: wait a little longer before the next one.
             (Some(probe), _) => {
+                probe.refused = probe.refused.max(Some(sent_at));
                 probe.step = probe
                     .step
                     .mul_f64(PROBE_BACKOFF)
@@ -478,6 +524,12 @@ impl Pacer {
             }
             _ => {}
         }
+        if self.after_burst.is_some_and(|first| sent_at >= first) {
+            // A paced request refused: the pacer overshot at this rate.
+            self.ceiling = Some(self.rate);
+            // Nothing beyond the burst was accepted: the server counts in windows.
+            self.window_like |= !self.beyond_burst;
+        }
         let resume_at = retry_after.map(|pause| later(now, pause));
         self.pending = Some(Pending {
             sent: sent_at,
@@ -491,9 +543,13 @@ impl Pacer {
         // No hint: probe. Start just before the point where successes resumed last time, else
         // with a short jittered delay.
         let (first, step) = match self.recovery {
-            Some(recovery) => {
-                let step = (recovery / 16).clamp(Duration::from_millis(5), MAX_PROBE_STEP);
-                (recovery.saturating_sub(step), step)
+            // Between the last refused and the first accepted probe of last time, in steps of a
+            // quarter of that span (or of a 32nd of the wait, when last time pinned it down).
+            Some((closed, open)) => {
+                let step = ((open - closed) / 4)
+                    .max(closed / 32)
+                    .clamp(Duration::from_millis(5), MAX_PROBE_STEP);
+                ((closed + step).min(open), step)
             }
             None => {
                 let first = FIRST_PROBE.mul_f64(1.0 + crate::retry::jitter());
@@ -505,6 +561,7 @@ impl Pacer {
             next,
             step,
             sent: None,
+            refused: None,
         });
         Some(next)
     }
@@ -541,15 +598,6 @@ impl Pacer {
                 0.0
             };
             let estimate = cycle_rate.max(sustained).clamp(MIN_RATE, MAX_RATE);
-            // Search fast until two cycles in a row measured about the same rate (or one episode
-            // long enough to measure on its own): from then on the estimate is close, and each
-            // overshoot would cost a 429.
-            let measured = got >= RELIABLE_SUCCESSES && episode >= MIN_EPISODE;
-            let repeated = self
-                .last_estimate
-                .is_some_and(|last| (estimate / last - 1.0).abs() <= STABLE_WITHIN);
-            self.searching = !(measured || repeated);
-            self.last_estimate = Some(estimate);
             self.rate = estimate;
             *self.bucket.get_or_insert_with(|| Bucket::new(1.0, 1.0)) =
                 Bucket::new(estimate * HOLD_SHARE, self.capacity);
@@ -567,9 +615,9 @@ impl Pacer {
         // that refills nearly all of the capacity refilled all of it (a window that reopened).
         if let Some(bucket) = &mut self.bucket {
             let refill = self.rate * pause;
-            let like_last = self
-                .last_burst
-                .map_or(0.0, |(got, before)| got * (pause / before.max(1e-3)).min(1.0));
+            let like_last = self.last_burst.map_or(0.0, |(got, before)| {
+                got * (pause / before.max(1e-3)).min(1.0)
+            });
             let mut tokens = refill.max(like_last);
             if tokens >= REFILLED_SHARE * bucket.burst {
                 tokens = bucket.burst;
@@ -578,6 +626,10 @@ impl Pacer {
             bucket.at = Some(resume);
         }
         self.last_pause = Some(pause);
+        self.burst_over = false;
+        self.after_burst = None;
+        self.beyond_burst = false;
+        self.cycles = self.cycles.wrapping_add(1);
         self.episode_start = Some(resume);
         self.grown_until = Some(resume);
         self.successes = 0;

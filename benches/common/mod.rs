@@ -6,7 +6,12 @@ use autopilot_resource_account::stand_in::StandIn;
 use autopilot_resource_account::{BulkItem, Outcome, ResourceAccountAssignment, Target};
 
 pub fn items(n: usize) -> Vec<BulkItem<usize>> {
-    (0..n)
+    items_from(0, n)
+}
+
+/// `n` items keyed `start..start + n`, each for its own device.
+pub fn items_from(start: usize, n: usize) -> Vec<BulkItem<usize>> {
+    (start..start + n)
         .map(|i| {
             BulkItem::new(
                 i,
