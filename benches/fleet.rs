@@ -13,8 +13,9 @@
 //!   either form, else after a fixed 1 s); `assign_many` with `Pacing::Fixed` told the true limit.
 //!
 //! Each cell has its own stand-in and client, so cells run concurrently: the real-window cells
-//! all at once (they send a few requests a second), the scaled ones a few at a time
-//! (`--jobs`, default 3) so that their timing stays fair on a small machine.
+//! all at once (they send a few requests a second; their starts are spread over one window so
+//! that their bursts do not coincide), the scaled ones one at a time (`--jobs N` for more), so
+//! that a scaled cell's timing is not a measure of the machine's load.
 //!
 //! `cargo bench --bench fleet [-- --scaled-only | --real-only] [--filter TEXT] [--jobs N] [--n N] [--trace]`
 //! (`--trace`: the pacer's and the calls' debug events on stderr, for a filtered cell)
@@ -174,7 +175,7 @@ async fn main() {
             .with_writer(std::io::stderr)
             .init();
     }
-    let jobs: usize = value("--jobs").and_then(|v| v.parse().ok()).unwrap_or(3);
+    let jobs: usize = value("--jobs").and_then(|v| v.parse().ok()).unwrap_or(1);
     let n: usize = value("--n").and_then(|v| v.parse().ok()).unwrap_or(400);
     let mut scales = vec![("real", 1.0), ("scaled 10x", 10.0)];
     if flag("--scaled-only") {
@@ -219,6 +220,10 @@ async fn main() {
         let slots = scaled_slots.clone();
         tasks.spawn(async move {
             let _slot = if cell.factor == 1.0 {
+                // Real-window cells start spread over one window, so that their bursts (every
+                // cell's windows open together otherwise) do not load the machine all at once.
+                let offset = (index as u64 * 370) % 20_000;
+                tokio::time::sleep(Duration::from_millis(offset)).await;
                 None
             } else {
                 Some(slots.acquire_owned().await.unwrap())
