@@ -27,6 +27,7 @@
 //! cell meets the targets of issue 11. "Not slower than the naive loop" compares multiples of the
 //! ideal for the items each client got accepted (the naive loop gives up on some items: its wall
 //! time is for less work); when the loop failed nothing, that is the wall times' comparison.
+//! Multiples closer than 0.001 are a tie.
 
 mod common;
 
@@ -42,6 +43,9 @@ use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 
 const CONCURRENCY: usize = 8;
+/// Multiples of the ideal closer than this are a tie (60 ms on a 60 s run: two clients waiting
+/// for the same HTTP-date finish that close, in either order).
+const TIE: f64 = 0.001;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Client {
@@ -268,7 +272,7 @@ async fn main() {
 
     // Targets of issue 11, for every assign_many cell.
     println!(
-        "\ntargets per assign_many cell (≤ 1.15× ideal, ≤ 1.25× without Retry-After; not slower than naive, as multiples of the ideal for the items each got accepted; 0 failed/lost/dup; 429 share ≤ 5 %):"
+        "\ntargets per assign_many cell (≤ 1.15× ideal, ≤ 1.25× without Retry-After; not slower than naive, as multiples of the ideal for the items each got accepted, ties within 0.001× allowed; 0 failed/lost/dup; 429 share ≤ 5 %):"
     );
     let mut met = 0;
     let mut total = 0;
@@ -307,7 +311,7 @@ async fn main() {
             misses.push(format!("{ratio:.2}× > {bound}×"));
         }
         if let Some(Some(naive)) = naive
-            && ratio > naive
+            && ratio > naive + TIE
         {
             misses.push(format!("slower than naive ({ratio:.3}× vs {naive:.3}×)"));
         }

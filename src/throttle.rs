@@ -9,19 +9,28 @@
 //! next 429. When it ends the pacer knows how many requests got through (`s`), how long the
 //! episode lasted (`T`) and, once successes resume, how long the server needed (`P`). Then:
 //!
-//! - **Rate.** `s / (T + P)` is what the server sustained over the cycle. For a window of `L`
-//!   per `W` that is `L / W`; for a bucket paced just above its rate it is that rate. The pacer
-//!   paces at it (a token bucket of its own) and grows it by [`GROWTH_PER_S`] while it is what
-//!   holds calls back, so an underestimate heals and the server is probed now and then.
-//! - **Burst.** An episode shorter than its pause was a burst (a fresh window, a full bucket):
-//!   its `s` becomes the pacer's burst, granted again each time successes resume. So a window is
-//!   used at once when it opens, and a bucket that refills 5 tokens per pause gets bursts of 5.
-//! - **No `Retry-After`.** A 429 without one is still information: the gate closes for a bounded,
-//!   jittered probe delay, and one request probes when it reopens; each failed probe doubles the
-//!   delay (at most [`MAX_PROBE_STEP`]). The first success ends the probing. The time from
-//!   the 429 to that success is remembered, and the next time probing starts just before it (so a
-//!   window that ends at the same point of each cycle costs about one probe). Nothing here can
-//!   drive the rate toward zero: an episode with no success teaches nothing.
+//! - **Rate.** `s / (T + P)` is what the server sustained over the cycle: `L / W` for a window
+//!   of `L` per `W`, about the refill rate for a bucket. The pacer paces at it (a token bucket
+//!   of its own) and grows it while it is what holds calls back: fast below [`NEAR_CEILING`] of
+//!   the rate at which a paced request was last refused, slowly near it. So a low estimate heals
+//!   within a second or two, and a good one is not pushed into a 429 every few seconds.
+//! - **Burst.** After a pause the pacer resumes with what the server refilled meanwhile: the
+//!   rate times the pause, or as much as the last burst got after a pause as long; a pause that
+//!   refills nearly all of the largest burst seen refilled all of it (a window reopened).
+//! - **Windows.** When the first request paced after a burst is refused, the server gives
+//!   nothing beyond its bursts (a window). From then on the request after the burst goes at
+//!   once instead of a pacing interval later, so that the 429 comes as early as it can (a pause
+//!   hint rounded up to whole seconds is then least late). Every [`WINDOW_RECHECK_EVERY`]th
+//!   episode paces instead, and a paced success beyond the burst ends this.
+//! - **Concurrency caps.** Requests sent before a 429 and accepted well after it were being
+//!   served: the pacer keeps at most that many in flight.
+//! - **No `Retry-After`.** A 429 without one is still information: the gate closes and one
+//!   request at a time probes, each failed probe waiting [`PROBE_BACKOFF`] times longer (at most
+//!   [`MAX_PROBE_STEP`]); the first success ends the probing. Where the server reopened (after
+//!   the last refused probe, by the first accepted one, as offsets from the 429) is remembered,
+//!   and the next probing starts in that span, in steps of a quarter of it: a window that
+//!   reopens at the same point of each cycle costs a probe or two. An episode with no success
+//!   teaches nothing, so nothing here can drive the rate toward zero.
 //!
 //! Before the first 429 nothing is paced, unless the caller stated the limit
 //! ([`RateHint`](crate::RateHint) with [`BulkOptions`](crate::BulkOptions)); pacing can also be
@@ -150,9 +159,6 @@ impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         let mut state = self.throttle.lock();
         state.in_flight = state.in_flight.saturating_sub(1);
-        if state.pacer.extension == Some(self.sent_at) {
-            state.pacer.extension = None;
-        }
         drop(state);
         self.throttle.answered.notify_waiters();
     }
@@ -195,15 +201,11 @@ struct Pacer {
     recovery: Option<(Duration, Duration)>,
     /// The episode's burst (the tokens it resumed with) is used up.
     burst_over: bool,
-    /// When the first request after the burst went out.
+    /// When the first request after the burst went out, and whether any such was accepted.
     after_burst: Option<Instant>,
-    /// The last episode was shorter than the pause after it: the server gives bursts and then
-    /// nothing for a while (a window, or clients sharing one), rather than a steady rate.
+    beyond_burst: bool,
+    /// The server accepted nothing beyond a burst last time (a window, not a bucket).
     window_like: bool,
-    /// This episode extends its burst one request at a time (else it paces beyond it).
-    extending: bool,
-    /// The request extending the burst, in flight (sent then).
-    extension: Option<Instant>,
     /// Episodes settled so far.
     cycles: u32,
     /// The most successes one burst got (the server's capacity, as far as seen).
@@ -295,10 +297,6 @@ impl Throttle {
         let wait = Self::pace(&mut state, now, run);
         if wait.is_none() {
             state.in_flight += 1;
-        }
-        // Beyond a window's burst, one request at a time: the next once this one is answered.
-        if state.pacer.extension.is_some() && wait.is_some() {
-            return Some(Wait::Slot);
         }
         wait.map(Wait::Until)
     }
@@ -417,14 +415,6 @@ impl Pacer {
             bucket.rate = self.rate * HOLD_SHARE;
         }
         self.grown_until = Some(now);
-        if self.extending && self.burst_over && self.pending.is_none() {
-            return if self.extension.is_some() {
-                Some(later(now, RECHECK))
-            } else {
-                self.extension = Some(now);
-                None
-            };
-        }
         match bucket.take(now) {
             None => {
                 if self.burst_over && self.after_burst.is_none() {
@@ -434,17 +424,16 @@ impl Pacer {
             }
             Some(at) => {
                 self.burst_over = true;
-                // A window gives nothing beyond its burst until it reopens: ask at once, so that
-                // the 429 (and a pause hint rounded up to whole seconds) comes as early as it
-                // can; and on while it accepts, one request at a time (a window shared with other
-                // clients may have room they did not use). Every few cycles the pacer paces
-                // instead, to notice a server that does give more.
-                if self.extending && self.pending.is_none() {
-                    if self.extension.is_some() {
-                        return Some(at);
-                    }
-                    self.after_burst.get_or_insert(now);
-                    self.extension = Some(now);
+                // A window gives nothing beyond its burst: ask at once, so that the 429 (and
+                // a pause hint rounded up to whole seconds) comes as early as it can. Every
+                // few cycles it paces instead, to notice a server that does give more.
+                let recheck = self.cycles % WINDOW_RECHECK_EVERY == 0;
+                if self.window_like
+                    && !recheck
+                    && self.after_burst.is_none()
+                    && self.pending.is_none()
+                {
+                    self.after_burst = Some(now);
                     return None;
                 }
                 Some(at)
@@ -454,6 +443,11 @@ impl Pacer {
 
     /// Counts a success; `true` when it ends probing (the gate may reopen).
     fn succeeded(&mut self, sent_at: Instant, now: Instant) -> bool {
+        if self.after_burst.is_some_and(|first| sent_at >= first) {
+            // The server gave more than the burst: not a window.
+            self.beyond_burst = true;
+            self.window_like = false;
+        }
         if self.episode_start.is_none_or(|start| sent_at >= start)
             && self.pending.is_none_or(|p| sent_at <= p.sent)
         {
@@ -539,9 +533,11 @@ impl Pacer {
             }
             _ => {}
         }
-        if !self.extending && self.after_burst.is_some_and(|first| sent_at >= first) {
+        if self.after_burst.is_some_and(|first| sent_at >= first) {
             // A paced request refused: the pacer overshot at this rate.
             self.ceiling = Some(self.rate);
+            // Nothing beyond the burst was accepted: the server counts in windows.
+            self.window_like |= !self.beyond_burst;
         }
         let resume_at = retry_after.map(|pause| later(now, pause));
         self.pending = Some(Pending {
@@ -599,7 +595,6 @@ impl Pacer {
         } else if self.successes > 0 && episode + pause > 0.0 {
             let cycle_rate = got / (episode + pause);
             // A burst: an episode shorter than its pause (a fresh window, a full bucket).
-            self.window_like = episode <= pause;
             if episode <= pause {
                 self.capacity = self.capacity.max(got);
                 self.last_burst = self.last_pause.map(|before| (got, before));
@@ -642,8 +637,8 @@ impl Pacer {
         self.last_pause = Some(pause);
         self.burst_over = false;
         self.after_burst = None;
+        self.beyond_burst = false;
         self.cycles = self.cycles.wrapping_add(1);
-        self.extending = self.window_like && self.cycles % WINDOW_RECHECK_EVERY != 0;
         self.episode_start = Some(resume);
         self.grown_until = Some(resume);
         self.successes = 0;
@@ -724,8 +719,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_burst_then_a_429_reopens_with_the_burst_then_one_request_at_a_time() {
-        // A window: 50 at once, then refused for 1 s.
+    async fn a_429_pauses_then_paces_at_what_the_cycle_sustained() {
         let throttle = Throttle::default();
         for _ in 0..50 {
             let sent = throttle.admit().await.sent_at;
@@ -736,53 +730,23 @@ mod tests {
         // Answers to requests sent before the 429 still count for that episode.
         throttle.throttled(sent, Some(S(1)));
         let start = Instant::now();
-        let first = throttle.admit().await;
+        throttle.admit().await;
         assert_eq!(start.elapsed(), S(1), "the gate");
         let state = throttle.pacer_state();
         assert_eq!(state.burst, 50.0, "the burst that got through");
         assert_eq!(state.rate, Some(50.0), "50 successes over a 1 s cycle");
-        // The whole burst goes out at once when the window reopens...
-        let mut burst = vec![first];
+        // The rest of the burst goes out at once, then slots are spaced by the rate.
         for _ in 0..49 {
-            burst.push(throttle.admit().await);
-        }
-        assert_eq!(start.elapsed(), S(1));
-        // ...then one request at a time, each once the one before is answered.
-        let extension = throttle.admit().await;
-        assert_eq!(start.elapsed(), S(1));
-        let next = tokio::time::timeout(Duration::from_millis(500), throttle.admit()).await;
-        assert!(next.is_err(), "not while the extension is unanswered");
-        let sent = extension.sent_at;
-        throttle.succeeded(sent);
-        drop(extension);
-        let answered = Instant::now();
-        throttle.admit().await;
-        assert_eq!(answered.elapsed(), Duration::ZERO);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_steady_rate_is_paced_at_what_the_cycle_sustained() {
-        // 40 successes over 2 s (a bucket refilling at 20/s), then a 429 asking for 1 s.
-        let throttle = Throttle::default();
-        for _ in 0..40 {
-            let sent = throttle.admit().await.sent_at;
-            throttle.succeeded(sent);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let sent = throttle.admit().await.sent_at;
-        throttle.throttled(sent, Some(S(1)));
-        throttle.admit().await;
-        let rate = throttle.pacer_state().rate.unwrap();
-        assert!((13.0..=14.0).contains(&rate), "40 over a 3 s cycle: {rate}");
-        // An episode longer than its pause: a steady rate, so calls are spaced by it.
-        let resumed = Instant::now();
-        for _ in 0..20 {
             throttle.admit().await;
         }
-        let paced = resumed.elapsed();
+        let burst_end = Instant::now();
+        assert_eq!(burst_end - start, S(1));
+        for _ in 0..10 {
+            throttle.admit().await;
+        }
+        let paced = Instant::now() - burst_end;
         assert!(
-            // Spaced (a burst would take no time), growing while nothing is refused.
-            paced > Duration::from_millis(600) && paced < Duration::from_millis(1_700),
+            paced > Duration::from_millis(150) && paced < Duration::from_millis(260),
             "{paced:?}"
         );
     }
