@@ -390,7 +390,7 @@ async fn bulk(graph: &StandIn, cell: &Cell, pacing: Pacing) -> Result {
     for app in 0..cell.apps {
         let client = GraphClient::builder()
             .base_url(&graph.base_url())
-            .bearer_token(&format!("contoso:fleet-app-{app}"))
+            .bearer_token(format!("contoso:fleet-app-{app}"))
             .build()
             .unwrap();
         let items = common::items_from(app * cell.n, cell.n);

@@ -427,7 +427,7 @@ impl Pacer {
                 // A window gives nothing beyond its burst: ask at once, so that the 429 (and
                 // a pause hint rounded up to whole seconds) comes as early as it can. Every
                 // few cycles it paces instead, to notice a server that does give more.
-                let recheck = self.cycles % WINDOW_RECHECK_EVERY == 0;
+                let recheck = self.cycles.is_multiple_of(WINDOW_RECHECK_EVERY);
                 if self.window_like
                     && !recheck
                     && self.after_burst.is_none()
