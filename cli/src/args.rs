@@ -63,8 +63,8 @@ pub enum Command {
     Plan(CsvArgs),
     /// The plan, then the assignments, then their verification, with a journal for `--resume`.
     Apply(ApplyArgs),
-    /// Remove the resource account from one device, or from every device of a CSV file, and
-    /// wait until each device shows it.
+    /// Remove the resource account from one device, or from every device of a CSV file that
+    /// still reports its row's account, and wait until each device shows it.
     Unassign(UnassignArgs),
     /// Read one device: serial, group tag, profile and enrollment states, linked account.
     Show(DeviceArgs),
@@ -105,11 +105,18 @@ pub struct ApplyArgs {
 pub struct UnassignArgs {
     #[command(flatten)]
     pub device: DeviceArgs,
-    /// Every device of a CSV file in the format `apply` reads (checked the same way; its account
-    /// columns are not used), through the library `--concurrency` at a time: one line per row.
+    /// Every device of a CSV file in the format `apply` reads (checked the same way),
+    /// `--concurrency` at a time, one line per row. A device is unassigned only while it
+    /// reports its row's account (compared as `plan` does); one that reports none is
+    /// `already-unassigned` and one that reports another is `blocked`: nothing is sent to either.
     // In DeviceArgs' group: exactly one of --serial, --device, --csv.
     #[arg(long, value_name = "FILE", group = "DeviceArgs")]
     pub csv: Option<PathBuf>,
+    /// With `--csv`: unassign every device of the file, whatever account it reports.
+    // Not `requires = "csv"`: clap waives a requirement that conflicts with an argument given,
+    // and `--csv` conflicts with `--serial` and `--device` through the group.
+    #[arg(long, conflicts_with_all = ["serial", "device"])]
+    pub force: bool,
     /// How long to wait for the device to show that no account is linked.
     #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = seconds)]
     pub verify_timeout: Duration,

@@ -210,10 +210,7 @@ fn check(row: Row, device: AutopilotDevice) -> Planned {
             tag => format!("group tag {tag:?} does not start with MTR-"),
         });
     }
-    let linked = device
-        .user_principal_name
-        .clone()
-        .filter(|upn| !upn.trim().is_empty());
+    let linked = linked(&device).map(str::to_owned);
     let assigned = reports(&device, &row);
     Planned {
         row,
@@ -226,9 +223,17 @@ fn check(row: Row, device: AutopilotDevice) -> Planned {
     }
 }
 
+/// The account the device reports, if any (a blank `userPrincipalName` is none).
+pub fn linked(device: &AutopilotDevice) -> Option<&str> {
+    device
+        .user_principal_name
+        .as_deref()
+        .filter(|upn| !upn.trim().is_empty())
+}
+
 /// Whether the device reports the row's assignment, by the library's rule (the one
 /// `verify_assignment` waits on).
-fn reports(device: &AutopilotDevice, row: &Row) -> bool {
+pub fn reports(device: &AutopilotDevice, row: &Row) -> bool {
     device.assignment_differences(&row.assignment()).is_empty()
 }
 

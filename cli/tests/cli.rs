@@ -809,7 +809,7 @@ async fn unassign_a_csv_file_one_line_per_row() {
     }
     assert_eq!(
         summary,
-        "unassigned: 2, unverified: 0, failed: 1, blocked: 1, bad rows: 1"
+        "unassigned: 2, already unassigned: 0, unverified: 0, failed: 1, blocked: 1, bad rows: 1"
     );
     assert!(
         text(&out.stderr).contains("line 6: the same device as line 2; skipped"),
@@ -824,24 +824,20 @@ async fn unassign_a_csv_file_one_line_per_row() {
         let now = graph.device(device).unwrap().user_principal_name;
         assert_eq!(now.as_deref(), upn, "{device}");
     }
-    let removals = |graph: &StandIn| -> Vec<String> {
-        let mut devices: Vec<String> = graph
-            .requests()
-            .into_iter()
-            .filter(|r| r.target.ends_with("/unassignResourceAccountFromDevice"))
-            .filter_map(|r| r.device_id)
-            .collect();
-        devices.sort();
-        devices
-    };
     assert_eq!(removals(&graph), ["dev-1", "dev-2", "dev-3"]);
 
     // Every row done: exit 0, `--concurrency` calls at a time.
     let graph = StandIn::start().await.unwrap();
     graph.add_devices((1..=9).map(linked));
     for i in 1..=9 {
-        let device =
-            serde_json::json!({ "id": format!("dev-{i}"), "serialNumber": format!("SN-{i}") });
+        // What `linked(i)` reports: its row's account, so it is unassigned.
+        let device = serde_json::json!({
+            "id": format!("dev-{i}"),
+            "serialNumber": format!("SN-{i}"),
+            "userPrincipalName": format!("room-{i}@contoso.com"),
+            "addressableUserName": format!("Room {i}"),
+            "resourceName": format!("room-{i}"),
+        });
         graph.script(
             format!("dev-{i}"),
             [Reply::status(200)
@@ -890,6 +886,102 @@ async fn unassign_a_csv_file_one_line_per_row() {
         both(&out)
     );
     let out = against(&graph, "unassign", &["--csv", csv_arg, "--device", "dev-1"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert_eq!(graph.requests().len(), before);
+}
+
+/// Devices that got an unassign request, sorted.
+fn removals(graph: &StandIn) -> Vec<String> {
+    let mut devices: Vec<String> = graph
+        .requests()
+        .into_iter()
+        .filter(|r| r.target.ends_with("/unassignResourceAccountFromDevice"))
+        .filter_map(|r| r.device_id)
+        .collect();
+    devices.sort();
+    devices
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unassign_csv_removes_only_the_rows_own_account() {
+    let graph = StandIn::start().await.unwrap();
+    graph.add_devices([
+        Device::new("dev-1", "SN-1").linked("room-1@contoso.com", "Room 1", "room-1"),
+        // Linked since the file was applied: someone else's assignment.
+        Device::new("dev-2", "SN-2").linked("lobby@contoso.com", "Lobby", "lobby"),
+        Device::new("dev-3", "SN-3"),
+    ]);
+    let dir = temp_dir("unassign-guard");
+    // The upn's case differs: the library's rule ignores it.
+    let csv = write_csv(
+        &dir,
+        "device_id,user_principal_name,addressable_user_name\n\
+         dev-1,ROOM-1@contoso.com,Room 1\n\
+         dev-2,room-2@contoso.com,Room 2\n\
+         dev-3,room-3@contoso.com,Room 3\n",
+    );
+    let csv_arg = csv.to_str().unwrap();
+    let out = against(&graph, "unassign", &["--csv", csv_arg]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let stdout = text(&out.stdout);
+    let mut lines: Vec<&str> = stdout.lines().collect();
+    let summary = lines.pop().unwrap_or_default();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            "line 2: serial SN-1 (device dev-1): unassigned",
+            "line 3: serial SN-2 (device dev-2): blocked: another account is linked: userPrincipalName is \
+             \"lobby@contoso.com\" (expected \"room-2@contoso.com\"); addressableUserName is \
+             \"Lobby\" (expected \"Room 2\"); unassign --force removes it",
+            "line 4: serial SN-3 (device dev-3): already-unassigned",
+        ],
+        "{}",
+        both(&out)
+    );
+    assert_eq!(
+        summary,
+        "unassigned: 1, already unassigned: 1, unverified: 0, failed: 0, blocked: 1, bad rows: 0"
+    );
+    assert_eq!(removals(&graph), ["dev-1"]);
+    assert_eq!(
+        graph
+            .device("dev-2")
+            .unwrap()
+            .user_principal_name
+            .as_deref(),
+        Some("lobby@contoso.com")
+    );
+
+    // JSON: the same outcomes, snake_case counts.
+    let out = against(&graph, "unassign", &["--csv", csv_arg, "--output", "json"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let objects: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = objects.last().unwrap();
+    assert_eq!(
+        (&summary["already_unassigned"], &summary["blocked"]),
+        (&serde_json::json!(2), &serde_json::json!(1)),
+        "{objects:?}"
+    );
+    assert_eq!(removals(&graph), ["dev-1"]);
+
+    // `--force`: today's behaviour, whatever the device reports.
+    let out = against(&graph, "unassign", &["--csv", csv_arg, "--force"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert!(
+        text(&out.stdout).contains("line 3: serial SN-2 (device dev-2): unassigned"),
+        "{}",
+        both(&out)
+    );
+    assert_eq!(graph.device("dev-2").unwrap().user_principal_name, None);
+    assert_eq!(removals(&graph), ["dev-1", "dev-1", "dev-2", "dev-3"]);
+
+    // `--force` means something only with `--csv`.
+    let before = graph.requests().len();
+    let out = against(&graph, "unassign", &["--device", "dev-2", "--force"]).await;
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
     assert_eq!(graph.requests().len(), before);
 }
