@@ -282,8 +282,9 @@ async fn a_rate_limited_run_is_paced_and_loses_nothing() {
 #[tokio::test]
 async fn refused_probes_do_not_use_up_an_items_retries() {
     // A fixed window of 5 per second without `Retry-After`: once it is full, the client probes
-    // until it reopens, and the first window's probing alone (from 50 ms, 1.5x per refusal) takes more
-    // refusals than the default 3 retries. One item at a time, so one call takes them all.
+    // until it reopens, and the first window's probing alone (from 50 ms, 1.5x per refusal)
+    // takes more refusals than the default 3 retries. One item at a time, so one call takes
+    // them all.
     let graph = StandIn::start().await.unwrap();
     let window = Model::FixedWindow {
         limit: 5,

@@ -199,7 +199,10 @@ async fn status_429_without_retry_after_backs_off_exponentially() {
     for pair in gaps.windows(2) {
         assert!(pair[1] >= pair[0].mul_f64(1.4), "{gaps:?}");
     }
-    assert!(gaps.iter().all(|gap| *gap < Duration::from_secs(2)), "{gaps:?}");
+    assert!(
+        gaps.iter().all(|gap| *gap < Duration::from_secs(2)),
+        "{gaps:?}"
+    );
 }
 
 #[tokio::test]
