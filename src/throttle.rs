@@ -15,8 +15,8 @@
 //!   the rate at which a paced request was last refused, slowly near it. So a low estimate heals
 //!   within a second or two, and a good one is not pushed into a 429 every few seconds.
 //! - **Burst.** After a pause the pacer resumes with what the server refilled meanwhile: the
-//!   rate times the pause, or as much as the last burst got after a pause as long; a pause that
-//!   refills nearly all of the largest burst seen refilled all of it (a window reopened).
+//!   rate times the pause; a pause that refills nearly all of the largest burst seen refilled
+//!   all of it (a window reopened).
 //! - **Windows.** When the first request paced after a burst is refused, the server gives
 //!   nothing beyond its bursts (a window). From then on the request after the burst goes at
 //!   once instead of a pacing interval later, so that the 429 comes as early as it can (a pause
@@ -210,11 +210,6 @@ struct Pacer {
     cycles: u32,
     /// The most successes one burst got (the server's capacity, as far as seen).
     capacity: f64,
-    /// The last burst after a pause: its successes, and that pause in seconds.
-    last_burst: Option<(f64, f64)>,
-    /// The pause that ended the last episode, in seconds (`None` before the first 429: the
-    /// server was fresh).
-    last_pause: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -597,7 +592,6 @@ impl Pacer {
             // A burst: an episode shorter than its pause (a fresh window, a full bucket).
             if episode <= pause {
                 self.capacity = self.capacity.max(got);
-                self.last_burst = self.last_pause.map(|before| (got, before));
             }
             // Beyond its burst, the server sustained at least this over the episode itself.
             let sustained = if episode >= MIN_EPISODE {
@@ -619,22 +613,18 @@ impl Pacer {
                 "pacer settled after a 429"
             );
         }
-        // The server refilled during the pause; so does the pacer: what the rate refills, or as
-        // much as the last burst got after a pause as long (less after a shorter one). A pause
-        // that refills nearly all of the capacity refilled all of it (a window that reopened).
+        // The server refilled during the pause; so does the pacer, at the rate. A pause that
+        // refills nearly all of the capacity refilled all of it (a window that reopened). (Not
+        // "as much as the last burst got": an episode's successes include paced ones, and
+        // asking for them again at once cost a bucket two or three 429s after every pause.)
         if let Some(bucket) = &mut self.bucket {
-            let refill = self.rate * pause;
-            let like_last = self.last_burst.map_or(0.0, |(got, before)| {
-                got * (pause / before.max(1e-3)).min(1.0)
-            });
-            let mut tokens = refill.max(like_last);
+            let mut tokens = self.rate * pause;
             if tokens >= REFILLED_SHARE * bucket.burst {
                 tokens = bucket.burst;
             }
             bucket.tokens = tokens.clamp(1.0, bucket.burst);
             bucket.at = Some(resume);
         }
-        self.last_pause = Some(pause);
         self.burst_over = false;
         self.after_burst = None;
         self.beyond_burst = false;
