@@ -40,6 +40,17 @@ impl Counts {
     pub fn not_done(&self) -> usize {
         self.unverified + self.failed + self.blocked
     }
+
+    /// The counts as the summary names them (one list for `apply` and `demo`).
+    pub fn named(&self) -> [(&'static str, usize); 5] {
+        [
+            ("verified", self.verified),
+            ("already_assigned", self.already_assigned),
+            ("unverified", self.unverified),
+            ("failed", self.failed),
+            ("blocked", self.blocked),
+        ]
+    }
 }
 
 pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Status, Failure> {
@@ -83,14 +94,10 @@ pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Statu
     let counts = execute(&connection.client, planned, options, &mut record, out).await?;
     out.summary(
         &[
-            ("verified", counts.verified),
-            ("already_assigned", counts.already_assigned),
-            ("unverified", counts.unverified),
-            ("failed", counts.failed),
-            ("blocked", counts.blocked),
-            ("already_done", done.len()),
-            ("bad_rows", bad.len()),
-        ],
+            counts.named().as_slice(),
+            &[("already_done", done.len()), ("bad_rows", bad.len())],
+        ]
+        .concat(),
         Some(&format!("journal: {}", journal_path.display())),
     );
     Ok(match counts.not_done() + bad.len() {
