@@ -796,6 +796,34 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn the_accepted_probe_uses_what_the_pause_refilled() {
+        // A steady 10/s, then a 429 without `Retry-After`: the server refills one request by the
+        // time a probe gets through, and the probe takes it. The next request waits for the
+        // rate (it went out at once, and was refused, before).
+        let throttle = Throttle::default();
+        for _ in 0..20 {
+            let sent = throttle.admit().await.sent_at;
+            throttle.succeeded(sent);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, Some(Duration::from_millis(100)));
+        let sent = throttle.admit().await.sent_at;
+        throttle.succeeded(sent);
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, None);
+        let probe = throttle.admit().await.sent_at;
+        throttle.succeeded(probe);
+        let accepted = Instant::now();
+        throttle.admit().await;
+        assert!(
+            accepted.elapsed() >= Duration::from_millis(50),
+            "{:?}",
+            accepted.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn fixed_pacing_ignores_what_it_learns_and_off_only_waits_for_the_gate() {
         let throttle = Throttle::default();
         let fixed = Arc::new(RunPacing::Fixed(Mutex::new(Bucket::new(10.0, 1.0))));
