@@ -251,7 +251,7 @@ impl GraphClientBuilder {
         let http = http
             .build()
             .map_err(|e| Error::invalid_input(format!("cannot build the HTTP client: {e}")))?;
-        let state = HookState::new(token, self.cloud.scope(), self.retry, timeout);
+        let state = HookState::new(token, self.cloud.scope(), self.retry, timeout, &base_url);
         Ok(GraphClient {
             generated: generated::Client::new_with_client(&base_url, http, state),
         })

@@ -8,11 +8,12 @@
 //! per-call [`CallRecord`] and on the current tracing span.
 
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 
 use crate::auth::{AccessToken, TokenError, TokenProvider};
 use crate::call::{self, field};
@@ -29,6 +30,14 @@ pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
 /// longer one ends the call instead of growing memory until the timeout.
 pub(crate) const MAX_SUCCESS_BODY: usize = 16 * 1024 * 1024;
 
+// Header names the hooks touch on every request, made once: a name given as `&str` is parsed
+// again on each `insert`, `remove` or `get`. (Statics, not consts: `HeaderName` holds `Bytes`.)
+static API_VERSION: HeaderName = HeaderName::from_static("api-version");
+static CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
+static RETRY_ATTEMPT: HeaderName = HeaderName::from_static("retry-attempt");
+static REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+static AGS_DIAGNOSTIC: HeaderName = HeaderName::from_static("x-ms-ags-diagnostic");
+
 /// Shared, immutable client state that the hooks need (the generated client's inner type).
 #[derive(Clone)]
 pub struct HookState(Arc<State>);
@@ -40,6 +49,13 @@ struct State {
     /// The client's timeout, which also bounds each wait for the token source.
     timeout: Duration,
     throttle: Throttle,
+    /// The base URL the client was built with, and its path, parsed once here rather than on
+    /// every request (`pre` parses only a client built by hand with another base URL).
+    base_url: String,
+    base_path: String,
+    /// The last token and its `Authorization` value: a token source hands out the same token
+    /// for many calls, so the header is built once per token, not once per request.
+    bearer: Mutex<Option<(AccessToken, HeaderValue)>>,
 }
 
 impl HookState {
@@ -48,6 +64,7 @@ impl HookState {
         scope: &'static str,
         retry: RetryPolicy,
         timeout: Duration,
+        base_url: &str,
     ) -> Self {
         Self(Arc::new(State {
             token,
@@ -55,7 +72,40 @@ impl HookState {
             retry,
             timeout,
             throttle: Throttle::default(),
+            base_url: base_url.to_owned(),
+            base_path: base_path(base_url),
+            bearer: Mutex::default(),
         }))
+    }
+}
+
+/// The path of a base URL (`/beta`); empty if it does not parse.
+fn base_path(base_url: &str) -> String {
+    reqwest::Url::parse(base_url)
+        .map(|url| url.path().to_owned())
+        .unwrap_or_default()
+}
+
+impl State {
+    /// `Bearer <token>` as a sensitive header value, reused while the token source returns the
+    /// same token (the comparison is a pointer check for a clone of the cached token).
+    fn bearer(&self, token: &AccessToken) -> Result<HeaderValue, TokenError> {
+        let mut cached = self.bearer.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((last, value)) = &*cached
+            && last == token
+        {
+            return Ok(value.clone());
+        }
+        // `Authorization: Bearer ` is no credential: fail here, not with Graph's 401.
+        if token.secret().trim().is_empty() {
+            return Err(TokenError::new("the token source returned an empty token"));
+        }
+        let mut auth = HeaderValue::try_from(format!("Bearer {}", token.secret()))
+            .map_err(|_| TokenError::new("the token is not a valid HTTP header value"))?;
+        // Sensitive values are redacted by `Debug` of the request and its headers.
+        auth.set_sensitive(true);
+        *cached = Some((token.clone(), auth.clone()));
+        Ok(auth)
     }
 }
 
@@ -104,7 +154,7 @@ pub(crate) struct Answer {
 impl CallRecord {
     pub(crate) fn new() -> Self {
         Self(Arc::new(CallState {
-            client_request_id: uuid::Uuid::new_v4().to_string(),
+            client_request_id: new_client_request_id(),
             seen: Mutex::default(),
         }))
     }
@@ -142,6 +192,15 @@ impl CallRecord {
     }
 }
 
+/// A fresh GUID in its hyphenated lower-case form (as `Uuid::to_string`, without `fmt`).
+fn new_client_request_id() -> String {
+    let mut buffer = uuid::Uuid::encode_buffer();
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut buffer)
+        .to_owned()
+}
+
 impl ClientHooks<HookState> for Client {
     async fn pre<E>(
         &self,
@@ -150,14 +209,18 @@ impl ClientHooks<HookState> for Client {
     ) -> Result<(), progenitor_client::Error<E>> {
         let state = &self.inner().0;
         // Ids reach here unchecked through `generated()`: hold the final URL to the spec's path.
-        let base_path = reqwest::Url::parse(self.baseurl())
-            .map(|url| url.path().to_owned())
-            .unwrap_or_default();
+        let parsed;
+        let base_path = if self.baseurl() == state.base_url {
+            &state.base_path
+        } else {
+            parsed = base_path(self.baseurl());
+            &parsed
+        };
         let operation = match info.operation_id {
             call::NEXT_PAGE => call::NEXT_PAGE_OF,
             other => other,
         };
-        if let Err(refused) = ids::check_path(operation, &base_path, request.url().path()) {
+        if let Err(refused) = ids::check_path(operation, base_path, request.url().path()) {
             let message = match refused {
                 crate::Error::InvalidInput(message) => message,
                 other => other.to_string(),
@@ -169,26 +232,22 @@ impl ClientHooks<HookState> for Client {
             crate::odata::reencode_query(request.url_mut());
         }
         // A hung credential (an az CLI that never exits, an unreachable IMDS) must not stall
-        // every call: it gets as long as a request would.
-        let token = tokio::time::timeout(state.timeout, state.token.token(&state.scopes))
-            .await
-            .unwrap_or_else(|_| {
-                Err(TokenError::new(format!(
-                    "the token source did not answer within {:?} (the client timeout)",
-                    state.timeout
-                )))
-            });
-        let token = token.and_then(|token| {
-            // `Authorization: Bearer ` is no credential: fail here, not with Graph's 401.
-            if token.secret().trim().is_empty() {
-                return Err(TokenError::new("the token source returned an empty token"));
-            }
-            let mut auth = HeaderValue::try_from(format!("Bearer {}", token.secret()))
-                .map_err(|_| TokenError::new("the token is not a valid HTTP header value"))?;
-            // Sensitive values are redacted by `Debug` of the request and its headers.
-            auth.set_sensitive(true);
-            Ok(auth)
-        });
+        // every call: it gets as long as a request would. A source that answers at once (a
+        // fixed token, a cache hit) is not put under a timer: arming one costs more than the
+        // fetch.
+        let mut fetch = state.token.token(&state.scopes);
+        let token = match std::future::poll_fn(|cx| Poll::Ready(fetch.as_mut().poll(cx))).await {
+            Poll::Ready(token) => token,
+            Poll::Pending => tokio::time::timeout(state.timeout, fetch)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(TokenError::new(format!(
+                        "the token source did not answer within {:?} (the client timeout)",
+                        state.timeout
+                    )))
+                }),
+        };
+        let token = token.and_then(|token| state.bearer(&token));
         let auth = match token {
             Ok(auth) => auth,
             Err(error) => {
@@ -202,15 +261,13 @@ impl ClientHooks<HookState> for Client {
         };
 
         let client_request_id = CALL
-            .try_with(|r| r.client_request_id().to_owned())
-            .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string());
+            .try_with(|r| HeaderValue::from_str(r.client_request_id()))
+            .unwrap_or_else(|_| HeaderValue::from_str(&new_client_request_id()))
+            .expect("a UUID is a valid header value");
         let headers = request.headers_mut();
-        headers.remove("api-version");
+        headers.remove(&API_VERSION);
         headers.insert(AUTHORIZATION, auth);
-        headers.insert(
-            "client-request-id",
-            HeaderValue::try_from(client_request_id).expect("a UUID is a valid header value"),
-        );
+        headers.insert(CLIENT_REQUEST_ID.clone(), client_request_id);
         Ok(())
     }
 
@@ -229,13 +286,9 @@ impl ClientHooks<HookState> for Client {
         // delay runs out first; and how much of it is left.
         let mut held: Option<(reqwest::Response, Duration)> = None;
         let mut request = request;
-        // The token this request carries, so that a 401 can name it to the token source.
-        let sent_token = request
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(AccessToken::new);
+        // The token this request carries, so that a 401 can name it to the token source (read
+        // out of the header only then).
+        let sent_auth = request.headers().get(AUTHORIZATION).cloned();
         loop {
             attempt += 1;
             // Bodies here are JSON bytes, so the clone succeeds; without one we cannot retry.
@@ -273,11 +326,15 @@ impl ClientHooks<HookState> for Client {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| retry_after::parse(v, state.retry.get_max_total_delay()));
                     if status == 401
-                        && let Some(token) = &sent_token
+                        && let Some(token) = sent_auth
+                            .as_ref()
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.strip_prefix("Bearer "))
+                            .map(AccessToken::new)
                     {
                         // Once per call: a 401 is final, and the next call asks for a new token.
                         // Bounded like the token fetch: a cache may wait on a hung credential.
-                        let invalidate = state.token.invalidate(&state.scopes, token);
+                        let invalidate = state.token.invalidate(&state.scopes, &token);
                         let _ = tokio::time::timeout(state.timeout, invalidate).await;
                     }
                     if response.status().is_success() {
@@ -342,19 +399,23 @@ impl ClientHooks<HookState> for Client {
             request = next;
             request
                 .headers_mut()
-                .insert("retry-attempt", HeaderValue::from(attempt));
+                .insert(RETRY_ATTEMPT.clone(), HeaderValue::from(attempt));
         }
     }
 }
 
 /// Records the answer's status and Graph's ids on the call's span.
 fn record_response(span: &tracing::Span, response: &reqwest::Response) {
-    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+    if span.is_disabled() {
+        // No subscriber wants the span: nothing to look up.
+        return;
+    }
+    let header = |name: &HeaderName| response.headers().get(name).and_then(|v| v.to_str().ok());
     span.record(field::STATUS, response.status().as_u16());
-    if let Some(id) = header("request-id") {
+    if let Some(id) = header(&REQUEST_ID) {
         span.record(field::REQUEST_ID, id);
     }
-    if let Some(diagnostic) = header("x-ms-ags-diagnostic") {
+    if let Some(diagnostic) = header(&AGS_DIAGNOSTIC) {
         span.record(field::DIAGNOSTIC, diagnostic);
     }
 }
@@ -374,6 +435,15 @@ async fn finish(response: reqwest::Response) -> reqwest::Result<reqwest::Respons
 /// [`MAX_SUCCESS_BODY`] (progenitor would otherwise buffer whatever the server sends).
 fn limit_body(response: reqwest::Response) -> reqwest::Response {
     use reqwest::ResponseBuilderExt;
+    // A declared length within the bound needs no limit (a `204`'s is 0): hyper ends the body
+    // at its `Content-Length` (HTTP/1) or refuses DATA beyond it (HTTP/2). Rebuilding the
+    // response around a limited body costs a URL copy and two allocations per call.
+    if response
+        .content_length()
+        .is_some_and(|length| length <= MAX_SUCCESS_BODY as u64)
+    {
+        return response;
+    }
     // Keep the URL: errors while reading the body name it.
     let url = response.url().clone();
     let (mut parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();

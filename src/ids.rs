@@ -32,7 +32,13 @@ pub(crate) fn check<'a>(name: &str, value: &'a str) -> Result<&'a str, Error> {
     if value == "." || value == ".." {
         return refuse(format!("{value:?} is a dot segment"));
     }
-    if let Some(bad) = value.chars().find(|c| !is_id_char(*c)) {
+    // A byte scan (ids are short ASCII): every byte before the first refused one is ASCII, so
+    // that byte starts the refused character named in the message.
+    if let Some(at) = value.bytes().position(|b| !is_id_byte(b)) {
+        let bad = value
+            .get(at..)
+            .and_then(|rest| rest.chars().next())
+            .unwrap_or(char::REPLACEMENT_CHARACTER);
         return refuse(format!(
             "{value:?} contains {bad:?}: ids are ASCII letters, digits, '-', '_' and '.'"
         ));
@@ -40,8 +46,8 @@ pub(crate) fn check<'a>(name: &str, value: &'a str) -> Result<&'a str, Error> {
     Ok(value)
 }
 
-fn is_id_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+fn is_id_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
 }
 
 /// A segment of an operation's path in the spec: literal text, or a named parameter.
@@ -98,20 +104,27 @@ pub(crate) fn check_path(operation_id: &str, base_path: &str, path: &str) -> Res
     let base_path = base_path.trim_end_matches('/');
     let rest = path.strip_prefix(base_path).ok_or_else(refuse)?;
     let rest = rest.strip_prefix('/').ok_or_else(refuse)?;
-    let actual: Vec<&str> = rest.split('/').collect();
-    if actual.len() != segments.len() {
-        return Err(refuse());
-    }
-    for (actual, expected) in actual.iter().zip(segments) {
+    // One pass, no allocation, with the outcome of checking the segment count first and then
+    // each segment in order: a path of another length is "not the path of" it, whatever its ids.
+    let mut actual = rest.split('/');
+    let mut first_refusal = None;
+    for expected in segments {
+        let Some(actual) = actual.next() else {
+            return Err(refuse());
+        };
+        if first_refusal.is_some() {
+            continue;
+        }
         match expected {
-            Segment::Literal(literal) if actual == literal => {}
-            Segment::Literal(_) => return Err(refuse()),
-            Segment::Param(name) => {
-                check(name, actual)?;
-            }
+            Segment::Literal(literal) if actual == *literal => {}
+            Segment::Literal(_) => first_refusal = Some(refuse()),
+            Segment::Param(name) => first_refusal = check(name, actual).err(),
         }
     }
-    Ok(())
+    if actual.next().is_some() {
+        return Err(refuse());
+    }
+    first_refusal.map_or(Ok(()), Err)
 }
 
 #[cfg(test)]
@@ -204,6 +217,20 @@ mod tests {
             ),
             (
                 "/beta/deviceManagement/windowsAutopilotDeviceIdentities/p/assignedDevices/d/assignResourceAccountToDevice",
+                "not the path of",
+            ),
+            // A path of another length is named as such, whatever its ids …
+            (
+                "/beta/deviceManagement/windowsAutopilotDeploymentProfiles/p%2F1/assignedDevices/d-1/assignResourceAccountToDevice/x",
+                "not the path of",
+            ),
+            // … and of the right length, the first segment in order that is refused is named.
+            (
+                "/beta/deviceManagement/windowsAutopilotDeploymentProfiles/p%2F1/otherDevices/d-1/assignResourceAccountToDevice",
+                "windowsAutopilotDeploymentProfile-id \"p%2F1\" contains '%'",
+            ),
+            (
+                "/beta/deviceManagement/windowsAutopilotDeploymentProfiles/p-1/otherDevices/d%2F1/assignResourceAccountToDevice",
                 "not the path of",
             ),
         ] {
