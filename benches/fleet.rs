@@ -384,15 +384,22 @@ async fn bulk(graph: &StandIn, cell: &Cell, pacing: Pacing) -> Result {
     let options = BulkOptions::default()
         .concurrency(CONCURRENCY)
         .pacing(pacing);
+    // One client per app (each its own pacer), built before the clock starts and started
+    // together: building a client takes milliseconds, and the app whose client was built
+    // first got a whole scaled window to itself (the naive loop's apps share one HTTP client
+    // built before its clock starts).
+    let clients: Vec<_> = (0..cell.apps)
+        .map(|app| {
+            GraphClient::builder()
+                .base_url(&graph.base_url())
+                .bearer_token(format!("contoso:fleet-app-{app}"))
+                .build()
+                .unwrap()
+        })
+        .collect();
     let start = Instant::now();
-    // One client per app (each its own pacer), all at once.
     let mut apps = tokio::task::JoinSet::new();
-    for app in 0..cell.apps {
-        let client = GraphClient::builder()
-            .base_url(&graph.base_url())
-            .bearer_token(format!("contoso:fleet-app-{app}"))
-            .build()
-            .unwrap();
+    for (app, client) in clients.into_iter().enumerate() {
         let items = common::items_from(app * cell.n, cell.n);
         apps.spawn(async move { client.assign_many(items, options).collect::<Vec<_>>().await });
     }

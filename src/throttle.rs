@@ -55,8 +55,12 @@ const MIN_EPISODE: f64 = 0.25;
 const IN_SERVICE_AFTER: Duration = Duration::from_millis(10);
 /// The concurrency window grows by one after this many windows' worth of successes.
 const WINDOW_GROWTH_AFTER: f64 = 100.0;
-/// A pause that refills this share of the capacity at the learnt rate refilled all of it.
-const REFILLED_SHARE: f64 = 0.9;
+/// A pause that refills this share of the capacity at the learnt rate reopened the server.
+const REFILLED_SHARE: f64 = 0.75;
+/// A full burst refused before it was used up next asks for this share of what it got.
+const SHARE_BACKOFF: f64 = 0.25;
+/// Requests in flight while a burst goes on beyond the learnt capacity.
+const EXTEND_IN_FLIGHT: u32 = 2;
 /// A window-like server is paced as a bucket every this many cycles, to notice a change.
 const WINDOW_RECHECK_EVERY: u32 = 4;
 /// Paced rate, as a share of the estimate.
@@ -206,9 +210,17 @@ struct Pacer {
     beyond_burst: bool,
     /// The server accepted nothing beyond a burst last time (a window, not a bucket).
     window_like: bool,
+    /// The episode resumed with the whole capacity (a window reopened, a bucket refilled).
+    full_resume: bool,
+    /// The last episode was a burst: shorter than the pause after it.
+    burst_cycle: bool,
+    /// An episode got far more than a burst: the server refills over time (not a window).
+    refills: bool,
+    /// Extending the burst at a few requests in flight, not paced (see [`Pacer::extend`]).
+    extending: bool,
     /// Episodes settled so far.
     cycles: u32,
-    /// The most successes one burst got (the server's capacity, as far as seen).
+    /// What bursts got lately (the server's capacity, as far as seen).
     capacity: f64,
 }
 
@@ -293,25 +305,29 @@ impl Throttle {
         if wait.is_none() {
             state.in_flight += 1;
         }
-        wait.map(Wait::Until)
+        wait
     }
 
-    fn pace(state: &mut State, now: Instant, run: Option<&RunPacing>) -> Option<Instant> {
+    fn pace(state: &mut State, now: Instant, run: Option<&RunPacing>) -> Option<Wait> {
         match run {
             Some(RunPacing::Off) => None,
             // While probing after a 429 without `Retry-After`, the probes go first.
-            Some(RunPacing::Fixed(_)) if state.pacer.probe.is_some() => state.pacer.try_admit(now),
-            Some(RunPacing::Fixed(bucket)) => {
-                bucket.lock().unwrap_or_else(|e| e.into_inner()).take(now)
+            Some(RunPacing::Fixed(_)) if state.pacer.probe.is_some() => {
+                state.pacer.try_admit(now, state.in_flight)
             }
+            Some(RunPacing::Fixed(bucket)) => bucket
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(now)
+                .map(Wait::Until),
             Some(RunPacing::Adaptive { hint }) => {
                 if let (Some((rate, burst)), None) = (hint, &state.pacer.bucket) {
                     state.pacer.rate = *rate;
                     state.pacer.bucket = Some(Bucket::new(rate * HOLD_SHARE, *burst));
                 }
-                state.pacer.try_admit(now)
+                state.pacer.try_admit(now, state.in_flight)
             }
-            None => state.pacer.try_admit(now),
+            None => state.pacer.try_admit(now, state.in_flight),
         }
     }
 
@@ -378,11 +394,11 @@ impl Throttle {
 }
 
 impl Pacer {
-    /// `None`: send now. `Some(at)`: not before `at`; ask again then.
-    fn try_admit(&mut self, now: Instant) -> Option<Instant> {
+    /// `None`: send now. `Some(wait)`: not yet; ask again then.
+    fn try_admit(&mut self, now: Instant, in_flight: u32) -> Option<Wait> {
         if let Some(probe) = &mut self.probe {
             if now < probe.next {
-                return Some(probe.next);
+                return Some(Wait::Until(probe.next));
             }
             // One probe; the next one `step` later unless this one gets an answer first.
             probe.sent = Some(now);
@@ -395,6 +411,12 @@ impl Pacer {
             self.settle(resume_at);
         }
         self.episode_start.get_or_insert(now);
+        if self.extending {
+            if self.may_extend() {
+                return self.extend(in_flight);
+            }
+            self.extending = false;
+        }
         let bucket = self.bucket.as_mut()?;
         bucket.refill(now);
         if bucket.tokens < 2.0 && self.pending.is_none() {
@@ -419,21 +441,41 @@ impl Pacer {
             }
             Some(at) => {
                 self.burst_over = true;
-                // A window gives nothing beyond its burst: ask at once, so that the 429 (and
-                // a pause hint rounded up to whole seconds) comes as early as it can. Every
-                // few cycles it paces instead, to notice a server that does give more.
-                let recheck = self.cycles.is_multiple_of(WINDOW_RECHECK_EVERY);
-                if self.window_like
-                    && !recheck
-                    && self.after_burst.is_none()
-                    && self.pending.is_none()
-                {
-                    self.after_burst = Some(now);
-                    return None;
+                if self.may_extend() {
+                    return self.extend(in_flight);
                 }
-                Some(at)
+                Some(Wait::Until(at))
             }
         }
+    }
+
+    /// After the part of a burst sent at full speed (see [`settle`](Self::settle)), the burst
+    /// goes on unpaced with [`EXTEND_IN_FLIGHT`] requests in flight until the 429. Pacing
+    /// instead left what the window had beyond the learnt burst to whoever asked faster: with
+    /// several apps of one tenant sharing a window, the app that had learnt the smallest share
+    /// kept it, and once the others finished it still took only that share. Few in flight, so
+    /// that the 429 that ends the window refuses few; a server with nothing more refuses the
+    /// first.
+    fn may_extend(&self) -> bool {
+        // A window gives nothing beyond its burst: ask at once, so that the 429 (and a pause
+        // hint rounded up to whole seconds) comes as early as it can; so does a reopened
+        // window shared with other apps. Every few cycles the pacer paces instead, to notice a
+        // server that gives more over time: a token bucket with a small burst and a
+        // `Retry-After` rounded up to a second looks like a window until a paced episode
+        // gets far more than its burst (then `refills` ends this).
+        let recheck = self.cycles.is_multiple_of(WINDOW_RECHECK_EVERY);
+        !recheck
+            && !self.refills
+            && self.after_burst.is_none()
+            && self.pending.is_none()
+            && (self.window_like || self.full_resume && self.burst_cycle)
+    }
+
+    fn extend(&mut self, in_flight: u32) -> Option<Wait> {
+        self.extending = true;
+        // Counted by the requests in flight, not by answers: a request that fails or is
+        // cancelled frees its place too.
+        (in_flight >= EXTEND_IN_FLIGHT).then_some(Wait::Slot)
     }
 
     /// Counts a success; `true` when it ends probing (the gate may reopen).
@@ -521,10 +563,20 @@ impl Pacer {
             }
             // Answers to requests sent before this episode belong to an event already counted.
             _ if stale => return retry_after.map(|pause| later(now, pause)),
+            // More refusals of the episode: each says when the server reopens, rounded up (to
+            // whole seconds, in either form), so the earliest is the closest; the first one
+            // usually. Taking the latest let the app whose requests were refused last start
+            // last in every window after (a whole window on a scaled one, with other apps of
+            // the tenant taking it).
             (None, Some(pending)) => {
                 let until = retry_after.map(|pause| later(now, pause));
-                pending.resume_at = pending.resume_at.max(until);
-                return until;
+                return match (pending.resume_at, until) {
+                    (Some(at), Some(until)) if until >= at => None,
+                    _ => {
+                        pending.resume_at = until.or(pending.resume_at);
+                        until
+                    }
+                };
             }
             _ => {}
         }
@@ -590,8 +642,16 @@ impl Pacer {
         } else if self.successes > 0 && episode + pause > 0.0 {
             let cycle_rate = got / (episode + pause);
             // A burst: an episode shorter than its pause (a fresh window, a full bucket).
-            if episode <= pause {
-                self.capacity = self.capacity.max(got);
+            // What a burst gets can shrink (apps of one tenant share a window; the most one
+            // got alone is not what it gets now), so the capacity follows recent bursts
+            // halfway instead of keeping the largest ever.
+            self.burst_cycle = episode <= pause;
+            // Far more than a burst in one episode: the server refills over time (a bucket).
+            if !self.burst_cycle && got > 2.0 * self.capacity.max(1.0) {
+                self.refills = true;
+            }
+            if self.burst_cycle {
+                self.capacity = got.max(0.5 * (self.capacity + got));
             }
             // Beyond its burst, the server sustained at least this over the episode itself.
             let sustained = if episode >= MIN_EPISODE {
@@ -613,18 +673,32 @@ impl Pacer {
                 "pacer settled after a 429"
             );
         }
-        // The server refilled during the pause; so does the pacer, at the rate. A pause that
-        // refills nearly all of the capacity refilled all of it (a window that reopened). (Not
-        // "as much as the last burst got": an episode's successes include paced ones, and
-        // asking for them again at once cost a bucket two or three 429s after every pause.)
+        // The server refilled during the pause; so does the pacer, at the rate. (Not "as much
+        // as the last burst got": an episode's successes include paced ones, and asking for
+        // them again at once cost a bucket two or three 429s after every pause.)
+        //
+        // A pause that refilled a good part of the capacity reopened a window (or refilled a
+        // bucket): then the pacer asks at full speed for only a part of what the last burst
+        // got, and for the rest a few at a time (see `extend`), as every other app of a
+        // tenant sharing the window does: the rest of the window is split evenly and the 429
+        // finds few in flight. The part carried over shrinks each window, so an unequal split
+        // (one app started first) evens out within a few windows instead of persisting.
+        self.full_resume = false;
         if let Some(bucket) = &mut self.bucket {
             let mut tokens = self.rate * pause;
-            if tokens >= REFILLED_SHARE * bucket.burst {
-                tokens = bucket.burst;
+            if self.capacity > 1.0 && tokens >= REFILLED_SHARE * self.capacity {
+                self.full_resume = true;
+                tokens = (SHARE_BACKOFF * got).max(1.0);
             }
             bucket.tokens = tokens.clamp(1.0, bucket.burst);
             bucket.at = Some(resume);
+            tracing::debug!(
+                burst = bucket.tokens,
+                then_extends = self.full_resume,
+                "pacer resumes"
+            );
         }
+        self.extending = false;
         self.burst_over = false;
         self.after_burst = None;
         self.beyond_burst = false;
@@ -710,10 +784,13 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_429_pauses_then_paces_at_what_the_cycle_sustained() {
+        // 10 per second for 5 s, then a 429 asking for 1 s: not a burst (the episode was
+        // longer than its pause), so the pacer resumes at the rate the cycle sustained.
         let throttle = Throttle::default();
         for _ in 0..50 {
             let sent = throttle.admit().await.sent_at;
             throttle.succeeded(sent);
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let sent = throttle.admit().await.sent_at;
         throttle.throttled(sent, Some(S(1)));
@@ -722,23 +799,63 @@ mod tests {
         let start = Instant::now();
         throttle.admit().await;
         assert_eq!(start.elapsed(), S(1), "the gate");
-        let state = throttle.pacer_state();
-        assert_eq!(state.burst, 50.0, "the burst that got through");
-        assert_eq!(state.rate, Some(50.0), "50 successes over a 1 s cycle");
-        // The rest of the burst goes out at once, then slots are spaced by the rate.
-        for _ in 0..49 {
-            throttle.admit().await;
-        }
-        let burst_end = Instant::now();
-        assert_eq!(burst_end - start, S(1));
-        for _ in 0..10 {
-            throttle.admit().await;
-        }
-        let paced = Instant::now() - burst_end;
+        let rate = throttle.pacer_state().rate.unwrap();
         assert!(
-            paced > Duration::from_millis(150) && paced < Duration::from_millis(260),
+            (rate - 50.0 / 6.0).abs() < 0.01,
+            "50 over a 6 s cycle: {rate}"
+        );
+        // No burst was ever seen (the server took these paced), so none is sent: slots are
+        // spaced by the rate (which grows while the pacer is what holds calls back).
+        for _ in 0..4 {
+            throttle.admit().await;
+        }
+        let paced = Instant::now() - start - S(1);
+        assert!(
+            paced > Duration::from_millis(350) && paced < Duration::from_millis(520),
             "{paced:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reopened_window_gets_a_part_at_full_speed_then_two_at_a_time_until_the_429() {
+        // 48 at once, then a 429 asking for 1 s: a window (or a bucket emptied at once).
+        let throttle = Throttle::default();
+        for _ in 0..48 {
+            let sent = throttle.admit().await.sent_at;
+            throttle.succeeded(sent);
+        }
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, Some(S(1)));
+        let start = Instant::now();
+        // A quarter of what the last burst got goes at once, with all of it in flight.
+        let mut burst = Vec::new();
+        for _ in 0..12 {
+            burst.push(throttle.admit().await);
+        }
+        assert_eq!(start.elapsed(), S(1), "the gate, then at once");
+        // Beyond it, not paced, but two in flight at most: a third waits for an answer.
+        let too_many = tokio::time::timeout(S(5), throttle.admit()).await;
+        assert!(
+            too_many.is_err(),
+            "a third beyond the burst went out with 12 in flight"
+        );
+        for ticket in burst {
+            throttle.succeeded(ticket.sent_at);
+        }
+        let first = throttle.admit().await;
+        let second = throttle.admit().await;
+        let third = tokio::time::timeout(S(5), throttle.admit()).await;
+        assert!(third.is_err(), "three in flight beyond the burst");
+        let resumed = Instant::now();
+        // A request that failed (no success, no 429) frees its place as well.
+        drop(first);
+        throttle.succeeded(second.sent_at);
+        drop(second);
+        for _ in 0..100 {
+            let ticket = throttle.admit().await;
+            throttle.succeeded(ticket.sent_at);
+        }
+        assert_eq!(resumed.elapsed(), Duration::ZERO, "unpaced until the 429");
     }
 
     #[tokio::test(start_paused = true)]
