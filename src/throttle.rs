@@ -61,6 +61,8 @@ const REFILLED_SHARE: f64 = 0.75;
 const SHARE_BACKOFF: f64 = 0.25;
 /// Requests in flight while a burst goes on beyond the learnt capacity.
 const EXTEND_IN_FLIGHT: u32 = 2;
+/// On those cycles, the share of the capacity asked for before pacing.
+const RECHECK_SHARE: f64 = 0.8;
 /// A window-like server is paced as a bucket every this many cycles, to notice a change.
 const WINDOW_RECHECK_EVERY: u32 = 4;
 /// Paced rate, as a share of the estimate.
@@ -412,7 +414,7 @@ impl Pacer {
         }
         self.episode_start.get_or_insert(now);
         if self.extending {
-            if self.may_extend() {
+            if self.may_extend(in_flight) {
                 return self.extend(in_flight);
             }
             self.extending = false;
@@ -441,7 +443,7 @@ impl Pacer {
             }
             Some(at) => {
                 self.burst_over = true;
-                if self.may_extend() {
+                if self.may_extend(in_flight) {
                     return self.extend(in_flight);
                 }
                 Some(Wait::Until(at))
@@ -456,15 +458,16 @@ impl Pacer {
     /// kept it, and once the others finished it still took only that share. Few in flight, so
     /// that the 429 that ends the window refuses few; a server with nothing more refuses the
     /// first.
-    fn may_extend(&self) -> bool {
+    fn may_extend(&self, in_flight: u32) -> bool {
         // A window gives nothing beyond its burst: ask at once, so that the 429 (and a pause
         // hint rounded up to whole seconds) comes as early as it can; so does a reopened
-        // window shared with other apps. Every few cycles the pacer paces instead, to notice a
-        // server that gives more over time: a token bucket with a small burst and a
-        // `Retry-After` rounded up to a second looks like a window until a paced episode
-        // gets far more than its burst (then `refills` ends this).
+        // window shared with other apps. Every few cycles the pacer paces beyond most of the
+        // capacity instead, to notice a server that gives more over time: a token bucket with
+        // a small burst and a `Retry-After` rounded up to a second looks like a window until a
+        // paced episode gets far more than its burst (then `refills` ends this).
         let recheck = self.cycles.is_multiple_of(WINDOW_RECHECK_EVERY);
-        !recheck
+        let asked = f64::from(self.successes.saturating_add(in_flight));
+        (!recheck || asked < RECHECK_SHARE * self.capacity)
             && !self.refills
             && self.after_burst.is_none()
             && self.pending.is_none()
