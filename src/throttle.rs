@@ -15,13 +15,21 @@
 //!   the rate at which a paced request was last refused, slowly near it. So a low estimate heals
 //!   within a second or two, and a good one is not pushed into a 429 every few seconds.
 //! - **Burst.** After a pause the pacer resumes with what the server refilled meanwhile: the
-//!   rate times the pause; a pause that refills nearly all of the largest burst seen refilled
-//!   all of it (a window reopened).
+//!   rate times the pause.
+//! - **Reopened windows.** A pause after a burst that refilled most of what bursts got lately
+//!   ([`REFILLED_SHARE`]) reopened a window: a quarter ([`SHARE_BACKOFF`]) of what the last burst
+//!   got goes at full speed, and the rest unpaced with [`EXTEND_IN_FLIGHT`] requests in flight
+//!   until the 429. Apps of one tenant that share a window each do the same, so the window is
+//!   split evenly, an unequal split (one app started first) fades within a few windows, and the
+//!   429 that closes the window refuses few. Within an episode the earliest pause hint counts:
+//!   each is rounded up, so the first is the closest.
 //! - **Windows.** When the first request paced after a burst is refused, the server gives
 //!   nothing beyond its bursts (a window). From then on the request after the burst goes at
 //!   once instead of a pacing interval later, so that the 429 comes as early as it can (a pause
 //!   hint rounded up to whole seconds is then least late). Every [`WINDOW_RECHECK_EVERY`]th
-//!   episode paces instead, and a paced success beyond the burst ends this.
+//!   episode paces beyond [`RECHECK_SHARE`] of the capacity instead, and an episode that gets
+//!   more than twice the burst marks the server as refilling over time (a token bucket with a
+//!   small burst and a rounded-up `Retry-After` looks like a window), which ends both.
 //! - **Concurrency caps.** Requests sent before a 429 and accepted well after it were being
 //!   served: the pacer keeps at most that many in flight.
 //! - **No `Retry-After`.** A 429 without one is still information: the gate closes and one
@@ -57,6 +65,8 @@ const IN_SERVICE_AFTER: Duration = Duration::from_millis(10);
 const WINDOW_GROWTH_AFTER: f64 = 100.0;
 /// A pause that refills this share of the capacity at the learnt rate reopened the server.
 const REFILLED_SHARE: f64 = 0.75;
+/// After probing, a pause that refills this share of the capacity refilled all of it.
+const PROBED_REFILL_SHARE: f64 = 0.9;
 /// A full burst refused before it was used up next asks for this share of what it got.
 const SHARE_BACKOFF: f64 = 0.25;
 /// Requests in flight while a burst goes on beyond the learnt capacity.
@@ -686,12 +696,20 @@ impl Pacer {
         // tenant sharing the window does: the rest of the window is split evenly and the 429
         // finds few in flight. The part carried over shrinks each window, so an unequal split
         // (one app started first) evens out within a few windows instead of persisting.
+        //
+        // Only when the server said when it reopens: every app of the tenant then resumes at
+        // that moment. Found by probing, the moment differs per app, and the first one in
+        // would take the window (up to its own limit) before the others' probes arrive; then
+        // the whole capacity goes at once and the rest is paced, as for a bucket.
         self.full_resume = false;
+        let told = pending.resume_at.is_some();
         if let Some(bucket) = &mut self.bucket {
             let mut tokens = self.rate * pause;
-            if self.capacity > 1.0 && tokens >= REFILLED_SHARE * self.capacity {
+            if told && self.capacity > 1.0 && tokens >= REFILLED_SHARE * self.capacity {
                 self.full_resume = true;
                 tokens = (SHARE_BACKOFF * got).max(1.0);
+            } else if tokens >= PROBED_REFILL_SHARE * bucket.burst {
+                tokens = bucket.burst;
             }
             bucket.tokens = tokens.clamp(1.0, bucket.burst);
             bucket.at = Some(resume);
@@ -859,6 +877,38 @@ mod tests {
             throttle.succeeded(ticket.sent_at);
         }
         assert_eq!(resumed.elapsed(), Duration::ZERO, "unpaced until the 429");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_found_by_probing_is_not_extended_unpaced() {
+        // The same burst, but the 429 gives no `Retry-After`: each app of a tenant finds the
+        // reopening at its own probe, so the first one in must not go on unpaced (it would
+        // take the window before the others' probes arrive): the burst, then pacing.
+        let throttle = Throttle::default();
+        for _ in 0..48 {
+            let sent = throttle.admit().await.sent_at;
+            throttle.succeeded(sent);
+        }
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, None);
+        let start = Instant::now();
+        loop {
+            let sent = throttle.admit().await.sent_at;
+            if start.elapsed() >= S(1) {
+                throttle.succeeded(sent);
+                break;
+            }
+            throttle.throttled(sent, None);
+        }
+        let resumed = Instant::now();
+        for _ in 0..47 {
+            let ticket = throttle.admit().await;
+            throttle.succeeded(ticket.sent_at);
+        }
+        assert_eq!(resumed.elapsed(), Duration::ZERO, "the burst at once");
+        let ticket = throttle.admit().await;
+        throttle.succeeded(ticket.sent_at);
+        assert!(resumed.elapsed() > Duration::ZERO, "paced beyond the burst");
     }
 
     #[tokio::test(start_paused = true)]
