@@ -16,13 +16,14 @@
 //!   within a second or two, and a good one is not pushed into a 429 every few seconds.
 //! - **Burst.** After a pause the pacer resumes with what the server refilled meanwhile: the
 //!   rate times the pause.
-//! - **Reopened windows.** A pause after a burst that refilled most of what bursts got lately
-//!   ([`REFILLED_SHARE`]) reopened a window: a quarter ([`SHARE_BACKOFF`]) of what the last burst
-//!   got goes at full speed, and the rest unpaced with [`EXTEND_IN_FLIGHT`] requests in flight
-//!   until the 429. Apps of one tenant that share a window each do the same, so the window is
+//! - **Reopened windows.** A pause the server stated, after a burst, that refilled most of what
+//!   bursts got lately ([`REFILLED_SHARE`]) reopened a window: a quarter ([`SHARE_BACKOFF`]) of
+//!   what the last burst got goes at full speed, and the rest unpaced with [`EXTEND_IN_FLIGHT`]
+//!   requests in flight until the 429. Apps of one tenant that share a window each do the same, so the window is
 //!   split evenly, an unequal split (one app started first) fades within a few windows, and the
 //!   429 that closes the window refuses few. Within an episode the earliest pause hint counts:
-//!   each is rounded up, so the first is the closest.
+//!   each is rounded up, so the first is the closest. After probing, each app finds the
+//!   reopening at its own moment, so the whole capacity goes at once and the rest is paced.
 //! - **Windows.** When the first request paced after a burst is refused, the server gives
 //!   nothing beyond its bursts (a window). From then on the request after the burst goes at
 //!   once instead of a pacing interval later, so that the 429 comes as early as it can (a pause
@@ -63,11 +64,14 @@ const MIN_EPISODE: f64 = 0.25;
 const IN_SERVICE_AFTER: Duration = Duration::from_millis(10);
 /// The concurrency window grows by one after this many windows' worth of successes.
 const WINDOW_GROWTH_AFTER: f64 = 100.0;
-/// A pause that refills this share of the capacity at the learnt rate reopened the server.
+/// A stated pause after a burst that refills this share of the capacity at the learnt rate
+/// reopened a window.
 const REFILLED_SHARE: f64 = 0.75;
 /// After probing, a pause that refills this share of the capacity refilled all of it.
 const PROBED_REFILL_SHARE: f64 = 0.9;
-/// A full burst refused before it was used up next asks for this share of what it got.
+/// After a stated pause reopened a window, the share of what the last burst got that goes at
+/// full speed (the rest goes [`EXTEND_IN_FLIGHT`] at a time). Small, so that what one app got
+/// more than others in one window carries little into the next.
 const SHARE_BACKOFF: f64 = 0.25;
 /// Requests in flight while a burst goes on beyond the learnt capacity.
 const EXTEND_IN_FLIGHT: u32 = 2;
