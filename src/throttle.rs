@@ -747,6 +747,14 @@ mod tests {
 
     const S: fn(u64) -> Duration = Duration::from_secs;
 
+    /// `n` requests admitted and accepted without waiting in between.
+    async fn accept_at_once(throttle: &Throttle, n: usize) {
+        for _ in 0..n {
+            let sent = throttle.admit().await.sent_at;
+            throttle.succeeded(sent);
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_pause_holds_every_waiter_and_is_never_shortened() {
         let throttle = Throttle::default();
@@ -799,10 +807,7 @@ mod tests {
     async fn unpaced_until_the_first_429() {
         let throttle = Throttle::default();
         let start = Instant::now();
-        for _ in 0..1000 {
-            let sent = throttle.admit().await.sent_at;
-            throttle.succeeded(sent);
-        }
+        accept_at_once(&throttle, 1000).await;
         assert_eq!(start.elapsed(), Duration::ZERO);
         assert_eq!(throttle.pacer_state().rate, None);
     }
@@ -845,10 +850,7 @@ mod tests {
     async fn a_reopened_window_gets_a_part_at_full_speed_then_two_at_a_time_until_the_429() {
         // 48 at once, then a 429 asking for 1 s: a window (or a bucket emptied at once).
         let throttle = Throttle::default();
-        for _ in 0..48 {
-            let sent = throttle.admit().await.sent_at;
-            throttle.succeeded(sent);
-        }
+        accept_at_once(&throttle, 48).await;
         let sent = throttle.admit().await.sent_at;
         throttle.throttled(sent, Some(S(1)));
         let start = Instant::now();
@@ -889,10 +891,7 @@ mod tests {
         // reopening at its own probe, so the first one in must not go on unpaced (it would
         // take the window before the others' probes arrive): the burst, then pacing.
         let throttle = Throttle::default();
-        for _ in 0..48 {
-            let sent = throttle.admit().await.sent_at;
-            throttle.succeeded(sent);
-        }
+        accept_at_once(&throttle, 48).await;
         let sent = throttle.admit().await.sent_at;
         throttle.throttled(sent, None);
         let start = Instant::now();
@@ -944,10 +943,7 @@ mod tests {
         assert!((5..=30).contains(&probes), "{probes} probes");
         // Successes resumed: the gate is open and the pacer did not fall to a crawl.
         let resumed = Instant::now();
-        for _ in 0..10 {
-            let sent = throttle.admit().await.sent_at;
-            throttle.succeeded(sent);
-        }
+        accept_at_once(&throttle, 10).await;
         assert!(resumed.elapsed() < S(1), "{:?}", resumed.elapsed());
     }
 
