@@ -17,13 +17,14 @@
 //! - **Burst.** After a pause the pacer resumes with what the server refilled meanwhile: the
 //!   rate times the pause.
 //! - **Reopened windows.** A pause the server stated, after a burst, that refilled most of what
-//!   bursts got lately ([`REFILLED_SHARE`]) reopened a window: a quarter ([`SHARE_BACKOFF`]) of
-//!   what the last burst got goes at full speed, and the rest unpaced with [`EXTEND_IN_FLIGHT`]
-//!   requests in flight until the 429. Apps of one tenant that share a window each do the same, so the window is
-//!   split evenly, an unequal split (one app started first) fades within a few windows, and the
-//!   429 that closes the window refuses few. Within an episode the earliest pause hint counts:
-//!   each is rounded up, so the first is the closest. After probing, each app finds the
-//!   reopening at its own moment, so the whole capacity goes at once and the rest is paced.
+//!   bursts got lately ([`REFILLED_SHARE`]) reopened a window: a quarter
+//!   ([`FULL_SPEED_SHARE`]) of what the last burst got goes at full speed, and the rest
+//!   unpaced with [`EXTEND_IN_FLIGHT`] requests in flight until the 429. Apps of one tenant
+//!   that share a window each do the same, so the window is split evenly, an unequal split (one
+//!   app started first) fades within a few windows, and the 429 that closes the window refuses
+//!   few. Within an episode the earliest pause hint counts: each is rounded up, so the first is
+//!   the closest. After probing, each app finds the reopening at its own moment, so the whole
+//!   capacity goes at once and the rest is paced.
 //! - **Windows.** When the first request paced after a burst is refused, the server gives
 //!   nothing beyond its bursts (a window). From then on the request after the burst goes at
 //!   once instead of a pacing interval later, so that the 429 comes as early as it can (a pause
@@ -72,7 +73,7 @@ const PROBED_REFILL_SHARE: f64 = 0.9;
 /// After a stated pause reopened a window, the share of what the last burst got that goes at
 /// full speed (the rest goes [`EXTEND_IN_FLIGHT`] at a time). Small, so that what one app got
 /// more than others in one window carries little into the next.
-const SHARE_BACKOFF: f64 = 0.25;
+const FULL_SPEED_SHARE: f64 = 0.25;
 /// Requests in flight while a burst goes on beyond the learnt capacity.
 const EXTEND_IN_FLIGHT: u32 = 2;
 /// On those cycles, the share of the capacity asked for before pacing.
@@ -465,13 +466,7 @@ impl Pacer {
         }
     }
 
-    /// After the part of a burst sent at full speed (see [`settle`](Self::settle)), the burst
-    /// goes on unpaced with [`EXTEND_IN_FLIGHT`] requests in flight until the 429. Pacing
-    /// instead left what the window had beyond the learnt burst to whoever asked faster: with
-    /// several apps of one tenant sharing a window, the app that had learnt the smallest share
-    /// kept it, and once the others finished it still took only that share. Few in flight, so
-    /// that the 429 that ends the window refuses few; a server with nothing more refuses the
-    /// first.
+    /// Whether the burst goes on unpaced now (see [`extend`](Self::extend)).
     fn may_extend(&self, in_flight: u32) -> bool {
         // A window gives nothing beyond its burst: ask at once, so that the 429 (and a pause
         // hint rounded up to whole seconds) comes as early as it can; so does a reopened
@@ -488,6 +483,13 @@ impl Pacer {
             && (self.window_like || self.full_resume && self.burst_cycle)
     }
 
+    /// After the part of a burst sent at full speed (see [`settle`](Self::settle)), the burst
+    /// goes on unpaced with [`EXTEND_IN_FLIGHT`] requests in flight until the 429. Pacing
+    /// instead left what the window had beyond the learnt burst to whoever asked faster: with
+    /// several apps of one tenant sharing a window, the app that had learnt the smallest share
+    /// kept it, and once the others finished it still took only that share. Few in flight, so
+    /// that the 429 that ends the window refuses few; a server with nothing more refuses the
+    /// first.
     fn extend(&mut self, in_flight: u32) -> Option<Wait> {
         self.extending = true;
         // Counted by the requests in flight, not by answers: a request that fails or is
@@ -711,7 +713,7 @@ impl Pacer {
             let mut tokens = self.rate * pause;
             if told && self.capacity > 1.0 && tokens >= REFILLED_SHARE * self.capacity {
                 self.full_resume = true;
-                tokens = (SHARE_BACKOFF * got).max(1.0);
+                tokens = (FULL_SPEED_SHARE * got).max(1.0);
             } else if tokens >= PROBED_REFILL_SHARE * bucket.burst {
                 tokens = bucket.burst;
             }
@@ -719,7 +721,7 @@ impl Pacer {
             bucket.at = Some(resume);
             tracing::debug!(
                 burst = bucket.tokens,
-                then_extends = self.full_resume,
+                window_reopened = self.full_resume,
                 "pacer resumes"
             );
         }
@@ -878,10 +880,7 @@ mod tests {
         drop(first);
         throttle.succeeded(second.sent_at);
         drop(second);
-        for _ in 0..100 {
-            let ticket = throttle.admit().await;
-            throttle.succeeded(ticket.sent_at);
-        }
+        accept_at_once(&throttle, 100).await;
         assert_eq!(resumed.elapsed(), Duration::ZERO, "unpaced until the 429");
     }
 
@@ -904,10 +903,7 @@ mod tests {
             throttle.throttled(sent, None);
         }
         let resumed = Instant::now();
-        for _ in 0..47 {
-            let ticket = throttle.admit().await;
-            throttle.succeeded(ticket.sent_at);
-        }
+        accept_at_once(&throttle, 47).await;
         assert_eq!(resumed.elapsed(), Duration::ZERO, "the burst at once");
         let ticket = throttle.admit().await;
         throttle.succeeded(ticket.sent_at);
