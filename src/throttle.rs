@@ -85,9 +85,13 @@ const HOLD_SHARE: f64 = 0.97;
 /// The lowest and highest rates the pacer uses (its arithmetic stays finite).
 const MIN_RATE: f64 = 0.01;
 const MAX_RATE: f64 = 1e6;
-/// The first probe delay after a 429 without `Retry-After` (before jitter), and the longest step.
+/// The first probe delay after a 429 without `Retry-After` (before jitter), and the shortest and
+/// longest steps.
 const FIRST_PROBE: Duration = Duration::from_millis(50);
+const MIN_PROBE_STEP: Duration = Duration::from_millis(5);
 const MAX_PROBE_STEP: Duration = Duration::from_secs(2);
+/// A pause hint is rounded up to whole seconds: the server reopened within this before it.
+const HINT_RESOLUTION: Duration = Duration::from_secs(1);
 /// Growth of the probe step after each failed probe (exponential backoff, like the retry
 /// policy's, but from [`FIRST_PROBE`] and bounded by [`MAX_PROBE_STEP`]). 1.5 rather than 2:
 /// a probe is then at most a third of the wait late (a 2 s window reopening just after a probe
@@ -216,10 +220,19 @@ struct Pacer {
     pending: Option<Pending>,
     /// Probing after a 429 without `Retry-After`.
     probe: Option<Probe>,
-    /// Learnt from earlier probing: from a 429 to the first success after it.
     /// Learnt from earlier probing, as offsets from a 429: the server was still closed at the
     /// first (the last refused probe), open again at the second (the first accepted one).
     recovery: Option<(Duration, Duration)>,
+    /// The last reopening: after the first instant, by the second (found by probing, or
+    /// stated to the second).
+    reopened: Option<(Instant, Instant)>,
+    /// The probing that just ended found the server open when the period said it would be.
+    foreseen: bool,
+    /// The earliest reopening found that the period learnt since agrees with.
+    anchor: Option<(Instant, Instant)>,
+    /// The time between two reopenings, as far as they pin it down: more than the first, at
+    /// most the second (a fixed window's width).
+    period: Option<(Duration, Duration)>,
     /// The episode's burst (the tokens it resumed with) is used up.
     burst_over: bool,
     /// When the first request after the burst went out, and whether any such was accepted.
@@ -260,6 +273,8 @@ struct Probe {
     step: Duration,
     /// When the last probe went out: only a refusal of it, or of a later request, is a failed probe.
     sent: Option<Instant>,
+    /// Until then the server is expected to reopen: the step stays as it is.
+    steady_until: Option<Instant>,
     /// When the last refused probe went out.
     refused: Option<Instant>,
 }
@@ -535,6 +550,9 @@ impl Pacer {
                 None => open.saturating_sub(probe.step),
             };
             self.recovery = Some((closed.min(open), open));
+            let after = later(pending.answered, closed.min(open));
+            self.note_reopening(after.max(pending.sent), sent_at.max(after));
+            self.foreseen = probe.steady_until.is_some_and(|until| sent_at <= until);
             self.probe = None;
             self.settle(sent_at.max(pending.sent).min(now));
             // The probe is the new episode's first success, and it used what the server had
@@ -563,11 +581,13 @@ impl Pacer {
             // A failed probe: wait a little longer before the next one.
             (Some(probe), _) => {
                 probe.refused = probe.refused.max(Some(sent_at));
-                probe.step = probe
-                    .step
-                    .mul_f64(PROBE_BACKOFF)
-                    .min(MAX_PROBE_STEP)
-                    .max(FIRST_PROBE);
+                if probe.steady_until.is_none_or(|until| now >= until) {
+                    probe.step = probe
+                        .step
+                        .mul_f64(PROBE_BACKOFF)
+                        .min(MAX_PROBE_STEP)
+                        .max(FIRST_PROBE);
+                }
                 probe.next = later(now, probe.step);
                 if let Some(pause) = retry_after {
                     // The server said after all.
@@ -623,19 +643,30 @@ impl Pacer {
             Some((closed, open)) => {
                 let step = ((open - closed) / 4)
                     .max(closed / 32)
-                    .clamp(Duration::from_millis(5), MAX_PROBE_STEP);
+                    .clamp(MIN_PROBE_STEP, MAX_PROBE_STEP);
                 ((closed + step).min(open), step)
             }
             None => {
-                let first = FIRST_PROBE.mul_f64(1.0 + crate::retry::jitter());
+                let first = FIRST_PROBE;
                 (first, first)
             }
         };
-        let next = later(now, first.max(Duration::from_millis(1)));
+        let mut next = later(now, first.max(Duration::from_millis(1)));
+        let (mut step, mut steady_until) = (step, None);
+        // A server that reopens a period after its last reopening (a fixed window) reopens at
+        // the same moment however late in the window the 429 came: probing from that moment
+        // finds it, where the offset from the 429 (learnt when the 429 came early in the
+        // window) is late by as much as the 429 came later.
+        if let Some((at, period_step, until)) = self.predicted_reopening(now)
+            && at < next
+        {
+            (next, step, steady_until) = (at, period_step, Some(until));
+        }
         self.probe = Some(Probe {
             next,
             step,
             sent: None,
+            steady_until,
             refused: None,
         });
         Some(next)
@@ -709,9 +740,14 @@ impl Pacer {
         // the whole capacity goes at once and the rest is paced, as for a bucket.
         self.full_resume = false;
         let told = pending.resume_at.is_some();
+        if told {
+            let after = resume.checked_sub(HINT_RESOLUTION).unwrap_or(resume);
+            self.note_reopening(after.max(pending.answered), resume);
+        }
         if let Some(bucket) = &mut self.bucket {
             let mut tokens = self.rate * pause;
-            if told && self.capacity > 1.0 && tokens >= REFILLED_SHARE * self.capacity {
+            let known = told || std::mem::take(&mut self.foreseen);
+            if known && self.capacity > 1.0 && tokens >= REFILLED_SHARE * self.capacity {
                 self.full_resume = true;
                 tokens = (FULL_SPEED_SHARE * got).max(1.0);
             } else if tokens >= PROBED_REFILL_SHARE * bucket.burst {
@@ -733,6 +769,78 @@ impl Pacer {
         self.episode_start = Some(resume);
         self.grown_until = Some(resume);
         self.successes = 0;
+    }
+}
+
+impl Pacer {
+    /// The server reopened after `after`, by `by`: what that says, with the reopenings before
+    /// it, about the time between reopenings (a fixed window's width).
+    fn note_reopening(&mut self, after: Instant, by: Instant) {
+        let found = (after, by);
+        // The first episode began when the server was first asked: the start of a window
+        // perhaps. It gives a first period, not an anchor: a server whose windows start
+        // elsewhere gives a period that the next reopening contradicts, and that one counts.
+        let first_start = (self.cycles == 0)
+            .then_some(self.episode_start)
+            .flatten()
+            .map(|start| (start, start));
+        let (before, anchor_before) = match self.reopened.replace(found) {
+            Some(before) => (before, Some(before)),
+            None => match first_start {
+                Some(start) => (start, None),
+                None => {
+                    self.anchor = Some(found);
+                    return;
+                }
+            },
+        };
+        let since = |(after, by): (Instant, Instant), n: u32| {
+            (
+                found.0.saturating_duration_since(by) / n,
+                found.1.saturating_duration_since(after) / n,
+            )
+        };
+        let both = |(l, m): (Duration, Duration), (l2, m2): (Duration, Duration)| {
+            (l.max(l2) < m.min(m2)).then(|| (l.max(l2), m.min(m2)))
+        };
+        let pair = since(before, 1);
+        let agreed = self.period.and_then(|period| both(period, pair));
+        let Some(period) = agreed else {
+            // The first period, or one that contradicts what was learnt (a window skipped, a
+            // server that changed): start over from this pair.
+            self.period = Some(pair);
+            self.anchor = anchor_before.or(Some(found));
+            return;
+        };
+        // Counted from the earliest reopening that agrees, the bounds close in: each probe's
+        // lateness is divided by the number of periods in between.
+        let narrowed = self.anchor.and_then(|anchor| {
+            let mid = |(a, b): (Instant, Instant)| a + (b - a) / 2;
+            let width = (period.0 + period.1).as_secs_f64() / 2.0;
+            let periods = mid(found)
+                .saturating_duration_since(mid(anchor))
+                .as_secs_f64()
+                / width;
+            let n = periods.round();
+            (n >= 1.0 && n < f64::from(u32::MAX))
+                .then(|| both(period, since(anchor, n as u32)))
+                .flatten()
+        });
+        self.period = Some(narrowed.unwrap_or(period));
+    }
+
+    /// When to probe first after a 429 at `now`, in what steps, and until when the server is
+    /// expected to have reopened, if it reopens a period after its last reopening and that is
+    /// still ahead.
+    fn predicted_reopening(&self, now: Instant) -> Option<(Instant, Duration, Instant)> {
+        let (after, by) = self.reopened?;
+        let (least, most) = self.period?;
+        let (from, to) = (later(after, least).max(now), later(by, most));
+        if to <= now {
+            return None;
+        }
+        let step = ((to - from) / 4).clamp(MIN_PROBE_STEP, MAX_PROBE_STEP);
+        Some((later(from, step).min(to), step, to))
     }
 }
 
