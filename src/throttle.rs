@@ -23,8 +23,10 @@
 //!   that share a window each do the same, so the window is split evenly, an unequal split (one
 //!   app started first) fades within a few windows, and the 429 that closes the window refuses
 //!   few. Within an episode the earliest pause hint counts: each is rounded up, so the first is
-//!   the closest. After probing, each app finds the reopening at its own moment, so the whole
-//!   capacity goes at once and the rest is paced.
+//!   the closest. The same holds after probing when the server reopened where the period
+//!   between its reopenings said it would (below): every app of the tenant probes at the same
+//!   moments then. Otherwise (a first reopening, a server that is not periodic) each app finds
+//!   the reopening at its own moment, so the whole capacity goes at once and the rest is paced.
 //! - **Windows.** When the first request paced after a burst is refused, the server gives
 //!   nothing beyond its bursts (a window). From then on the request after the burst goes at
 //!   once instead of a pacing interval later, so that the 429 comes as early as it can (a pause
@@ -37,10 +39,17 @@
 //! - **No `Retry-After`.** A 429 without one is still information: the gate closes and one
 //!   request at a time probes, each failed probe waiting [`PROBE_BACKOFF`] times longer (at most
 //!   [`MAX_PROBE_STEP`]); the first success ends the probing. Where the server reopened (after
-//!   the last refused probe, by the first accepted one, as offsets from the 429) is remembered,
-//!   and the next probing starts in that span, in steps of a quarter of it: a window that
-//!   reopens at the same point of each cycle costs a probe or two. An episode with no success
-//!   teaches nothing, so nothing here can drive the rate toward zero.
+//!   the last refused probe, by the first accepted one) is remembered two ways. As offsets from
+//!   the 429: the next probing starts in that span, in steps of a quarter of it (a bucket, or a
+//!   window whose 429 comes at the same point of each cycle). And as instants: two reopenings
+//!   bound the period between them, more reopenings bound it closer (counted from the earliest
+//!   one that agrees), and the next probing starts where the last reopening plus the period
+//!   says, in steps of a quarter of that span that do not grow inside it: a fixed window
+//!   reopens there however late in the window its 429 came. The earlier of the two goes first.
+//!   The schedule has no jitter, on purpose: apps of one tenant are refused together when the
+//!   tenant's window fills, so they probe at the same moments and find the reopening together
+//!   (with jitter, the app that probed first took the window, and one app of three starved).
+//!   An episode with no success teaches nothing, so nothing here can drive the rate toward zero.
 //!
 //! Before the first 429 nothing is paced, unless the caller stated the limit
 //! ([`RateHint`](crate::RateHint) with [`BulkOptions`](crate::BulkOptions)); pacing can also be
@@ -1120,5 +1129,120 @@ mod tests {
         })
         .await;
         assert_eq!(start.elapsed(), S(3), "the gate, and nothing else");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn apps_refused_together_probe_at_the_same_moments() {
+        // No jitter in the probe schedule: apps of one tenant are refused together when the
+        // tenant's window fills, and the one whose probes came first would take the window.
+        let apps = [Throttle::default(), Throttle::default()];
+        let start = Instant::now();
+        for app in &apps {
+            let sent = app.admit().await.sent_at;
+            app.throttled(sent, None);
+        }
+        let mut probes = [Vec::new(), Vec::new()];
+        for _ in 0..6 {
+            for (app, probes) in apps.iter().zip(&mut probes) {
+                let sent = app.admit().await.sent_at;
+                probes.push(sent - start);
+                app.throttled(sent, None);
+            }
+        }
+        assert_eq!(probes[0], probes[1]);
+    }
+
+    /// A fixed window of accepted requests shared by apps (a tenant's limit), deciding when a
+    /// request's service ends.
+    struct SharedWindow {
+        start: Instant,
+        width: Duration,
+        limit: u32,
+        index: u64,
+        used: u32,
+    }
+
+    impl SharedWindow {
+        /// The window that accepted a request now, if one did.
+        fn ask(&mut self, now: Instant) -> Option<u64> {
+            let since = now.saturating_duration_since(self.start).as_nanos();
+            let index = u64::try_from(since / self.width.as_nanos()).unwrap();
+            if index != self.index {
+                (self.index, self.used) = (index, 0);
+            }
+            (self.used < self.limit).then(|| {
+                self.used += 1;
+                index
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn apps_sharing_a_window_without_retry_after_find_each_reopening_together() {
+        // Two apps of one tenant, 4 workers each, 20 ms per request, 300 items each; the tenant
+        // accepts 60 per second and refuses beyond it with no `Retry-After`. The window's own
+        // 429 comes at a different point of each window (pacing, the other app), so only the
+        // period between reopenings says when the next one is; and both apps must probe at the
+        // same moments, or the first one in takes the window.
+        const ITEMS: u32 = 300;
+        let start = Instant::now();
+        let window = Arc::new(Mutex::new(SharedWindow {
+            start,
+            width: S(1),
+            limit: 60,
+            index: 0,
+            used: 0,
+        }));
+        // (window, app) -> how late into the window the app's first acceptance came.
+        let firsts = Arc::new(Mutex::new(std::collections::BTreeMap::new()));
+        let mut workers = Vec::new();
+        for app in 0..2 {
+            let throttle = Arc::new(Throttle::default());
+            let accepted = Arc::new(std::sync::atomic::AtomicU32::new(0));
+            for _ in 0..4 {
+                let (throttle, accepted) = (Arc::clone(&throttle), Arc::clone(&accepted));
+                let (window, firsts) = (Arc::clone(&window), Arc::clone(&firsts));
+                workers.push(tokio::spawn(async move {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    while accepted.load(SeqCst) < ITEMS {
+                        let ticket = throttle.admit().await;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        let now = Instant::now();
+                        let answer = window.lock().unwrap().ask(now);
+                        match answer {
+                            Some(index) => {
+                                throttle.succeeded(ticket.sent_at);
+                                accepted.fetch_add(1, SeqCst);
+                                let late = now - start - S(1) * u32::try_from(index).unwrap();
+                                firsts.lock().unwrap().entry((index, app)).or_insert(late);
+                            }
+                            None => throttle.throttled(ticket.sent_at, None),
+                        }
+                    }
+                }));
+            }
+        }
+        for worker in workers {
+            worker.await.unwrap();
+        }
+        let elapsed = start.elapsed();
+        let firsts = firsts.lock().unwrap().clone();
+        let report = format!("{elapsed:?}; first acceptances (window, app): {firsts:?}");
+        // The ideal: the first window, then (600 - 60) / 60 windows.
+        assert!(elapsed <= S(9).mul_f64(1.15), "{report}");
+        // From the third window on, each app's first acceptance comes with the reopening (a
+        // request's 20 ms, a probe step, a request in flight) and close to the other app's.
+        // (Probing by offsets from the 429 alone found them 170-780 ms late, later each window,
+        // and took 11.4 s.)
+        for ((index, app), late) in &firsts {
+            if (3..9).contains(index) {
+                assert!(*late <= Duration::from_millis(100), "app {app}: {report}");
+                let other = firsts.get(&(*index, 1 - app)).copied().unwrap_or(S(1));
+                assert!(
+                    late.abs_diff(other) <= Duration::from_millis(50),
+                    "{report}"
+                );
+            }
+        }
     }
 }
