@@ -1135,21 +1135,23 @@ mod tests {
     async fn apps_refused_together_probe_at_the_same_moments() {
         // No jitter in the probe schedule: apps of one tenant are refused together when the
         // tenant's window fills, and the one whose probes came first would take the window.
-        let apps = [Throttle::default(), Throttle::default()];
-        let start = Instant::now();
-        for app in &apps {
+        // So the schedule is the same for every app, as offsets from its 429 (one app after
+        // the other here, so that neither can wait for the other's probes).
+        let mut schedules = Vec::new();
+        for app in [Throttle::default(), Throttle::default()] {
             let sent = app.admit().await.sent_at;
             app.throttled(sent, None);
-        }
-        let mut probes = [Vec::new(), Vec::new()];
-        for _ in 0..6 {
-            for (app, probes) in apps.iter().zip(&mut probes) {
+            let refused = Instant::now();
+            let mut probes = Vec::new();
+            for _ in 0..6 {
                 let sent = app.admit().await.sent_at;
-                probes.push(sent - start);
+                probes.push(sent - refused);
                 app.throttled(sent, None);
             }
+            schedules.push(probes);
         }
-        assert_eq!(probes[0], probes[1]);
+        assert_eq!(schedules[0], schedules[1]);
+        assert_eq!(schedules[0][0], FIRST_PROBE);
     }
 
     /// A fixed window of accepted requests shared by apps (a tenant's limit), deciding when a
