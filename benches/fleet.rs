@@ -181,6 +181,12 @@ async fn main() {
     }
     let jobs: usize = value("--jobs").and_then(|v| v.parse().ok()).unwrap_or(1);
     let n: usize = value("--n").and_then(|v| v.parse().ok()).unwrap_or(400);
+    // Network latency added by the stand-in to every request (loopback has next to none).
+    let latency = Duration::from_millis(
+        value("--latency-ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    );
     let mut scales = vec![("real", 1.0), ("scaled 10x", 10.0)];
     if flag("--scaled-only") {
         scales.retain(|(_, f)| *f != 1.0);
@@ -200,7 +206,11 @@ async fn main() {
                         model,
                         hint,
                         client,
-                        throttling: throttling.clone().hint(hint).scaled(factor),
+                        throttling: throttling
+                            .clone()
+                            .hint(hint)
+                            .scaled(factor)
+                            .latency(latency),
                         told: scaled_hint(told, factor),
                         apps,
                         n,
@@ -214,7 +224,7 @@ async fn main() {
         }
     }
     println!(
-        "fleet pacing matrix: N = {n}, {} cells, concurrency {CONCURRENCY}, scaled cells {jobs} at a time",
+        "fleet pacing matrix: N = {n}, {} cells, concurrency {CONCURRENCY}, scaled cells {jobs} at a time, latency {latency:?}",
         cells.len()
     );
     let started = Instant::now();

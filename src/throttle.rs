@@ -277,11 +277,17 @@ struct Pending {
 
 #[derive(Debug, Clone, Copy)]
 struct Probe {
-    /// The next probe goes out then (one request; another `step` later if it gets no answer).
+    /// The next probe goes out then, once the last one is answered.
     next: Instant,
     step: Duration,
-    /// When the last probe went out: only a refusal of it, or of a later request, is a failed probe.
+    /// When the last probe went out.
     sent: Option<Instant>,
+    /// The last probe, while it has no answer: one probe at a time, whatever the latency (a
+    /// probe every step regardless sent a probe every 50 ms for the whole of a 20 s window when
+    /// the answers took longer than the step: each refusal came after the next probe had gone
+    /// out and was not counted, so the step never grew). A probe that never gets an answer
+    /// (the request failed) is followed by another one [`MAX_PROBE_STEP`] later.
+    awaiting: Option<Instant>,
     /// Until then the server is expected to reopen: the step stays as it is.
     steady_until: Option<Instant>,
     /// When the last refused probe went out.
@@ -438,11 +444,14 @@ impl Pacer {
     /// `None`: send now. `Some(wait)`: not yet; ask again then.
     fn try_admit(&mut self, now: Instant, in_flight: u32) -> Option<Wait> {
         if let Some(probe) = &mut self.probe {
-            if now < probe.next {
-                return Some(Wait::Until(probe.next));
+            let answered_or_lost = probe
+                .awaiting
+                .map_or(now, |sent| later(sent, MAX_PROBE_STEP));
+            if now < probe.next.max(answered_or_lost) {
+                return Some(Wait::Until(probe.next.max(answered_or_lost)));
             }
-            // One probe; the next one `step` later unless this one gets an answer first.
             probe.sent = Some(now);
+            probe.awaiting = Some(now);
             probe.next = later(now, probe.step);
             return None;
         }
@@ -585,10 +594,17 @@ impl Pacer {
     ) -> Option<Instant> {
         let stale = self.episode_start.is_some_and(|start| sent_at < start);
         match (&mut self.probe, &mut self.pending) {
-            // Refusals of requests sent before the probe: the same episode.
-            (Some(probe), _) if probe.sent.is_none_or(|probe| sent_at < probe) => return None,
+            // Refusals of requests sent before probing began: the same episode.
+            (Some(probe), pending)
+                if probe.sent.is_none() || pending.is_some_and(|p| sent_at < p.answered) =>
+            {
+                return None;
+            }
             // A failed probe: wait a little longer before the next one.
             (Some(probe), _) => {
+                if probe.awaiting.is_some_and(|awaited| sent_at >= awaited) {
+                    probe.awaiting = None;
+                }
                 probe.refused = probe.refused.max(Some(sent_at));
                 if probe.steady_until.is_none_or(|until| now >= until) {
                     probe.step = probe
@@ -675,6 +691,7 @@ impl Pacer {
             next,
             step,
             sent: None,
+            awaiting: None,
             steady_until,
             refused: None,
         });
@@ -1129,6 +1146,44 @@ mod tests {
         })
         .await;
         assert_eq!(start.elapsed(), S(3), "the gate, and nothing else");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn probes_wait_for_their_answers_when_the_server_is_slow() {
+        // 8 workers, answers 150 ms after sending (Graph is no loopback), every request
+        // refused without `Retry-After` for 10 s. One probe at a time: the step grows after
+        // each refusal. (A probe every step regardless sent one every 50 ms, 200 in the 10 s.)
+        let throttle = Arc::new(Throttle::default());
+        let start = Instant::now();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let mut workers = Vec::new();
+        for _ in 0..8 {
+            let (throttle, sent) = (Arc::clone(&throttle), Arc::clone(&sent));
+            workers.push(tokio::spawn(async move {
+                loop {
+                    let ticket = throttle.admit().await;
+                    if start.elapsed() >= S(10) {
+                        break;
+                    }
+                    sent.lock().unwrap().push(start.elapsed());
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                    throttle.throttled(ticket.sent_at, None);
+                }
+            }));
+        }
+        for worker in workers {
+            worker.await.unwrap();
+        }
+        let sent = sent.lock().unwrap().clone();
+        let probes: Vec<_> = sent.iter().filter(|at| **at > Duration::ZERO).collect();
+        assert!(probes.len() <= 20, "{} probes: {probes:?}", probes.len());
+        // Never two probes out at once.
+        for pair in probes.windows(2) {
+            assert!(
+                *pair[1] - *pair[0] >= Duration::from_millis(150),
+                "{probes:?}"
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -303,6 +303,11 @@ async fn handle(
         &body,
         too_large,
     );
+    // The way there: the limits see the request half the latency after it was sent.
+    let latency = shared.state().load.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency / 2).await;
+    }
     let (operation, device_id) = match &check {
         SpecCheck::Valid(Operation { id, device_id })
         | SpecCheck::Invalid(Some(Operation { id, device_id }), _) => {
@@ -338,6 +343,10 @@ async fn handle(
         .headers
         .get("client-request-id")
         .and_then(|v| v.to_str().ok());
+    // And the way back.
+    if !latency.is_zero() {
+        tokio::time::sleep(latency / 2).await;
+    }
     rate_limit::serve(shared.clone(), admitted, reply, client_request_id).await
 }
 

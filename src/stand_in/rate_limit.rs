@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -195,6 +195,13 @@ pub(super) struct Load {
 }
 
 impl Load {
+    /// The configured network latency (none without throttling).
+    pub(super) fn latency(&self) -> Duration {
+        self.throttling
+            .as_ref()
+            .map_or(Duration::ZERO, |t| t.config.get_latency())
+    }
+
     /// Admits a request with this bearer token, or the refusal to answer with.
     pub(super) fn admit(&mut self, token: &str) -> Result<Admitted, Box<Reply>> {
         match &mut self.throttling {

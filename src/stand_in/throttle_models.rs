@@ -158,6 +158,7 @@ pub struct Throttling {
     limits: Vec<(Scope, Model)>,
     hint: PauseHint,
     outages: Option<Outages>,
+    latency: Duration,
 }
 
 impl Throttling {
@@ -167,6 +168,7 @@ impl Throttling {
             limits: Vec::new(),
             hint,
             outages: None,
+            latency: Duration::ZERO,
         }
     }
 
@@ -195,6 +197,20 @@ impl Throttling {
     pub fn outages(mut self, outages: Outages) -> Self {
         self.outages = Some(outages);
         self
+    }
+
+    /// Network latency (loopback has next to none; Graph answers in tens to hundreds of
+    /// milliseconds): each request reaches the limits half of it after it was sent, and its
+    /// answer arrives the other half later. [`scaled`](Self::scaled) leaves it as it is: it is
+    /// the network's, not the server's.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// The network latency (see [`latency`](Self::latency)).
+    pub fn get_latency(&self) -> Duration {
+        self.latency
     }
 
     /// Every time in the limits and outages divided by `factor` (rates multiplied); a factor
@@ -246,7 +262,7 @@ pub(super) struct Admitted {
 /// The live state of a [`Throttling`].
 #[derive(Debug)]
 pub(super) struct ThrottleState {
-    config: Throttling,
+    pub(super) config: Throttling,
     since: Instant,
     counters: HashMap<(usize, String), Counter>,
     outage_turn: bool,
