@@ -185,3 +185,34 @@ async fn huge_paging_values_and_delays_do_not_panic() {
     let device = client.autopilot_device("dev-1").await.unwrap();
     assert_eq!(device.user_principal_name, None);
 }
+
+#[tokio::test]
+async fn latency_delays_each_answer_and_the_limits_still_apply() {
+    use autopilot_resource_account::stand_in::{Model, PauseHint, Scope, Throttling};
+    use std::time::{Duration, Instant};
+    let graph = StandIn::start().await.unwrap();
+    // One request per 10 s, answered 400 ms after sending.
+    graph.throttling(
+        Throttling::new(PauseHint::Seconds)
+            .limit(
+                Scope::App,
+                Model::FixedWindow {
+                    limit: 1,
+                    window: Duration::from_secs(10),
+                },
+            )
+            .latency(Duration::from_millis(400)),
+    );
+    let body = r#"{"userPrincipalName":"a@b.c","resourceAccountName":null}"#;
+    let start = Instant::now();
+    let (first, second) = tokio::join!(
+        send(&graph, reqwest::Method::POST, PATH, &GOOD, body),
+        send(&graph, reqwest::Method::POST, PATH, &GOOD, body),
+    );
+    let took = start.elapsed();
+    let mut statuses = [first.0, second.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [204, 429], "the limit still applies");
+    assert!(took >= Duration::from_millis(400), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
