@@ -94,8 +94,8 @@ const HOLD_SHARE: f64 = 0.97;
 /// The lowest and highest rates the pacer uses (its arithmetic stays finite).
 const MIN_RATE: f64 = 0.01;
 const MAX_RATE: f64 = 1e6;
-/// The first probe delay after a 429 without `Retry-After` (before jitter), and the shortest and
-/// longest steps.
+/// The first probe delay after a 429 without `Retry-After` (no jitter: see the module docs), and
+/// the shortest and longest steps.
 const FIRST_PROBE: Duration = Duration::from_millis(50);
 const MIN_PROBE_STEP: Duration = Duration::from_millis(5);
 const MAX_PROBE_STEP: Duration = Duration::from_secs(2);
@@ -661,7 +661,7 @@ impl Pacer {
             return resume_at;
         }
         // No hint: probe. Start just before the point where successes resumed last time, else
-        // with a short jittered delay.
+        // after a short delay (the same for every app: see the module docs).
         let (first, step) = match self.recovery {
             // Between the last refused and the first accepted probe of last time, in steps of a
             // quarter of that span (or of a 32nd of the wait, when last time pinned it down).

@@ -194,7 +194,8 @@ async fn status_429_without_retry_after_backs_off_exponentially() {
         .map(|w| w[1].received_at - w[0].received_at)
         .collect();
     // Without `Retry-After` the client's throttle times the retries: the first probe after
-    // 50–100 ms (jittered), each failed probe 1.5 times later than the one before.
+    // 50 ms (no jitter: apps of one tenant probe together), each failed probe 1.5 times later
+    // than the one before.
     assert!(gaps[0] >= Duration::from_millis(50), "{gaps:?}");
     for pair in gaps.windows(2) {
         assert!(pair[1] >= pair[0].mul_f64(1.4), "{gaps:?}");
