@@ -760,8 +760,9 @@ impl Pacer {
         // finds few in flight. The part carried over shrinks each window, so an unequal split
         // (one app started first) evens out within a few windows instead of persisting.
         //
-        // Only when the server said when it reopens: every app of the tenant then resumes at
-        // that moment. Found by probing, the moment differs per app, and the first one in
+        // Only when every app of the tenant resumes at about the same moment: the server said
+        // when, or probing found the reopening where the period said (the probe schedules are
+        // the same for every app). Otherwise the moment differs per app, and the first one in
         // would take the window (up to its own limit) before the others' probes arrive; then
         // the whole capacity goes at once and the rest is paced, as for a bucket.
         self.full_resume = false;
@@ -796,9 +797,7 @@ impl Pacer {
         self.grown_until = Some(resume);
         self.successes = 0;
     }
-}
 
-impl Pacer {
     /// The server reopened after `after`, by `by`: what that says, with the reopenings before
     /// it, about the time between reopenings (a fixed window's width).
     fn note_reopening(&mut self, after: Instant, by: Instant) {
@@ -1152,7 +1151,7 @@ mod tests {
     async fn probes_wait_for_their_answers_when_the_server_is_slow() {
         // 8 workers, answers 150 ms after sending (Graph is no loopback), every request
         // refused without `Retry-After` for 10 s. One probe at a time: the step grows after
-        // each refusal. (A probe every step regardless sent one every 50 ms, 200 in the 10 s.)
+        // each refusal. (A probe every step regardless sent one every 50 ms, 196 in the 10 s.)
         let throttle = Arc::new(Throttle::default());
         let start = Instant::now();
         let sent = Arc::new(Mutex::new(Vec::new()));

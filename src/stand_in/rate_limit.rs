@@ -199,7 +199,7 @@ impl Load {
     pub(super) fn latency(&self) -> Duration {
         self.throttling
             .as_ref()
-            .map_or(Duration::ZERO, |t| t.config.get_latency())
+            .map_or(Duration::ZERO, ThrottleState::latency)
     }
 
     /// Admits a request with this bearer token, or the refusal to answer with.

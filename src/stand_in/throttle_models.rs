@@ -262,7 +262,7 @@ pub(super) struct Admitted {
 /// The live state of a [`Throttling`].
 #[derive(Debug)]
 pub(super) struct ThrottleState {
-    pub(super) config: Throttling,
+    config: Throttling,
     since: Instant,
     counters: HashMap<(usize, String), Counter>,
     outage_turn: bool,
@@ -294,6 +294,11 @@ impl ThrottleState {
     }
 
     /// Admits a request of `token` at `now`, or refuses it with the reply to send.
+    /// The configured network latency.
+    pub(super) fn latency(&self) -> Duration {
+        self.config.latency
+    }
+
     pub(super) fn admit(&mut self, token: &str, now: Instant) -> Result<Admitted, Box<Reply>> {
         if let Some(outages) = self.config.outages {
             let into = now.saturating_duration_since(self.since);
