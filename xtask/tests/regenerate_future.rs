@@ -2,8 +2,8 @@
 //! (S1 plus an optional body property `deviceName`) with no hand edit prints `semver: minor`,
 //! builds all targets and passes `cargo test --workspace --all-features`.
 //!
-//! It builds a whole second workspace (several minutes, sharing the target dir so only the
-//! copy's own crates compile), so it is ignored by default and `.ci/run` runs it as its own step:
+//! It builds a whole second workspace (several minutes, in a target dir of its own that later
+//! runs reuse), so it is ignored by default and `.ci/run` runs it as its own step:
 //! `cargo test -p xtask --test regenerate_future -- --ignored`. The copy lives in a temporary
 //! directory, removed afterwards; the working tree is not touched.
 
@@ -44,12 +44,16 @@ fn copy_repository(to: &Path) {
     }
 }
 
-/// The target dir this test was built in (CARGO_TARGET_TMPDIR is `<target>/tmp`).
+/// A target dir of the copy's own, inside the one this test was built in (CARGO_TARGET_TMPDIR
+/// is `<target>/tmp`). Not that one itself: cargo gives a workspace member the same unit hash
+/// wherever the workspace lies, so the copy's build script output (code generated from the
+/// future text) replaced the repository's, and later builds of the repository compiled the
+/// future code and failed its snapshot tests.
 fn target_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .unwrap()
-        .to_path_buf()
+        .join("regenerate-future")
 }
 
 /// `cargo …` in `dir` as a fresh invocation would run it: none of this test's CARGO_* variables.
