@@ -18,11 +18,15 @@
 //!   rate times the pause.
 //! - **Reopened windows.** A pause the server stated, after a burst, that refilled most of what
 //!   bursts got lately ([`REFILLED_SHARE`]) reopened a window: a quarter
-//!   ([`FULL_SPEED_SHARE`]) of what the last burst got goes at full speed, and the rest
-//!   unpaced with [`EXTEND_IN_FLIGHT`] requests in flight until the 429. Apps of one tenant
-//!   that share a window each do the same, so the window is split evenly, an unequal split (one
-//!   app started first) fades within a few windows, and the 429 that closes the window refuses
-//!   few. Within an episode the earliest pause hint counts: each is rounded up, so the first is
+//!   ([`FULL_SPEED_SHARE`]) of what the last burst got goes at full speed, and the rest with
+//!   [`EXTEND_IN_FLIGHT`] requests in flight, at most [`EXTEND_RATE`] a second counted from the
+//!   reopening, until the 429. Apps of one tenant that share a window each do the same, so the
+//!   window is split evenly, an unequal split (one app started first) fades within a few
+//!   windows, and the 429 that closes the window refuses few. The rate bound is for answers
+//!   that come back faster than an app sends: then how the machine schedules each app decided
+//!   the split of the rest (42 and 89 of one window for two apps in a traced run), and an app
+//!   that fell behind stayed behind; at Graph's latencies two in flight are far slower than
+//!   the bound, which changes nothing there. Within an episode the earliest pause hint counts: each is rounded up, so the first is
 //!   the closest. The same holds after probing when the server reopened where the period
 //!   between its reopenings said it would (below): every app of the tenant probes at the same
 //!   moments then. Otherwise (a first reopening, a server that is not periodic) each app finds
@@ -85,6 +89,11 @@ const PROBED_REFILL_SHARE: f64 = 0.9;
 const FULL_SPEED_SHARE: f64 = 0.25;
 /// Requests in flight while a burst goes on beyond the learnt capacity.
 const EXTEND_IN_FLIGHT: u32 = 2;
+/// After a reopened window's full-speed part, the rest goes at most this fast, per second,
+/// counted from the reopening (see [`Pacer::extend`]).
+const EXTEND_RATE: f64 = 4000.0;
+/// Requests the paced rest may send at once after falling behind its rate.
+const EXTEND_BURST: f64 = 8.0;
 /// On those cycles, the share of the capacity asked for before pacing.
 const RECHECK_SHARE: f64 = 0.8;
 /// A window-like server is paced as a bucket every this many cycles, to notice a change.
@@ -255,8 +264,10 @@ struct Pacer {
     burst_cycle: bool,
     /// An episode got far more than a burst: the server refills over time (not a window).
     refills: bool,
-    /// Extending the burst at a few requests in flight, not paced (see [`Pacer::extend`]).
+    /// Extending the burst at a few requests in flight (see [`Pacer::extend`]).
     extending: bool,
+    /// The rate of the rest after a reopened window's full-speed part (see [`Pacer::extend`]).
+    extend_pace: Option<Bucket>,
     /// Episodes settled so far.
     cycles: u32,
     /// What bursts got lately (the server's capacity, as far as seen).
@@ -463,7 +474,7 @@ impl Pacer {
         self.episode_start.get_or_insert(now);
         if self.extending {
             if self.may_extend(in_flight) {
-                return self.extend(in_flight);
+                return self.extend(now, in_flight);
             }
             self.extending = false;
         }
@@ -492,7 +503,7 @@ impl Pacer {
             Some(at) => {
                 self.burst_over = true;
                 if self.may_extend(in_flight) {
-                    return self.extend(in_flight);
+                    return self.extend(now, in_flight);
                 }
                 Some(Wait::Until(at))
             }
@@ -517,17 +528,25 @@ impl Pacer {
     }
 
     /// After the part of a burst sent at full speed (see [`settle`](Self::settle)), the burst
-    /// goes on unpaced with [`EXTEND_IN_FLIGHT`] requests in flight until the 429. Pacing
+    /// goes on with [`EXTEND_IN_FLIGHT`] requests in flight until the 429 (after a reopened
+    /// window, at most [`EXTEND_RATE`] a second from the reopening, catching up a little after
+    /// a late start, so that the split does not depend on how fast each app's answers come). Pacing
     /// instead left what the window had beyond the learnt burst to whoever asked faster: with
     /// several apps of one tenant sharing a window, the app that had learnt the smallest share
     /// kept it, and once the others finished it still took only that share. Few in flight, so
     /// that the 429 that ends the window refuses few; a server with nothing more refuses the
     /// first.
-    fn extend(&mut self, in_flight: u32) -> Option<Wait> {
+    fn extend(&mut self, now: Instant, in_flight: u32) -> Option<Wait> {
         self.extending = true;
         // Counted by the requests in flight, not by answers: a request that fails or is
         // cancelled frees its place too.
-        (in_flight >= EXTEND_IN_FLIGHT).then_some(Wait::Slot)
+        if in_flight >= EXTEND_IN_FLIGHT {
+            return Some(Wait::Slot);
+        }
+        self.extend_pace
+            .as_mut()
+            .and_then(|pace| pace.take(now))
+            .map(Wait::Until)
     }
 
     /// Counts a success; `true` when it ends probing (the gate may reopen).
@@ -774,9 +793,16 @@ impl Pacer {
         if let Some(bucket) = &mut self.bucket {
             let mut tokens = self.rate * pause;
             let known = told || std::mem::take(&mut self.foreseen);
+            self.extend_pace = None;
             if known && self.capacity > 1.0 && tokens >= REFILLED_SHARE * self.capacity {
                 self.full_resume = true;
                 tokens = (FULL_SPEED_SHARE * got).max(1.0);
+                // Counted from the reopening, the same instant for every app of the tenant,
+                // not from this app's first request: one that starts late catches up a little.
+                let mut pace = Bucket::new(EXTEND_RATE, EXTEND_BURST);
+                pace.tokens = 0.0;
+                pace.at = Some(resume);
+                self.extend_pace = Some(pace);
             } else if tokens >= PROBED_REFILL_SHARE * bucket.burst {
                 tokens = bucket.burst;
             }
@@ -982,7 +1008,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_reopened_window_gets_a_part_at_full_speed_then_two_at_a_time_until_the_429() {
+    async fn a_reopened_window_gets_a_part_at_full_speed_then_two_at_a_time_at_a_bounded_rate() {
         // 48 at once, then a 429 asking for 1 s: a window (or a bucket emptied at once).
         let throttle = Throttle::default();
         accept_at_once(&throttle, 48).await;
@@ -1013,8 +1039,13 @@ mod tests {
         drop(first);
         throttle.succeeded(second.sent_at);
         drop(second);
+        // Until the 429, at most `EXTEND_RATE` per second counted from the reopening (however
+        // fast the answers come), so that apps sharing the window split it by that rate, not
+        // by how fast each one's answers come back.
         accept_at_once(&throttle, 100).await;
-        assert_eq!(resumed.elapsed(), Duration::ZERO, "unpaced until the 429");
+        let took = resumed.elapsed().as_secs_f64();
+        let bounds = (100.0 - EXTEND_BURST) / EXTEND_RATE..=100.0 / EXTEND_RATE + 0.002;
+        assert!(bounds.contains(&took), "100 more in {took} s");
     }
 
     #[tokio::test(start_paused = true)]
