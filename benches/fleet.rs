@@ -197,8 +197,10 @@ async fn main() {
         scales.retain(|(_, f)| *f == 1.0);
     }
 
+    // Every cell again, in the same process: for a cell whose outcome varies from run to run.
+    let repeat: usize = value("--repeat").and_then(|v| v.parse().ok()).unwrap_or(1);
     let mut cells = Vec::new();
-    for &(scale, factor) in &scales {
+    for &(scale, factor) in scales.iter().cycle().take(scales.len() * repeat.max(1)) {
         for (model, throttling, told, apps) in models() {
             for hint in [PauseHint::Seconds, PauseHint::HttpDate, PauseHint::Absent] {
                 for client in [Client::AssignMany, Client::Naive, Client::FixedRate] {
@@ -218,7 +220,11 @@ async fn main() {
                         n,
                     };
                     let label = label(&cell);
-                    if filter.as_ref().is_none_or(|f| label.contains(f.as_str())) {
+                    // `A|B`: cells whose label contains A or B.
+                    if filter
+                        .as_ref()
+                        .is_none_or(|f| f.split('|').any(|part| label.contains(part)))
+                    {
                         cells.push(cell);
                     }
                 }
