@@ -17,10 +17,11 @@
 //! that their bursts do not coincide), the scaled ones one at a time (`--jobs N` for more), so
 //! that a scaled cell's timing is not a measure of the machine's load.
 //!
-//! `cargo bench --bench fleet [-- --scaled-only | --real-only] [--filter TEXT] [--jobs N] [--n N] [--trace]
-//! [--latency-ms MS]` (`--trace`: the pacer's and the calls' debug events on stderr, for a filtered
-//! cell; `--latency-ms`: every answer that much after its request, as from Graph rather than
-//! loopback)
+//! `cargo bench --bench fleet [-- --scaled-only | --real-only] [--filter TEXT[|TEXT…]] [--jobs N] [--n N]
+//! [--repeat N] [--trace] [--latency-ms MS]` (`--filter`: cells whose label contains any of the
+//! texts; `--repeat`: every cell N times in one run, for cells whose outcome varies; `--trace`: the
+//! pacer's and the calls' debug events on stderr, for a filtered cell; `--latency-ms`: every
+//! answer that much after its request, as from Graph rather than loopback)
 //!
 //! Prints, per cell: wall time, the ideal (`(N − L)/L · W` for a window, `(N − B)/R` for a
 //! bucket, `N · S/C` for a concurrency cap), their ratio, the share of requests answered 429, and
