@@ -17,20 +17,20 @@
 //! - **Burst.** After a pause the pacer resumes with what the server refilled meanwhile: the
 //!   rate times the pause.
 //! - **Reopened windows.** A pause the server stated, after a burst, that refilled most of what
-//!   bursts got lately ([`REFILLED_SHARE`]) reopened a window: a quarter
-//!   ([`FULL_SPEED_SHARE`]) of what the last burst got goes at full speed, and the rest with
-//!   [`EXTEND_IN_FLIGHT`] requests in flight, at most [`EXTEND_RATE`] a second counted from the
-//!   reopening, until the 429. Apps of one tenant that share a window each do the same, so the
-//!   window is split evenly, an unequal split (one app started first) fades within a few
-//!   windows, and the 429 that closes the window refuses few. The rate bound is for answers
-//!   that come back faster than an app sends: then how the machine schedules each app decided
-//!   the split of the rest (42 and 89 of one window for two apps in a traced run), and an app
-//!   that fell behind stayed behind; at Graph's latencies two in flight are far slower than
-//!   the bound, which changes nothing there. Within an episode the earliest pause hint counts: each is rounded up, so the first is
-//!   the closest. The same holds after probing when the server reopened where the period
-//!   between its reopenings said it would (below): every app of the tenant probes at the same
-//!   moments then. Otherwise (a first reopening, a server that is not periodic) each app finds
-//!   the reopening at its own moment, so the whole capacity goes at once and the rest is paced.
+//!   bursts got lately ([`REFILLED_SHARE`]) reopened a window: a quarter ([`FULL_SPEED_SHARE`]) of
+//!   what the last burst got goes at full speed, and the rest with [`EXTEND_IN_FLIGHT`] requests in
+//!   flight, at most [`EXTEND_RATE`] a second counted from the reopening, until the 429. Apps of
+//!   one tenant that share a window each do the same, so the window is split evenly, an unequal
+//!   split (one app started first) fades within a few windows, and the 429 that closes the window
+//!   refuses few. The rate bound is for answers that come back faster than an app sends: then how
+//!   the machine schedules each app decided the split of the rest (42 and 89 of one window for two
+//!   apps in a traced run), and an app that fell behind stayed behind; at Graph's latencies two in
+//!   flight are far slower than the bound, which changes nothing there. Within an episode the
+//!   earliest pause hint counts: each is rounded up, so the first is the closest. The same holds
+//!   after probing when the server reopened where the period between its reopenings said it would
+//!   (below): every app of the tenant probes at the same moments then. Otherwise (a first
+//!   reopening, a server that is not periodic) each app finds the reopening at its own moment, so
+//!   the whole capacity goes at once and the rest is paced.
 //! - **Windows.** When the first request paced after a burst is refused, the server gives
 //!   nothing beyond its bursts (a window). From then on the request after the burst goes at
 //!   once instead of a pacing interval later, so that the 429 comes as early as it can (a pause
@@ -527,15 +527,14 @@ impl Pacer {
             && (self.window_like || self.full_resume && self.burst_cycle)
     }
 
-    /// After the part of a burst sent at full speed (see [`settle`](Self::settle)), the burst
-    /// goes on with [`EXTEND_IN_FLIGHT`] requests in flight until the 429 (after a reopened
-    /// window, at most [`EXTEND_RATE`] a second from the reopening, catching up a little after
-    /// a late start, so that the split does not depend on how fast each app's answers come). Pacing
-    /// instead left what the window had beyond the learnt burst to whoever asked faster: with
-    /// several apps of one tenant sharing a window, the app that had learnt the smallest share
-    /// kept it, and once the others finished it still took only that share. Few in flight, so
-    /// that the 429 that ends the window refuses few; a server with nothing more refuses the
-    /// first.
+    /// After the part of a burst sent at full speed (see [`settle`](Self::settle)), the burst goes
+    /// on with [`EXTEND_IN_FLIGHT`] requests in flight until the 429 (after a reopened window, at
+    /// most [`EXTEND_RATE`] a second from the reopening, catching up a little after a late start,
+    /// so that the split does not depend on how fast each app's answers come). Pacing instead left
+    /// what the window had beyond the learnt burst to whoever asked faster: with several apps of
+    /// one tenant sharing a window, the app that had learnt the smallest share kept it, and once
+    /// the others finished it still took only that share. Few in flight, so that the 429 that ends
+    /// the window refuses few; a server with nothing more refuses the first.
     fn extend(&mut self, now: Instant, in_flight: u32) -> Option<Wait> {
         self.extending = true;
         // Counted by the requests in flight, not by answers: a request that fails or is
@@ -797,8 +796,8 @@ impl Pacer {
             if known && self.capacity > 1.0 && tokens >= REFILLED_SHARE * self.capacity {
                 self.full_resume = true;
                 tokens = (FULL_SPEED_SHARE * got).max(1.0);
-                // Counted from the reopening, the same instant for every app of the tenant,
-                // not from this app's first request: one that starts late catches up a little.
+                // Counted from the reopening, not from this app's first request after it: an
+                // app that starts late (its wake-up, its first answers) catches up a little.
                 let mut pace = Bucket::new(EXTEND_RATE, EXTEND_BURST);
                 pace.tokens = 0.0;
                 pace.at = Some(resume);
