@@ -1,5 +1,6 @@
 //! Bulk assignment: many (target, assignment) items in, one outcome per item out.
 
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -225,10 +226,12 @@ impl BulkOptions {
         self.rate_hint
     }
 
-    fn run_pacing(&self) -> RunPacing {
+    /// `items`: how many items the run has, if it knows.
+    fn run_pacing(&self, items: Option<usize>) -> RunPacing {
         match self.pacing {
             Pacing::Adaptive => RunPacing::Adaptive {
                 hint: self.rate_hint.map(|h| h.pair()),
+                left: items.map(AtomicUsize::new),
             },
             Pacing::Fixed(hint) => {
                 let (rate, burst) = hint.pair();
@@ -315,12 +318,15 @@ impl GraphClient {
         K: Send + 'static,
     {
         let client = self.clone();
-        let run = Arc::new(options.run_pacing());
+        // How many items the run has, when it knows (an iterator's count): the pacer weighs what
+        // is left (see `throttle`).
+        let known = items.size_hint().0;
+        let run = Arc::new(options.run_pacing((known > 0).then_some(known)));
         items
             .map(move |item| {
                 let client = client.clone();
                 let run = run.clone();
-                throttle::with_run(run, async move {
+                throttle::with_run(run.clone(), async move {
                     // Only the target and assignment are borrowed across the call, so the key
                     // needs to be `Send`, not `Sync`.
                     let BulkItem {
@@ -329,6 +335,7 @@ impl GraphClient {
                         assignment,
                     } = item;
                     let result = client.assign_to(&target, &assignment).await;
+                    run.item_done();
                     let item = BulkItem {
                         key,
                         target,

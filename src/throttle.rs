@@ -25,7 +25,11 @@
 //!   refuses few. The rate bound is for answers that come back faster than an app sends: then how
 //!   the machine schedules each app decided the split of the rest (42 and 89 of one window for two
 //!   apps in a traced run), and an app that fell behind stayed behind; at Graph's latencies two in
-//!   flight are far slower than the bound, which changes nothing there. Within an episode the
+//!   flight are far slower than the bound, which changes nothing there. A run that knows how many
+//!   items it has left goes at that rate while it needs [`CATCH_UP_WINDOWS`] windows or more at
+//!   its share, slower (down to a quarter) as it needs fewer: an app that fell behind (one app got
+//!   12 of the first, unpaced window, another 100) takes more of each rest until the apps of the
+//!   tenant need as many windows each, so they finish together. Within an episode the
 //!   earliest pause hint counts: each is rounded up, so the first is the closest. The same holds
 //!   after probing when the server reopened where the period between its reopenings said it would
 //!   (below): every app of the tenant probes at the same moments then. Otherwise (a first
@@ -60,6 +64,7 @@
 //! fixed or off per bulk run ([`Pacing`](crate::Pacing)). The `fleet` benchmark measures the law
 //! against every stand-in model.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -92,6 +97,9 @@ const EXTEND_IN_FLIGHT: u32 = 2;
 /// After a reopened window's full-speed part, the rest goes at most this fast, per second,
 /// counted from the reopening (see [`Pacer::extend`]).
 const EXTEND_RATE: f64 = 4000.0;
+/// A run with this many windows left at its share (or more) sends the rest at [`EXTEND_RATE`],
+/// one with fewer proportionally slower, down to a quarter of it.
+const CATCH_UP_WINDOWS: f64 = 8.0;
 /// Requests the paced rest may send at once after falling behind its rate.
 const EXTEND_BURST: f64 = 8.0;
 /// On those cycles, the share of the capacity asked for before pacing.
@@ -125,12 +133,28 @@ pub(crate) const MAX_PAUSE: Duration = Duration::from_secs(3600);
 /// task-local while the run's calls are polled.
 #[derive(Debug)]
 pub(crate) enum RunPacing {
-    /// The client's adaptive pacer, seeded with a stated limit if it has learnt nothing yet.
-    Adaptive { hint: Option<(f64, f64)> },
+    /// The client's adaptive pacer, seeded with a stated limit if it has learnt nothing yet;
+    /// `left`: the run's items not yet done, when the run knows how many it has.
+    Adaptive {
+        hint: Option<(f64, f64)>,
+        left: Option<AtomicUsize>,
+    },
     /// A token bucket of this run alone: rate and burst as stated, never adapted.
     Fixed(Mutex<Bucket>),
     /// Only the gate.
     Off,
+}
+
+impl RunPacing {
+    /// One of the run's items is done (whatever its outcome).
+    pub(crate) fn item_done(&self) {
+        if let RunPacing::Adaptive {
+            left: Some(left), ..
+        } = self
+        {
+            let _ = left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        }
+    }
 }
 
 tokio::task_local! {
@@ -371,21 +395,22 @@ impl Throttle {
             Some(RunPacing::Off) => None,
             // While probing after a 429 without `Retry-After`, the probes go first.
             Some(RunPacing::Fixed(_)) if state.pacer.probe.is_some() => {
-                state.pacer.try_admit(now, state.in_flight)
+                state.pacer.try_admit(now, state.in_flight, None)
             }
             Some(RunPacing::Fixed(bucket)) => bucket
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .take(now)
                 .map(Wait::Until),
-            Some(RunPacing::Adaptive { hint }) => {
+            Some(RunPacing::Adaptive { hint, left }) => {
                 if let (Some((rate, burst)), None) = (hint, &state.pacer.bucket) {
                     state.pacer.rate = *rate;
                     state.pacer.bucket = Some(Bucket::new(rate * HOLD_SHARE, *burst));
                 }
-                state.pacer.try_admit(now, state.in_flight)
+                let left = left.as_ref().map(|left| left.load(Ordering::Relaxed));
+                state.pacer.try_admit(now, state.in_flight, left)
             }
-            None => state.pacer.try_admit(now, state.in_flight),
+            None => state.pacer.try_admit(now, state.in_flight, None),
         }
     }
 
@@ -453,7 +478,7 @@ impl Throttle {
 
 impl Pacer {
     /// `None`: send now. `Some(wait)`: not yet; ask again then.
-    fn try_admit(&mut self, now: Instant, in_flight: u32) -> Option<Wait> {
+    fn try_admit(&mut self, now: Instant, in_flight: u32, left: Option<usize>) -> Option<Wait> {
         if let Some(probe) = &mut self.probe {
             let answered_or_lost = probe
                 .awaiting
@@ -474,7 +499,7 @@ impl Pacer {
         self.episode_start.get_or_insert(now);
         if self.extending {
             if self.may_extend(in_flight) {
-                return self.extend(now, in_flight);
+                return self.extend(now, in_flight, left);
             }
             self.extending = false;
         }
@@ -503,7 +528,7 @@ impl Pacer {
             Some(at) => {
                 self.burst_over = true;
                 if self.may_extend(in_flight) {
-                    return self.extend(now, in_flight);
+                    return self.extend(now, in_flight, left);
                 }
                 Some(Wait::Until(at))
             }
@@ -535,17 +560,21 @@ impl Pacer {
     /// one tenant sharing a window, the app that had learnt the smallest share kept it, and once
     /// the others finished it still took only that share. Few in flight, so that the 429 that ends
     /// the window refuses few; a server with nothing more refuses the first.
-    fn extend(&mut self, now: Instant, in_flight: u32) -> Option<Wait> {
+    fn extend(&mut self, now: Instant, in_flight: u32, left: Option<usize>) -> Option<Wait> {
         self.extending = true;
         // Counted by the requests in flight, not by answers: a request that fails or is
         // cancelled frees its place too.
         if in_flight >= EXTEND_IN_FLIGHT {
             return Some(Wait::Slot);
         }
-        self.extend_pace
-            .as_mut()
-            .and_then(|pace| pace.take(now))
-            .map(Wait::Until)
+        // The rate weighs the windows the run still needs at its share (a scale every app of a
+        // tenant shares): one that fell behind takes more of each rest, until they need as many.
+        let windows_left = left.map_or(CATCH_UP_WINDOWS, |left| {
+            left as f64 / self.capacity.max(1.0)
+        });
+        let pace = self.extend_pace.as_mut()?;
+        pace.rate = EXTEND_RATE * (windows_left / CATCH_UP_WINDOWS).clamp(0.25, 1.0);
+        pace.take(now).map(Wait::Until)
     }
 
     /// Counts a success; `true` when it ends probing (the gate may reopen).
@@ -951,6 +980,7 @@ mod tests {
             let throttle = Throttle::default();
             let run = Arc::new(RunPacing::Adaptive {
                 hint: Some((rate, burst)),
+                left: None,
             });
             with_run(run, async {
                 let sent = throttle.admit().await.sent_at;
@@ -1045,6 +1075,36 @@ mod tests {
         let took = resumed.elapsed().as_secs_f64();
         let bounds = (100.0 - EXTEND_BURST) / EXTEND_RATE..=100.0 / EXTEND_RATE + 0.002;
         assert!(bounds.contains(&took), "100 more in {took} s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_with_more_windows_left_sends_a_reopened_windows_rest_faster() {
+        // Apps of a tenant that share a window finish together only if one that fell behind
+        // (more windows left at its share) takes more of the rest: four times the rate of one
+        // that has its last window left.
+        async fn rest_takes(left: usize) -> Duration {
+            let throttle = Throttle::default();
+            let run = Arc::new(RunPacing::Adaptive {
+                hint: None,
+                left: Some(AtomicUsize::new(left)),
+            });
+            with_run(run, async {
+                accept_at_once(&throttle, 48).await;
+                let sent = throttle.admit().await.sent_at;
+                throttle.throttled(sent, Some(S(1)));
+                accept_at_once(&throttle, 12).await;
+                let start = Instant::now();
+                accept_at_once(&throttle, 200).await;
+                start.elapsed()
+            })
+            .await
+        }
+        let behind = rest_takes(48 * 20).await.as_secs_f64();
+        let last = rest_takes(48).await.as_secs_f64();
+        assert!(
+            (3.0..5.0).contains(&(last / behind)),
+            "{behind} s with 20 windows left, {last} s with one"
+        );
     }
 
     #[tokio::test(start_paused = true)]
