@@ -1107,6 +1107,35 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_runs_items_left_count_down_to_zero_and_no_further() {
+        let run = RunPacing::Adaptive {
+            hint: None,
+            left: Some(AtomicUsize::new(2)),
+        };
+        for _ in 0..3 {
+            run.item_done();
+        }
+        let RunPacing::Adaptive {
+            left: Some(left), ..
+        } = &run
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            left.load(Ordering::Relaxed),
+            0,
+            "one more done than counted"
+        );
+        // A run that does not know its count, or is not adaptive, has nothing to count.
+        RunPacing::Off.item_done();
+        RunPacing::Adaptive {
+            hint: None,
+            left: None,
+        }
+        .item_done();
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_window_found_by_probing_is_not_extended_unpaced() {
         // The same burst, but the 429 gives no `Retry-After`: each app of a tenant finds the
