@@ -75,7 +75,7 @@ use tokio::time::Instant;
 /// (each further overshoot would cost a 429). So an estimate that came out low (a cycle with a
 /// long pause) heals within a second or two, and a good one is not pushed into 429s.
 const RAMP_PER_S: f64 = 1.0;
-const GROWTH_PER_S: f64 = 0.01;
+const GROWTH_PER_S: f64 = 0.003;
 const NEAR_CEILING: f64 = 0.9;
 /// Episodes shorter than this measure no sustained rate.
 const MIN_EPISODE: f64 = 0.25;
@@ -102,6 +102,11 @@ const EXTEND_RATE: f64 = 4000.0;
 const CATCH_UP_WINDOWS: f64 = 8.0;
 /// Requests the paced rest may send at once after falling behind its rate.
 const EXTEND_BURST: f64 = 8.0;
+/// A server that gives fewer than this per reopening is paced at its rate, not asked until the
+/// 429: one 429 a window would be more than 5 % of the requests. (A bucket refilling 5 a second
+/// with a `Retry-After` of whole seconds looks like a window of 5 a second: asked until the 429
+/// after each second's pause, it refused one request in six.)
+const SMALL_WINDOW: f64 = 20.0;
 /// On those cycles, the share of the capacity asked for before pacing.
 const RECHECK_SHARE: f64 = 0.8;
 /// A window-like server is paced as a bucket every this many cycles, to notice a change.
@@ -300,6 +305,8 @@ struct Pacer {
     /// has the window to itself (or its split with other apps has settled).
     last_burst: Option<u32>,
     same_burst: bool,
+    /// When the request refused at the end of the last settled episode went out.
+    last_refusal: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -550,6 +557,7 @@ impl Pacer {
         let recheck = self.cycles.is_multiple_of(WINDOW_RECHECK_EVERY);
         let asked = f64::from(self.successes.saturating_add(in_flight));
         (!recheck || asked < RECHECK_SHARE * self.capacity)
+            && self.capacity >= SMALL_WINDOW
             && !self.refills
             && self.after_burst.is_none()
             && self.pending.is_none()
@@ -760,6 +768,7 @@ impl Pacer {
         let episode = pending.sent.saturating_duration_since(start).as_secs_f64();
         let pause = resume.saturating_duration_since(pending.sent).as_secs_f64();
         let got = f64::from(self.successes);
+        let last_refusal = self.last_refusal.replace(pending.sent);
         self.same_burst = false;
         if pending.in_service >= 2 {
             // Requests sent before the refusal were accepted after it: they were being served.
@@ -768,7 +777,18 @@ impl Pacer {
             self.window_credit = 0.0;
             tracing::debug!(window = pending.in_service, "pacer: concurrency cap");
         } else if self.successes > 0 && episode + pause > 0.0 {
-            let cycle_rate = got / (episode + pause);
+            // What the server gave between the refusal before and this one: the pause before
+            // the episode refilled what it got, not the pause after it. (With a pause hint of
+            // whole seconds the two differ: a bucket refilling 50 a second gave 16 after a
+            // 0.3 s pause, and 16 over the episode and the 1 s pause after it read as 16 a
+            // second.) A window gives the same either way; the first episode has no refusal
+            // before it.
+            let since_refusal = last_refusal
+                .filter(|_| pending.resume_at.is_some())
+                .map_or(episode + pause, |before| {
+                    pending.sent.saturating_duration_since(before).as_secs_f64()
+                });
+            let cycle_rate = got / (episode + pause).min(since_refusal).max(f64::MIN_POSITIVE);
             // A burst: an episode shorter than its pause (a fresh window, a full bucket).
             // What a burst gets can shrink (apps of one tenant share a window; the most one
             // got alone is not what it gets now), so the capacity follows recent bursts
