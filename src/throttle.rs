@@ -10,7 +10,10 @@
 //! episode lasted (`T`) and, once successes resume, how long the server needed (`P`). Then:
 //!
 //! - **Rate.** `s / (T + P)` is what the server sustained over the cycle: `L / W` for a window
-//!   of `L` per `W`, about the refill rate for a bucket. The pacer paces at it (a token bucket
+//!   of `L` per `W`, about the refill rate for a bucket. After a pause the server stated, the
+//!   time since the refusal before counts instead of `T + P` when it is shorter: the pause
+//!   before an episode refilled what it got, and a pause hint rounded up to whole seconds
+//!   makes the one after it longer. The pacer paces at it (a token bucket
 //!   of its own) and grows it while it is what holds calls back: fast below [`NEAR_CEILING`] of
 //!   the rate at which a paced request was last refused, slowly near it. So a low estimate heals
 //!   within a second or two, and a good one is not pushed into a 429 every few seconds.
@@ -29,7 +32,10 @@
 //!   items it has left goes at that rate while it needs [`CATCH_UP_WINDOWS`] windows or more at
 //!   its share, slower (down to a quarter) as it needs fewer: an app that fell behind (one app got
 //!   12 of the first, unpaced window, another 100) takes more of each rest until the apps of the
-//!   tenant need as many windows each, so they finish together. Within an episode the
+//!   tenant need as many windows each, so they finish together. After two stated pauses whose
+//!   bursts got exactly as much, the app has the window to itself (or the split has settled):
+//!   the whole of the last burst goes at full speed, since pacing its rest only delays the 429
+//!   and the pause counted from it. Within an episode the
 //!   earliest pause hint counts: each is rounded up, so the first is the closest. The same holds
 //!   after probing when the server reopened where the period between its reopenings said it would
 //!   (below): every app of the tenant probes at the same moments then. Otherwise (a first
@@ -41,7 +47,9 @@
 //!   hint rounded up to whole seconds is then least late). Every [`WINDOW_RECHECK_EVERY`]th
 //!   episode paces beyond [`RECHECK_SHARE`] of the capacity instead, and an episode that gets
 //!   more than twice the burst marks the server as refilling over time (a token bucket with a
-//!   small burst and a rounded-up `Retry-After` looks like a window), which ends both.
+//!   small burst and a rounded-up `Retry-After` looks like a window), which ends both. A
+//!   server that gives fewer than [`SMALL_WINDOW`] per reopening is paced at its rate instead:
+//!   a 429 for each of its windows would be more than 5 % of the requests.
 //! - **Concurrency caps.** Requests sent before a 429 and accepted well after it were being
 //!   served: the pacer keeps at most that many in flight.
 //! - **No `Retry-After`.** A 429 without one is still information: the gate closes and one
@@ -1139,6 +1147,42 @@ mod tests {
             too_many.is_err(),
             "went on beyond the burst with 48 in flight"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_server_giving_a_few_per_reopening_is_paced_not_asked_until_the_429() {
+        // 5 at once, then a 429 asking for 1 s, three times: a window of 5 a second, or a
+        // bucket refilling 5 a second with a hint of whole seconds. One 429 a window would be
+        // one request in six.
+        let throttle = Throttle::default();
+        for _ in 0..3 {
+            accept_at_once(&throttle, 5).await;
+            let sent = throttle.admit().await.sent_at;
+            throttle.throttled(sent, Some(S(1)));
+        }
+        let reopened = Instant::now() + S(1);
+        accept_at_once(&throttle, 10).await;
+        let took = Instant::now().saturating_duration_since(reopened);
+        // At about 5 a second after what the pause refilled (asked until the 429, the ten
+        // went out within milliseconds).
+        assert!(took >= Duration::from_millis(800), "10 in {took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_stated_pause_the_rate_counts_from_the_refusal_before() {
+        // A bucket refilling 50 a second: 100 at once, a 429 asking for 0.3 s; 15 accepted
+        // after it (what 0.3 s refilled), then a 429 asking for a whole second (a hint rounded
+        // up). What the 15 say is 50 a second, not 15 over the second after them.
+        let throttle = Throttle::default();
+        accept_at_once(&throttle, 100).await;
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, Some(Duration::from_millis(300)));
+        accept_at_once(&throttle, 15).await;
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, Some(S(1)));
+        drop(throttle.admit().await);
+        let rate = throttle.pacer_state().rate.unwrap_or(0.0);
+        assert!((40.0..=60.0).contains(&rate), "learnt {rate} a second");
     }
 
     #[tokio::test(start_paused = true)]
