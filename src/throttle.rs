@@ -32,10 +32,7 @@
 //!   items it has left goes at that rate while it needs [`CATCH_UP_WINDOWS`] windows or more at
 //!   its share, slower (down to a quarter) as it needs fewer: an app that fell behind (one app got
 //!   12 of the first, unpaced window, another 100) takes more of each rest until the apps of the
-//!   tenant need as many windows each, so they finish together. After two stated pauses whose
-//!   bursts got exactly as much, the app has the window to itself (or the split has settled):
-//!   the whole of the last burst goes at full speed, since pacing its rest only delays the 429
-//!   and the pause counted from it. Within an episode the
+//!   tenant need as many windows each, so they finish together. Within an episode the
 //!   earliest pause hint counts: each is rounded up, so the first is the closest. The same holds
 //!   after probing when the server reopened where the period between its reopenings said it would
 //!   (below): every app of the tenant probes at the same moments then. Otherwise (a first
@@ -309,10 +306,6 @@ struct Pacer {
     cycles: u32,
     /// What bursts got lately (the server's capacity, as far as seen).
     capacity: f64,
-    /// What the last burst got, and whether the one before got exactly as much: then the app
-    /// has the window to itself (or its split with other apps has settled).
-    last_burst: Option<u32>,
-    same_burst: bool,
     /// When the request refused at the end of the last settled episode went out.
     last_refusal: Option<Instant>,
 }
@@ -777,7 +770,6 @@ impl Pacer {
         let pause = resume.saturating_duration_since(pending.sent).as_secs_f64();
         let got = f64::from(self.successes);
         let last_refusal = self.last_refusal.replace(pending.sent);
-        self.same_burst = false;
         if pending.in_service >= 2 {
             // Requests sent before the refusal were accepted after it: they were being served.
             // A cap on concurrent requests, not on the rate: keep that many in flight.
@@ -809,8 +801,6 @@ impl Pacer {
             if self.burst_cycle {
                 self.capacity = got.max(0.5 * (self.capacity + got));
             }
-            self.same_burst = self.burst_cycle && self.last_burst == Some(self.successes);
-            self.last_burst = self.burst_cycle.then_some(self.successes);
             // Beyond its burst, the server sustained at least this over the episode itself.
             let sustained = if episode >= MIN_EPISODE {
                 let before = self.bucket.as_ref().map_or(got, |b| b.burst);
@@ -859,18 +849,7 @@ impl Pacer {
             self.extend_pace = None;
             if known && self.capacity > 1.0 && tokens >= REFILLED_SHARE * self.capacity {
                 self.full_resume = true;
-                // Two bursts that got exactly as much, and the server said when it reopens:
-                // nobody else takes a part of the window (or the split is even already), and
-                // pacing its rest only delays the 429 and with it the pause, rounded up from
-                // the 429 (1.04x on one app's 2 s window). Not after probing: each app finds the
-                // reopening a little apart, and one that took its whole last share at once left
-                // the others less (three apps without Retry-After: 1.2-2.2x instead of 1.0-1.15x).
-                let share = if told && self.same_burst {
-                    1.0
-                } else {
-                    FULL_SPEED_SHARE
-                };
-                tokens = (share * got).max(1.0);
+                tokens = (FULL_SPEED_SHARE * got).max(1.0);
                 // Counted from the reopening, not from this app's first request after it: an
                 // app that starts late (its wake-up, its first answers) catches up a little.
                 let mut pace = Bucket::new(EXTEND_RATE, EXTEND_BURST);
@@ -1121,32 +1100,6 @@ mod tests {
         let took = resumed.elapsed().as_secs_f64();
         let bounds = (100.0 - EXTEND_BURST) / EXTEND_RATE..=100.0 / EXTEND_RATE + 0.002;
         assert!(bounds.contains(&took), "100 more in {took} s");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn after_two_windows_that_gave_as_much_the_next_goes_at_full_speed() {
-        // Alone in its window (or with an even split), pacing the rest only delays the 429 and
-        // the pause counted from it.
-        let throttle = Throttle::default();
-        for _ in 0..2 {
-            accept_at_once(&throttle, 48).await;
-            let sent = throttle.admit().await.sent_at;
-            throttle.throttled(sent, Some(S(1)));
-        }
-        let start = Instant::now();
-        // All 48 at once, each still in flight (the quarter rule let 12 go, then two at a time).
-        let mut burst = Vec::new();
-        for i in 0..48 {
-            let ticket = tokio::time::timeout(S(5), throttle.admit()).await;
-            burst.push(ticket.unwrap_or_else(|_| panic!("only {i} at once")));
-        }
-        assert_eq!(start.elapsed(), S(1), "the gate, then at once");
-        // Beyond it, two at a time still.
-        let too_many = tokio::time::timeout(S(5), throttle.admit()).await;
-        assert!(
-            too_many.is_err(),
-            "went on beyond the burst with 48 in flight"
-        );
     }
 
     #[tokio::test(start_paused = true)]
