@@ -782,7 +782,9 @@ impl Pacer {
             // whole seconds the two differ: a bucket refilling 50 a second gave 16 after a
             // 0.3 s pause, and 16 over the episode and the 1 s pause after it read as 16 a
             // second.) A window gives the same either way; the first episode has no refusal
-            // before it.
+            // before it. Only after a stated pause: after probing, the refusal that ends an
+            // episode comes at a different point of each shared window, and the shorter gap
+            // drove apps apart (two apps without `Retry-After`: 14 s instead of 10).
             let since_refusal = last_refusal
                 .filter(|_| pending.resume_at.is_some())
                 .map_or(episode + pause, |before| {
