@@ -45,8 +45,10 @@
 //!   episode paces beyond [`RECHECK_SHARE`] of the capacity instead, and an episode that gets
 //!   more than twice the burst marks the server as refilling over time (a token bucket with a
 //!   small burst and a rounded-up `Retry-After` looks like a window), which ends both. A
-//!   server that gives fewer than [`SMALL_WINDOW`] per reopening is paced at its rate instead:
-//!   a 429 for each of its windows would be more than 5 % of the requests.
+//!   server that gives fewer than [`SMALL_WINDOW`] per reopening after a burst of more is paced
+//!   at its rate instead: a 429 for each of its windows would be more than 5 % of the requests.
+//!   (One that never gave more is still asked: an app's small share of a tenant's window grows
+//!   only by asking.)
 //! - **Concurrency caps.** Requests sent before a 429 and accepted well after it were being
 //!   served: the pacer keeps at most that many in flight.
 //! - **No `Retry-After`.** A 429 without one is still information: the gate closes and one
@@ -107,10 +109,9 @@ const EXTEND_RATE: f64 = 4000.0;
 const CATCH_UP_WINDOWS: f64 = 8.0;
 /// Requests the paced rest may send at once after falling behind its rate.
 const EXTEND_BURST: f64 = 8.0;
-/// A server that gives fewer than this per reopening is paced at its rate, not asked until the
-/// 429: one 429 a window would be more than 5 % of the requests. (A bucket refilling 5 a second
-/// with a `Retry-After` of whole seconds looks like a window of 5 a second: asked until the 429
-/// after each second's pause, it refused one request in six.)
+/// A server that gives fewer than this per reopening, after a burst of more, is paced at its
+/// rate, not asked until the 429 (see [`Pacer::shrank_small`]): one 429 a window would be more
+/// than 5 % of the requests.
 const SMALL_WINDOW: f64 = 20.0;
 /// On those cycles, the share of the capacity asked for before pacing.
 const RECHECK_SHARE: f64 = 0.8;
@@ -306,6 +307,8 @@ struct Pacer {
     cycles: u32,
     /// What bursts got lately (the server's capacity, as far as seen).
     capacity: f64,
+    /// The most a burst ever got.
+    largest_burst: f64,
     /// When the request refused at the end of the last settled episode went out.
     last_refusal: Option<Instant>,
 }
@@ -562,6 +565,16 @@ impl Pacer {
             && left.is_some_and(|left| left as f64 + f64::from(self.successes) <= self.capacity)
     }
 
+    /// Whether the server gives fewer than [`SMALL_WINDOW`] per reopening after a burst of more:
+    /// it refills slowly (a bucket refilling 5 a second with a `Retry-After` of whole seconds
+    /// looks like a window of 5 a second), and is paced at its rate, not asked until the 429
+    /// after each pause (one 429 in six). One that never gave more is asked: it may be a window
+    /// shared with apps of the tenant that started first (one app got 11 of the first window,
+    /// paced at what that said it was refused every window, and took 450 s instead of 100).
+    fn shrank_small(&self) -> bool {
+        self.capacity < SMALL_WINDOW && self.largest_burst >= SMALL_WINDOW
+    }
+
     /// Whether the burst goes on unpaced now (see [`extend`](Self::extend)).
     fn may_extend(&self, in_flight: u32) -> bool {
         // A window gives nothing beyond its burst: ask at once, so that the 429 (and a pause
@@ -573,7 +586,7 @@ impl Pacer {
         let recheck = self.cycles.is_multiple_of(WINDOW_RECHECK_EVERY);
         let asked = f64::from(self.successes.saturating_add(in_flight));
         (!recheck || asked < RECHECK_SHARE * self.capacity)
-            && self.capacity >= SMALL_WINDOW
+            && !self.shrank_small()
             && !self.refills
             && self.after_burst.is_none()
             && self.pending.is_none()
@@ -817,6 +830,7 @@ impl Pacer {
             }
             if self.burst_cycle {
                 self.capacity = got.max(0.5 * (self.capacity + got));
+                self.largest_burst = self.largest_burst.max(got);
             }
             // Beyond its burst, the server sustained at least this over the episode itself.
             let sustained = if episode >= MIN_EPISODE {
@@ -864,7 +878,19 @@ impl Pacer {
             let mut tokens = self.rate * pause;
             let known = told || std::mem::take(&mut self.foreseen);
             self.extend_pace = None;
-            if known && self.capacity > 1.0 && tokens >= REFILLED_SHARE * self.capacity {
+            // After a stated pause, refilled what the last burst got, not what bursts got
+            // lately (after probing, that reads each app's reopening as a window's: two apps
+            // without `Retry-After` took 10.4 s instead of at most 10.35): apps of a tenant
+            // share its window, and one whose share fell from 100 to 59 (the others caught up)
+            // read the reopening as a partial refill, paced the rest of the window, and its 429
+            // came 0.3 s after the others'. A hint rounded up to whole seconds carried that into
+            // every later window, which the others had filled by the time it resumed (1.27x).
+            let last_burst = if told && got > 0.0 {
+                got.min(self.capacity)
+            } else {
+                self.capacity
+            };
+            if known && self.capacity > 1.0 && tokens >= REFILLED_SHARE * last_burst {
                 self.full_resume = true;
                 tokens = (FULL_SPEED_SHARE * got).max(1.0);
                 // Counted from the reopening, not from this app's first request after it: an
@@ -1121,10 +1147,13 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_server_giving_a_few_per_reopening_is_paced_not_asked_until_the_429() {
-        // 5 at once, then a 429 asking for 1 s, three times: a window of 5 a second, or a
-        // bucket refilling 5 a second with a hint of whole seconds. One 429 a window would be
-        // one request in six.
+        // A burst of 100, then 5 at once and a 429 asking for 1 s, three times: a bucket
+        // refilling 5 a second with a hint of whole seconds. One 429 a window would be one
+        // request in six.
         let throttle = Throttle::default();
+        accept_at_once(&throttle, 100).await;
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, Some(S(1)));
         for _ in 0..3 {
             accept_at_once(&throttle, 5).await;
             let sent = throttle.admit().await.sent_at;
@@ -1136,6 +1165,21 @@ mod tests {
         // At about 5 a second after what the pause refilled (asked until the 429, the ten
         // went out within milliseconds).
         assert!(took >= Duration::from_millis(800), "10 in {took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_app_that_got_few_of_its_first_window_asks_for_more_of_the_next() {
+        // 11 at once, then a 429 asking for 20 s: the other apps of the tenant took the rest of
+        // the window. Paced at 11 in 20 s, the app would be refused in every window the others
+        // fill first; asking until the 429, it gets its share.
+        let throttle = Throttle::default();
+        accept_at_once(&throttle, 11).await;
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, Some(S(20)));
+        let reopened = Instant::now() + S(20);
+        accept_at_once(&throttle, 60).await;
+        let took = Instant::now().saturating_duration_since(reopened);
+        assert!(took < Duration::from_millis(100), "60 in {took:?}");
     }
 
     #[tokio::test(start_paused = true)]
