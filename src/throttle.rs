@@ -93,6 +93,15 @@ const WINDOW_GROWTH_AFTER: f64 = 100.0;
 /// A stated pause after a burst that refills this share of the capacity at the learnt rate
 /// reopened a window.
 const REFILLED_SHARE: f64 = 0.75;
+/// The same, after a stated pause of [`LONG_PAUSE`] or more: a window's rest, not a bucket's
+/// refill interval rounded up to a second. Apps of a tenant share its window, and one whose
+/// share fell from 100 to 59 (the others caught up) read it as a partial refill and paced the
+/// rest of the window; its 429 came 0.3 s after the others', a hint rounded up to whole seconds
+/// kept it that late in every window, and the others had filled each one by then (1.27× and
+/// 1.42× in 2 of 11 runs). After a 1 s pause, half read a bucket refilling 50 a second as
+/// reopened windows, asked it until the 429 every second and took 1.10× instead of 1.01×.
+const LONG_PAUSE_REFILLED_SHARE: f64 = 0.5;
+const LONG_PAUSE: f64 = 5.0;
 /// After probing, a pause that refills this share of the capacity refilled all of it.
 const PROBED_REFILL_SHARE: f64 = 0.9;
 /// After a stated pause reopened a window, the share of what the last burst got that goes at
@@ -878,19 +887,12 @@ impl Pacer {
             let mut tokens = self.rate * pause;
             let known = told || std::mem::take(&mut self.foreseen);
             self.extend_pace = None;
-            // After a stated pause, refilled what the last burst got, not what bursts got
-            // lately (after probing, that reads each app's reopening as a window's: two apps
-            // without `Retry-After` took 10.4 s instead of at most 10.35): apps of a tenant
-            // share its window, and one whose share fell from 100 to 59 (the others caught up)
-            // read the reopening as a partial refill, paced the rest of the window, and its 429
-            // came 0.3 s after the others'. A hint rounded up to whole seconds carried that into
-            // every later window, which the others had filled by the time it resumed (1.27x).
-            let last_burst = if told && got > 0.0 {
-                got.min(self.capacity)
+            let refilled = if told && pause >= LONG_PAUSE {
+                LONG_PAUSE_REFILLED_SHARE
             } else {
-                self.capacity
+                REFILLED_SHARE
             };
-            if known && self.capacity > 1.0 && tokens >= REFILLED_SHARE * last_burst {
+            if known && self.capacity > 1.0 && tokens >= refilled * self.capacity {
                 self.full_resume = true;
                 tokens = (FULL_SPEED_SHARE * got).max(1.0);
                 // Counted from the reopening, not from this app's first request after it: an
@@ -1180,6 +1182,25 @@ mod tests {
         accept_at_once(&throttle, 60).await;
         let took = Instant::now().saturating_duration_since(reopened);
         assert!(took < Duration::from_millis(100), "60 in {took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_smaller_share_of_a_reopened_window_still_asks_until_the_429() {
+        // 100 of a window, then 59 of the next (apps of the tenant caught up), each ended by a
+        // 429 asking for 20 s. The next window reopened all the same: after the burst the app
+        // asks on at once, so that its 429 comes when the window fills, not a pacing interval
+        // (a third of a second) later, which a hint of whole seconds would carry into every
+        // later window.
+        let throttle = Throttle::default();
+        for got in [100, 59] {
+            accept_at_once(&throttle, got).await;
+            let sent = throttle.admit().await.sent_at;
+            throttle.throttled(sent, Some(S(20)));
+        }
+        let reopened = Instant::now() + S(20);
+        accept_at_once(&throttle, 70).await;
+        let took = Instant::now().saturating_duration_since(reopened);
+        assert!(took < Duration::from_millis(100), "70 in {took:?}");
     }
 
     #[tokio::test(start_paused = true)]
