@@ -20,7 +20,8 @@
 //! - **Burst.** After a pause the pacer resumes with what the server refilled meanwhile: the
 //!   rate times the pause.
 //! - **Reopened windows.** A pause the server stated, after a burst, that refilled most of what
-//!   bursts got lately ([`REFILLED_SHARE`]) reopened a window: a quarter ([`FULL_SPEED_SHARE`]) of
+//!   bursts got lately ([`REFILLED_SHARE`], or [`LONG_PAUSE_REFILLED_SHARE`] after a long pause)
+//!   reopened a window: a quarter ([`FULL_SPEED_SHARE`]) of
 //!   what the last burst got goes at full speed, and the rest with [`EXTEND_IN_FLIGHT`] requests in
 //!   flight, at most [`EXTEND_RATE`] a second counted from the reopening, until the 429. Apps of
 //!   one tenant that share a window each do the same, so the window is split evenly, an unequal
@@ -32,7 +33,9 @@
 //!   items it has left goes at that rate while it needs [`CATCH_UP_WINDOWS`] windows or more at
 //!   its share, slower (down to a quarter) as it needs fewer: an app that fell behind (one app got
 //!   12 of the first, unpaced window, another 100) takes more of each rest until the apps of the
-//!   tenant need as many windows each, so they finish together. Within an episode the
+//!   tenant need as many windows each, so they finish together. A run whose items left fit in
+//!   what it got of the window sends them all at full speed: it has no later window to share.
+//!   Within an episode the
 //!   earliest pause hint counts: each is rounded up, so the first is the closest. The same holds
 //!   after probing when the server reopened where the period between its reopenings said it would
 //!   (below): every app of the tenant probes at the same moments then. Otherwise (a first
