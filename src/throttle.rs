@@ -1017,6 +1017,20 @@ mod tests {
         }
     }
 
+    /// On a fresh throttle: bursts accepted at once, each ended by a 429 asking for `pause`;
+    /// then how long `n` more take to be accepted, from the end of the last pause.
+    async fn after_bursts(bursts: &[usize], pause: Duration, n: usize) -> Duration {
+        let throttle = Throttle::default();
+        for &got in bursts {
+            accept_at_once(&throttle, got).await;
+            let sent = throttle.admit().await.sent_at;
+            throttle.throttled(sent, Some(pause));
+        }
+        let reopened = Instant::now() + pause;
+        accept_at_once(&throttle, n).await;
+        Instant::now().saturating_duration_since(reopened)
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_pause_holds_every_waiter_and_is_never_shortened() {
         let throttle = Throttle::default();
@@ -1155,18 +1169,7 @@ mod tests {
         // A burst of 100, then 5 at once and a 429 asking for 1 s, three times: a bucket
         // refilling 5 a second with a hint of whole seconds. One 429 a window would be one
         // request in six.
-        let throttle = Throttle::default();
-        accept_at_once(&throttle, 100).await;
-        let sent = throttle.admit().await.sent_at;
-        throttle.throttled(sent, Some(S(1)));
-        for _ in 0..3 {
-            accept_at_once(&throttle, 5).await;
-            let sent = throttle.admit().await.sent_at;
-            throttle.throttled(sent, Some(S(1)));
-        }
-        let reopened = Instant::now() + S(1);
-        accept_at_once(&throttle, 10).await;
-        let took = Instant::now().saturating_duration_since(reopened);
+        let took = after_bursts(&[100, 5, 5, 5], S(1), 10).await;
         // At about 5 a second after what the pause refilled (asked until the 429, the ten
         // went out within milliseconds).
         assert!(took >= Duration::from_millis(800), "10 in {took:?}");
@@ -1177,13 +1180,7 @@ mod tests {
         // 11 at once, then a 429 asking for 20 s: the other apps of the tenant took the rest of
         // the window. Paced at 11 in 20 s, the app would be refused in every window the others
         // fill first; asking until the 429, it gets its share.
-        let throttle = Throttle::default();
-        accept_at_once(&throttle, 11).await;
-        let sent = throttle.admit().await.sent_at;
-        throttle.throttled(sent, Some(S(20)));
-        let reopened = Instant::now() + S(20);
-        accept_at_once(&throttle, 60).await;
-        let took = Instant::now().saturating_duration_since(reopened);
+        let took = after_bursts(&[11], S(20), 60).await;
         assert!(took < Duration::from_millis(100), "60 in {took:?}");
     }
 
@@ -1194,15 +1191,7 @@ mod tests {
         // asks on at once, so that its 429 comes when the window fills, not a pacing interval
         // (a third of a second) later, which a hint of whole seconds would carry into every
         // later window.
-        let throttle = Throttle::default();
-        for got in [100, 59] {
-            accept_at_once(&throttle, got).await;
-            let sent = throttle.admit().await.sent_at;
-            throttle.throttled(sent, Some(S(20)));
-        }
-        let reopened = Instant::now() + S(20);
-        accept_at_once(&throttle, 70).await;
-        let took = Instant::now().saturating_duration_since(reopened);
+        let took = after_bursts(&[100, 59], S(20), 70).await;
         assert!(took < Duration::from_millis(100), "70 in {took:?}");
     }
 
@@ -1223,21 +1212,31 @@ mod tests {
         assert!((40.0..=60.0).contains(&rate), "learnt {rate} a second");
     }
 
+    /// A fresh throttle, and a run with `left` items that got 48 of a window at once, then a 429
+    /// asking for 1 s.
+    async fn a_run_after_a_window_of_48(left: usize) -> (Throttle, Arc<RunPacing>) {
+        let throttle = Throttle::default();
+        let run = Arc::new(RunPacing::Adaptive {
+            hint: None,
+            left: Some(AtomicUsize::new(left)),
+        });
+        with_run(Arc::clone(&run), async {
+            accept_at_once(&throttle, 48).await;
+            let sent = throttle.admit().await.sent_at;
+            throttle.throttled(sent, Some(S(1)));
+        })
+        .await;
+        (throttle, run)
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_run_with_more_windows_left_sends_a_reopened_windows_rest_faster() {
         // Apps of a tenant that share a window finish together only if one that fell behind
         // (more windows left at its share) takes more of the rest: four times the rate of one
         // that has its last window left.
         async fn rest_takes(left: usize) -> Duration {
-            let throttle = Throttle::default();
-            let run = Arc::new(RunPacing::Adaptive {
-                hint: None,
-                left: Some(AtomicUsize::new(left)),
-            });
+            let (throttle, run) = a_run_after_a_window_of_48(left).await;
             with_run(run, async {
-                accept_at_once(&throttle, 48).await;
-                let sent = throttle.admit().await.sent_at;
-                throttle.throttled(sent, Some(S(1)));
                 accept_at_once(&throttle, 12).await;
                 let start = Instant::now();
                 accept_at_once(&throttle, 200).await;
@@ -1259,15 +1258,8 @@ mod tests {
         // no later window to share, so all 40 go with all in flight. One with 60 left sends a
         // quarter of the 48 at once, and the rest only two at a time once those are answered.
         async fn in_flight_at_once(left: usize) -> usize {
-            let throttle = Throttle::default();
-            let run = Arc::new(RunPacing::Adaptive {
-                hint: None,
-                left: Some(AtomicUsize::new(left)),
-            });
+            let (throttle, run) = a_run_after_a_window_of_48(left).await;
             with_run(run, async {
-                accept_at_once(&throttle, 48).await;
-                let sent = throttle.admit().await.sent_at;
-                throttle.throttled(sent, Some(S(1)));
                 let reopened = Instant::now() + S(1);
                 let mut tickets = Vec::new();
                 while tickets.len() < left {
