@@ -21,26 +21,25 @@
 //!   rate times the pause.
 //! - **Reopened windows.** A pause the server stated, after a burst, that refilled most of what
 //!   bursts got lately ([`REFILLED_SHARE`], or [`LONG_PAUSE_REFILLED_SHARE`] after a long pause)
-//!   reopened a window: a quarter ([`FULL_SPEED_SHARE`]) of
-//!   what the last burst got goes at full speed, and the rest with [`EXTEND_IN_FLIGHT`] requests in
-//!   flight, at most [`EXTEND_RATE`] a second counted from the reopening, until the 429. Apps of
-//!   one tenant that share a window each do the same, so the window is split evenly, an unequal
-//!   split (one app started first) fades within a few windows, and the 429 that closes the window
-//!   refuses few. The rate bound is for answers that come back faster than an app sends: then how
-//!   the machine schedules each app decided the split of the rest (42 and 89 of one window for two
-//!   apps in a traced run), and an app that fell behind stayed behind; at Graph's latencies two in
-//!   flight are far slower than the bound, which changes nothing there. A run that knows how many
-//!   items it has left goes at that rate while it needs [`CATCH_UP_WINDOWS`] windows or more at
-//!   its share, slower (down to a quarter) as it needs fewer: an app that fell behind (one app got
-//!   12 of the first, unpaced window, another 100) takes more of each rest until the apps of the
-//!   tenant need as many windows each, so they finish together. A run whose items left fit in
-//!   what it got of the window sends them all at full speed: it has no later window to share.
-//!   Within an episode the
-//!   earliest pause hint counts: each is rounded up, so the first is the closest. The same holds
-//!   after probing when the server reopened where the period between its reopenings said it would
-//!   (below): every app of the tenant probes at the same moments then. Otherwise (a first
-//!   reopening, a server that is not periodic) each app finds the reopening at its own moment, so
-//!   the whole capacity goes at once and the rest is paced.
+//!   reopened a window: a quarter ([`FULL_SPEED_SHARE`]) of what the last burst got goes at full
+//!   speed, and the rest with [`EXTEND_IN_FLIGHT`] requests in flight, at most [`EXTEND_RATE`] a
+//!   second counted from the reopening, until the 429. Apps of one tenant that share a window each
+//!   do the same, so the window is split evenly, an unequal split (one app started first) fades
+//!   within a few windows, and the 429 that closes the window refuses few. The rate bound is for
+//!   answers that come back faster than an app sends: then how the machine schedules each app
+//!   decided the split of the rest (42 and 89 of one window for two apps in a traced run), and an
+//!   app that fell behind stayed behind; at Graph's latencies two in flight are far slower than the
+//!   bound, which changes nothing there. A run that knows how many items it has left goes at that
+//!   rate while it needs [`CATCH_UP_WINDOWS`] windows or more at its share, slower (down to a
+//!   quarter) as it needs fewer: an app that fell behind (one app got 12 of the first, unpaced
+//!   window, another 100) takes more of each rest until the apps of the tenant need as many windows
+//!   each, so they finish together. A run whose items left fit in what it got of the window sends
+//!   them all at full speed: it has no later window to share. Within an episode the earliest pause
+//!   hint counts: each is rounded up, so the first is the closest. The same holds after probing
+//!   when the server reopened where the period between its reopenings said it would (below): every
+//!   app of the tenant probes at the same moments then. Otherwise (a first reopening, a server that
+//!   is not periodic) each app finds the reopening at its own moment, so the whole capacity goes at
+//!   once and the rest is paced.
 //! - **Windows.** When the first request paced after a burst is refused, the server gives
 //!   nothing beyond its bursts (a window). From then on the request after the burst goes at
 //!   once instead of a pacing interval later, so that the 429 comes as early as it can (a pause
@@ -100,10 +99,12 @@ const REFILLED_SHARE: f64 = 0.75;
 /// refill interval rounded up to a second. Apps of a tenant share its window, and one whose
 /// share fell from 100 to 59 (the others caught up) read it as a partial refill and paced the
 /// rest of the window; its 429 came 0.3 s after the others', a hint rounded up to whole seconds
-/// kept it that late in every window, and the others had filled each one by then (1.27× and
-/// 1.42× in 2 of 11 runs). After a 1 s pause, half read a bucket refilling 50 a second as
-/// reopened windows, asked it until the 429 every second and took 1.10× instead of 1.01×.
+/// kept it that late in every window, and the others had filled each one by then (1.27× twice
+/// and 1.42× once in 16 runs of three apps). Half after a 1 s pause too read a bucket refilling
+/// 50 a second as reopened windows: asked until the 429 every second, it took 1.10×, not 1.01×.
 const LONG_PAUSE_REFILLED_SHARE: f64 = 0.5;
+/// A stated pause at least this long, in seconds, is a window's rest (see
+/// [`LONG_PAUSE_REFILLED_SHARE`]).
 const LONG_PAUSE: f64 = 5.0;
 /// After probing, a pause that refills this share of the capacity refilled all of it.
 const PROBED_REFILL_SHARE: f64 = 0.9;
@@ -581,8 +582,9 @@ impl Pacer {
     /// it refills slowly (a bucket refilling 5 a second with a `Retry-After` of whole seconds
     /// looks like a window of 5 a second), and is paced at its rate, not asked until the 429
     /// after each pause (one 429 in six). One that never gave more is asked: it may be a window
-    /// shared with apps of the tenant that started first (one app got 11 of the first window,
-    /// paced at what that said it was refused every window, and took 450 s instead of 100).
+    /// shared with apps of the tenant that started first (one app got 11 of the first window;
+    /// paced at 11 per window, it was refused in every window the others filled first, and
+    /// took 450 s instead of 100).
     fn shrank_small(&self) -> bool {
         self.capacity < SMALL_WINDOW && self.largest_burst >= SMALL_WINDOW
     }
