@@ -21,7 +21,7 @@ use crate::generated::Client;
 use crate::ids;
 use crate::retry::{self, RetryPolicy};
 use crate::retry_after;
-use crate::throttle::Throttle;
+use crate::throttle::{self, Throttle};
 
 /// Error bodies are read up to this many bytes; the rest of the body is never read.
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -364,7 +364,13 @@ impl ClientHooks<HookState> for Client {
                                     .throttle
                                     .throttled(sent_at, retry_after.map(|r| r.wait));
                             }
-                            retries += 1;
+                            // In a bulk run a 429 throttles the fleet, not this item: the pacer
+                            // asks until each window's 429, so one item can be refused at the end
+                            // of several windows and fail while the run goes on. The total delay
+                            // cap still ends it.
+                            if !(status == 429 && throttle::in_bulk_run()) {
+                                retries += 1;
+                            }
                             (delay, format!("status {status}"), next)
                         }
                         _ => {

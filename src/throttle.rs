@@ -185,6 +185,11 @@ tokio::task_local! {
     static RUN: Arc<RunPacing>;
 }
 
+/// Whether this call is one of a bulk run's (see [`with_run`]).
+pub(crate) fn in_bulk_run() -> bool {
+    RUN.try_with(|_| ()).is_ok()
+}
+
 /// Runs `call` with `run`'s pacing.
 pub(crate) async fn with_run<F: Future>(run: Arc<RunPacing>, call: F) -> F::Output {
     RUN.scope(run, call).await

@@ -509,3 +509,37 @@ async fn intunes_limits_with_outages_lose_nothing() {
     assert!(counters.other_errors > 0, "the outages happened");
     assert_eq!(failed, 0);
 }
+
+#[tokio::test]
+async fn in_a_bulk_run_429s_do_not_use_up_an_items_retries() {
+    // One retry allowed, two 429s with `Retry-After`: a lone call ends with its 429, an item of
+    // a bulk run is retried within the total delay cap (the fleet is throttled, not the item).
+    let refused_twice = || {
+        [
+            Reply::status(429).header("Retry-After", "1"),
+            Reply::status(429).header("Retry-After", "1"),
+        ]
+    };
+    let graph = StandIn::start().await.unwrap();
+    let client = GraphClient::builder()
+        .base_url(&graph.base_url())
+        .bearer_token("t")
+        .retry_policy(RetryPolicy::default().max_retries(1))
+        .build()
+        .unwrap();
+    graph.script("device-0", refused_twice());
+    let outcomes: Vec<_> = client
+        .assign_many(items(1), BulkOptions::default())
+        .collect()
+        .await;
+    assert_eq!(check_exactly_once(&graph, 1, &outcomes), 0, "{outcomes:?}");
+    assert_eq!(graph.requests().len(), 3);
+
+    graph.script("lone", refused_twice());
+    let err = client
+        .assign_resource_account_to_device("lone", &assignment(0))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(429), "{err}");
+    assert_eq!(graph.requests().len(), 5);
+}
