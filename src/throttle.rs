@@ -575,7 +575,8 @@ impl Pacer {
     /// window that reopened: then they all go at full speed. Pacing the rest of a reopened
     /// window shares it evenly so that the apps of a tenant need as many *later* windows each; a
     /// run with no later window gains nothing from it, and its end came later (at Graph's
-    /// latency, two in flight made the last 75 items of a window take 5.6 s instead of 1.4).
+    /// latency, two in flight made the last 75 items of a window take 5.6 s, about 1.4 s at eight;
+    /// measured, one app went from 1.12× the ideal to 1.04×).
     /// Taking at most its usual share, it leaves the others what they would have got.
     fn finishes_in_window(&self, left: Option<usize>) -> bool {
         self.full_resume

@@ -542,4 +542,32 @@ async fn in_a_bulk_run_429s_do_not_use_up_an_items_retries() {
         .unwrap_err();
     assert_eq!(err.status(), Some(429), "{err}");
     assert_eq!(graph.requests().len(), 5);
+
+    // A server that never stops answering 429: the total delay cap still ends the item, with
+    // its 429, after as many attempts as the cap leaves room for (not one retry per 429 forever).
+    let capped = GraphClient::builder()
+        .base_url(&graph.base_url())
+        .bearer_token("t")
+        .retry_policy(
+            RetryPolicy::default()
+                .max_retries(1)
+                .max_total_delay(Duration::from_secs(2)),
+        )
+        .build()
+        .unwrap();
+    graph.script(
+        "device-1",
+        (0..10).map(|_| Reply::status(429).header("Retry-After", "1")),
+    );
+    let outcomes: Vec<_> = capped
+        .assign_many(items(2).skip(1), BulkOptions::default())
+        .collect()
+        .await;
+    let err = outcomes[0].result.as_ref().unwrap_err();
+    assert_eq!(err.status(), Some(429), "{err}");
+    assert_eq!(
+        graph.requests().len(),
+        5 + 3,
+        "1 s + 1 s of waiting, then the cap"
+    );
 }
