@@ -11,9 +11,10 @@
 //!
 //! - **Rate.** `s / (T + P)` is what the server sustained over the cycle: `L / W` for a window
 //!   of `L` per `W`, about the refill rate for a bucket. After a pause the server stated, the
-//!   time since the refusal before counts instead of `T + P` when it is shorter: the pause
-//!   before an episode refilled what it got, and a pause hint rounded up to whole seconds
-//!   makes the one after it longer. The pacer paces at it (a token bucket
+//!   time since the refusal before counts instead of `T + P`: always after a paced episode (a
+//!   bucket empty at both refusals gave what it refilled in between), and when it is shorter
+//!   after a burst (a pause hint rounded up to whole seconds makes either pause longer than
+//!   the server needed). The pacer paces at it (a token bucket
 //!   of its own) and grows it while it is what holds calls back: fast below [`NEAR_CEILING`] of
 //!   the rate at which a paced request was last refused, slowly near it. So a low estimate heals
 //!   within a second or two, and a good one is not pushed into a 429 every few seconds.
@@ -829,16 +830,29 @@ impl Pacer {
             // the episode refilled what it got, not the pause after it. (With a pause hint of
             // whole seconds the two differ: a bucket refilling 50 a second gave 16 after a
             // 0.3 s pause, and 16 over the episode and the 1 s pause after it read as 16 a
-            // second.) A window gives the same either way; the first episode has no refusal
-            // before it. Only after a stated pause: after probing, the refusal that ends an
-            // episode comes at a different point of each shared window, and the shorter gap
-            // drove apps apart (two apps without `Retry-After`: 14 s instead of 10).
+            // second.) The first episode has no refusal before it. Only after a stated pause:
+            // after probing, the refusal that ends an episode comes at a different point of
+            // each shared window, and the shorter gap drove apps apart (two apps without
+            // `Retry-After`: 14 s instead of 10).
             let since_refusal = last_refusal
                 .filter(|_| pending.resume_at.is_some())
                 .map_or(episode + pause, |before| {
                     pending.sent.saturating_duration_since(before).as_secs_f64()
                 });
-            let cycle_rate = got / (episode + pause).min(since_refusal).max(f64::MIN_POSITIVE);
+            // A paced episode (longer than its pause) drained a bucket that was empty at both
+            // refusals: what it got is what the server refilled in between, exactly. After a
+            // burst, a window may have reopened anywhere in a pause rounded up to a whole second,
+            // before or after the episode: the shorter of the two cycles is the closer one. (The
+            // shorter one for paced episodes too read a bucket refilling 5 a second with
+            // HTTP-dates as 5 to 8, and every overshoot cost a 429; the refusal before alone for
+            // bursts read a 2 s window found 1 s late as a partial refill and paced it: a window
+            // lost, 1.33× where that cell otherwise takes 1.01–1.17×.)
+            let cycle = if episode <= pause {
+                (episode + pause).min(since_refusal)
+            } else {
+                since_refusal
+            };
+            let cycle_rate = got / cycle.max(f64::MIN_POSITIVE);
             // A burst: an episode shorter than its pause (a fresh window, a full bucket).
             // What a burst gets can shrink (apps of one tenant share a window; the most one
             // got alone is not what it gets now), so the capacity follows recent bursts
@@ -1218,6 +1232,48 @@ mod tests {
         drop(throttle.admit().await);
         let rate = throttle.pacer_state().rate.unwrap_or(0.0);
         assert!((40.0..=60.0).contains(&rate), "learnt {rate} a second");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paced_episode_counts_from_the_refusal_before_not_the_shorter_pause_after() {
+        // A bucket refilling 5 a second whose hints are HTTP-dates (rounded up to whole
+        // seconds): 100 at once, a 429 asking for 2 s; then 15 accepted over 1 s (what 3 s
+        // refilled), and a 429 asking for 0.1 s (the next whole second was near). What the 15
+        // say is 5 a second, not 15 over the 1.1 s of the episode and the pause after it.
+        let throttle = Throttle::default();
+        accept_at_once(&throttle, 100).await;
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, Some(S(2)));
+        tokio::time::sleep(S(2)).await;
+        for _ in 0..15 {
+            let sent = throttle.admit().await.sent_at;
+            throttle.succeeded(sent);
+            tokio::time::sleep(Duration::from_millis(1000 / 15)).await;
+        }
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, Some(Duration::from_millis(100)));
+        drop(throttle.admit().await);
+        let rate = throttle.pacer_state().rate.unwrap_or(0.0);
+        assert!((4.0..=6.0).contains(&rate), "learnt {rate} a second");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_found_late_by_a_rounded_up_hint_still_reads_as_reopened() {
+        // A window of 100 per 2 s whose hints are HTTP-dates: the first pause was rounded up
+        // to 2.97 s, so the window was open for its last second; the 100 of the next burst
+        // came 3 s after the refusal before. The pause after (1.93 s) refilled it all again:
+        // the next 100 go at once, not paced at 100 per 3 s.
+        let throttle = Throttle::default();
+        accept_at_once(&throttle, 100).await;
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, Some(Duration::from_millis(2970)));
+        accept_at_once(&throttle, 100).await;
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, Some(Duration::from_millis(1930)));
+        let reopened = Instant::now() + Duration::from_millis(1930);
+        accept_at_once(&throttle, 100).await;
+        let took = Instant::now().saturating_duration_since(reopened);
+        assert!(took < Duration::from_millis(100), "100 in {took:?}");
     }
 
     /// A fresh throttle, and a run with `left` items that got 48 of a window at once, then a 429
