@@ -22,7 +22,8 @@
 //!   rate times the pause.
 //! - **Reopened windows.** A pause the server stated, after a burst, that refilled most of what
 //!   bursts got lately ([`REFILLED_SHARE`], or [`LONG_PAUSE_REFILLED_SHARE`] after a long pause)
-//!   reopened a window: a quarter ([`FULL_SPEED_SHARE`]) of what the last burst got goes at full
+//!   reopened a window (except a pause shorter than a second after the first burst, which may
+//!   be a bucket's refill of a token or two rounded up: then the pacer paces): a quarter ([`FULL_SPEED_SHARE`]) of what the last burst got goes at full
 //!   speed, and the rest with [`EXTEND_IN_FLIGHT`] requests in flight, at most [`EXTEND_RATE`] a
 //!   second counted from the reopening, until the 429. Apps of one tenant that share a window each
 //!   do the same, so the window is split evenly, an unequal split (one app started first) fades
@@ -917,7 +918,14 @@ impl Pacer {
             } else {
                 REFILLED_SHARE
             };
-            if known && self.capacity > 1.0 && tokens >= refilled * self.capacity {
+            // The first burst says nothing of how the server refills, and a pause shorter than
+            // a hint's resolution may be a bucket's refill of a token or two rounded up: the
+            // pacer paces from one request instead (a bucket with HTTP-dates refused 7 of a
+            // window's quarter sent at once, 0.35 s after its first 429).
+            let first_short_pause = self.cycles == 0 && pause < HINT_RESOLUTION.as_secs_f64();
+            if first_short_pause {
+                tokens = 1.0;
+            } else if known && self.capacity > 1.0 && tokens >= refilled * self.capacity {
                 self.full_resume = true;
                 tokens = (FULL_SPEED_SHARE * got).max(1.0);
                 // Counted from the reopening, not from this app's first request after it: an
@@ -1274,6 +1282,24 @@ mod tests {
         accept_at_once(&throttle, 100).await;
         let took = Instant::now().saturating_duration_since(reopened);
         assert!(took < Duration::from_millis(100), "100 in {took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_short_pause_after_the_first_burst_is_paced_not_taken_for_a_reopened_window() {
+        // 100 at once, then a 429 asking for 0.35 s: a window of 100 that reopens that soon, or
+        // a bucket that refills a token or two by then. The first request after the pause goes
+        // at once, the second is paced; a window's quarter at once would be 25.
+        let throttle = Throttle::default();
+        accept_at_once(&throttle, 100).await;
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, Some(Duration::from_millis(350)));
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        let reopened = Instant::now();
+        accept_at_once(&throttle, 2).await;
+        assert!(
+            Instant::now() > reopened,
+            "two sent at once after the pause"
+        );
     }
 
     /// A fresh throttle, and a run with `left` items that got 48 of a window at once, then a 429
