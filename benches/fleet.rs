@@ -44,6 +44,7 @@ use autopilot_resource_account::{
 };
 use futures_util::StreamExt;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 const CONCURRENCY: usize = 8;
 /// Multiples of the ideal closer than this are a tie (60 ms on a 60 s run: two clients waiting
@@ -251,7 +252,9 @@ async fn main() {
             } else {
                 Some(slots.acquire_owned().await.unwrap())
             };
-            let result = run(&cell).await;
+            // Under `--trace`, every event names its cell (several run at once).
+            let span = tracing::debug_span!("cell", label = %label(&cell));
+            let result = run(&cell).instrument(span).await;
             eprintln!(
                 "done: {} ({:.1} s)",
                 label(&cell),
