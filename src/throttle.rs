@@ -1055,14 +1055,19 @@ mod tests {
         }
     }
 
+    /// `n` requests accepted at once, then one refused with a 429 asking for `pause`.
+    async fn burst_then_429(throttle: &Throttle, n: usize, pause: Duration) {
+        accept_at_once(throttle, n).await;
+        let sent = throttle.admit().await.sent_at;
+        throttle.throttled(sent, Some(pause));
+    }
+
     /// On a fresh throttle: bursts accepted at once, each ended by a 429 asking for `pause`;
     /// then how long `n` more take to be accepted, from the end of the last pause.
     async fn after_bursts(bursts: &[usize], pause: Duration, n: usize) -> Duration {
         let throttle = Throttle::default();
         for &got in bursts {
-            accept_at_once(&throttle, got).await;
-            let sent = throttle.admit().await.sent_at;
-            throttle.throttled(sent, Some(pause));
+            burst_then_429(&throttle, got, pause).await;
         }
         let reopened = Instant::now() + pause;
         accept_at_once(&throttle, n).await;
@@ -1165,9 +1170,7 @@ mod tests {
     async fn a_reopened_window_gets_a_part_at_full_speed_then_two_at_a_time_at_a_bounded_rate() {
         // 48 at once, then a 429 asking for 1 s: a window (or a bucket emptied at once).
         let throttle = Throttle::default();
-        accept_at_once(&throttle, 48).await;
-        let sent = throttle.admit().await.sent_at;
-        throttle.throttled(sent, Some(S(1)));
+        burst_then_429(&throttle, 48, S(1)).await;
         let start = Instant::now();
         // A quarter of what the last burst got goes at once, with all of it in flight.
         let mut burst = Vec::new();
@@ -1239,12 +1242,8 @@ mod tests {
         // after it (what 0.3 s refilled), then a 429 asking for a whole second (a hint rounded
         // up). What the 15 say is 50 a second, not 15 over the second after them.
         let throttle = Throttle::default();
-        accept_at_once(&throttle, 100).await;
-        let sent = throttle.admit().await.sent_at;
-        throttle.throttled(sent, Some(Duration::from_millis(300)));
-        accept_at_once(&throttle, 15).await;
-        let sent = throttle.admit().await.sent_at;
-        throttle.throttled(sent, Some(S(1)));
+        burst_then_429(&throttle, 100, Duration::from_millis(300)).await;
+        burst_then_429(&throttle, 15, S(1)).await;
         drop(throttle.admit().await);
         let rate = throttle.pacer_state().rate.unwrap_or(0.0);
         assert!((40.0..=60.0).contains(&rate), "learnt {rate} a second");
@@ -1257,9 +1256,7 @@ mod tests {
         // refilled), and a 429 asking for 0.1 s (the next whole second was near). What the 15
         // say is 5 a second, not 15 over the 1.1 s of the episode and the pause after it.
         let throttle = Throttle::default();
-        accept_at_once(&throttle, 100).await;
-        let sent = throttle.admit().await.sent_at;
-        throttle.throttled(sent, Some(S(2)));
+        burst_then_429(&throttle, 100, S(2)).await;
         tokio::time::sleep(S(2)).await;
         for _ in 0..15 {
             let sent = throttle.admit().await.sent_at;
@@ -1280,12 +1277,8 @@ mod tests {
         // came 3 s after the refusal before. The pause after (1.93 s) refilled it all again:
         // the next 100 go at once, not paced at 100 per 3 s.
         let throttle = Throttle::default();
-        accept_at_once(&throttle, 100).await;
-        let sent = throttle.admit().await.sent_at;
-        throttle.throttled(sent, Some(Duration::from_millis(2970)));
-        accept_at_once(&throttle, 100).await;
-        let sent = throttle.admit().await.sent_at;
-        throttle.throttled(sent, Some(Duration::from_millis(1930)));
+        burst_then_429(&throttle, 100, Duration::from_millis(2970)).await;
+        burst_then_429(&throttle, 100, Duration::from_millis(1930)).await;
         let reopened = Instant::now() + Duration::from_millis(1930);
         accept_at_once(&throttle, 100).await;
         let took = Instant::now().saturating_duration_since(reopened);
@@ -1298,9 +1291,7 @@ mod tests {
         // a bucket that refills a token or two by then. The first request after the pause goes
         // at once, the second is paced; a window's quarter at once would be 25.
         let throttle = Throttle::default();
-        accept_at_once(&throttle, 100).await;
-        let sent = throttle.admit().await.sent_at;
-        throttle.throttled(sent, Some(Duration::from_millis(350)));
+        burst_then_429(&throttle, 100, Duration::from_millis(350)).await;
         tokio::time::sleep(Duration::from_millis(350)).await;
         let reopened = Instant::now();
         accept_at_once(&throttle, 2).await;
@@ -1319,9 +1310,7 @@ mod tests {
             left: Some(AtomicUsize::new(left)),
         });
         with_run(Arc::clone(&run), async {
-            accept_at_once(&throttle, 48).await;
-            let sent = throttle.admit().await.sent_at;
-            throttle.throttled(sent, Some(S(1)));
+            burst_then_429(&throttle, 48, S(1)).await;
         })
         .await;
         (throttle, run)
