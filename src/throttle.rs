@@ -1062,6 +1062,12 @@ mod tests {
         throttle.throttled(sent, Some(pause));
     }
 
+    /// The rate the pacer settled on (the next admission settles a pending episode).
+    async fn learnt_rate(throttle: &Throttle) -> f64 {
+        drop(throttle.admit().await);
+        throttle.pacer_state().rate.unwrap_or(0.0)
+    }
+
     /// On a fresh throttle: bursts accepted at once, each ended by a 429 asking for `pause`;
     /// then how long `n` more take to be accepted, from the end of the last pause.
     async fn after_bursts(bursts: &[usize], pause: Duration, n: usize) -> Duration {
@@ -1244,8 +1250,7 @@ mod tests {
         let throttle = Throttle::default();
         burst_then_429(&throttle, 100, Duration::from_millis(300)).await;
         burst_then_429(&throttle, 15, S(1)).await;
-        drop(throttle.admit().await);
-        let rate = throttle.pacer_state().rate.unwrap_or(0.0);
+        let rate = learnt_rate(&throttle).await;
         assert!((40.0..=60.0).contains(&rate), "learnt {rate} a second");
     }
 
@@ -1265,8 +1270,7 @@ mod tests {
         }
         let sent = throttle.admit().await.sent_at;
         throttle.throttled(sent, Some(Duration::from_millis(100)));
-        drop(throttle.admit().await);
-        let rate = throttle.pacer_state().rate.unwrap_or(0.0);
+        let rate = learnt_rate(&throttle).await;
         assert!((4.0..=6.0).contains(&rate), "learnt {rate} a second");
     }
 
