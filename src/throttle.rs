@@ -35,9 +35,10 @@
 //!   rate while it needs [`CATCH_UP_WINDOWS`] windows or more at its share, slower (down to a
 //!   quarter) as it needs fewer: an app that fell behind (one app got 12 of the first, unpaced
 //!   window, another 100) takes more of each rest until the apps of the tenant need as many windows
-//!   each, so they finish together. A run whose items left fit in what it got of the window sends
-//!   them all at full speed: it has no later window to share. Within an episode the earliest pause
-//!   hint counts: each is rounded up, so the first is the closest. The same holds after probing
+//!   each, so they finish together. A run whose items left fit in what it got of the window
+//!   (within the two in flight at its 429 anyway) sends them all at full speed: it has no later
+//!   window to share. Within an episode the earliest pause hint counts: each is rounded up, so
+//!   the first is the closest. The same holds after probing
 //!   when the server reopened where the period between its reopenings said it would (below): every
 //!   app of the tenant probes at the same moments then. Otherwise (a first reopening, a server that
 //!   is not periodic) each app finds the reopening at its own moment, so the whole capacity goes at
