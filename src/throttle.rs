@@ -22,27 +22,27 @@
 //!   rate times the pause.
 //! - **Reopened windows.** A pause the server stated, after a burst, that refilled most of what
 //!   bursts got lately ([`REFILLED_SHARE`], or [`LONG_PAUSE_REFILLED_SHARE`] after a long pause)
-//!   reopened a window (except a pause shorter than a second after the first burst, which may
-//!   be a bucket's refill of a token or two rounded up: then the pacer paces): a quarter ([`FULL_SPEED_SHARE`]) of what the last burst got goes at full
-//!   speed, and the rest with [`EXTEND_IN_FLIGHT`] requests in flight, at most [`EXTEND_RATE`] a
-//!   second counted from the reopening, until the 429. Apps of one tenant that share a window each
-//!   do the same, so the window is split evenly, an unequal split (one app started first) fades
-//!   within a few windows, and the 429 that closes the window refuses few. The rate bound is for
-//!   answers that come back faster than an app sends: then how the machine schedules each app
-//!   decided the split of the rest (42 and 89 of one window for two apps in a traced run), and an
-//!   app that fell behind stayed behind; at Graph's latencies two in flight are far slower than the
-//!   bound, which changes nothing there. A run that knows how many items it has left goes at that
-//!   rate while it needs [`CATCH_UP_WINDOWS`] windows or more at its share, slower (down to a
-//!   quarter) as it needs fewer: an app that fell behind (one app got 12 of the first, unpaced
-//!   window, another 100) takes more of each rest until the apps of the tenant need as many windows
-//!   each, so they finish together. A run whose items left fit in what it got of the window
-//!   (within the two in flight at its 429 anyway) sends them all at full speed: it has no later
-//!   window to share. Within an episode the earliest pause hint counts: each is rounded up, so
-//!   the first is the closest. The same holds after probing
-//!   when the server reopened where the period between its reopenings said it would (below): every
-//!   app of the tenant probes at the same moments then. Otherwise (a first reopening, a server that
-//!   is not periodic) each app finds the reopening at its own moment, so the whole capacity goes at
-//!   once and the rest is paced.
+//!   reopened a window (except a pause shorter than a second after the first burst, which may be a
+//!   bucket's refill of a token or two rounded up: then the pacer paces): a quarter
+//!   ([`FULL_SPEED_SHARE`]) of what the last burst got goes at full speed, and the rest with
+//!   [`EXTEND_IN_FLIGHT`] requests in flight, at most [`EXTEND_RATE`] a second counted from the
+//!   reopening, until the 429. Apps of one tenant that share a window each do the same, so the
+//!   window is split evenly, an unequal split (one app started first) fades within a few windows,
+//!   and the 429 that closes the window refuses few. The rate bound is for answers that come back
+//!   faster than an app sends: then how the machine schedules each app decided the split of the
+//!   rest (42 and 89 of one window for two apps in a traced run), and an app that fell behind
+//!   stayed behind; at Graph's latencies two in flight are far slower than the bound, which changes
+//!   nothing there. A run that knows how many items it has left goes at that rate while it needs
+//!   [`CATCH_UP_WINDOWS`] windows or more at its share, slower (down to a quarter) as it needs
+//!   fewer: an app that fell behind (one app got 12 of the first, unpaced window, another 100)
+//!   takes more of each rest until the apps of the tenant need as many windows each, so they finish
+//!   together. A run whose items left fit in what it got of the window (within the two in flight at
+//!   its 429 anyway) sends them all at full speed: it has no later window to share. Within an
+//!   episode the earliest pause hint counts: each is rounded up, so the first is the closest. The
+//!   same holds after probing when the server reopened where the period between its reopenings said
+//!   it would (below): every app of the tenant probes at the same moments then. Otherwise (a first
+//!   reopening, a server that is not periodic) each app finds the reopening at its own moment, so
+//!   the whole capacity goes at once and the rest is paced.
 //! - **Windows.** When the first request paced after a burst is refused, the server gives
 //!   nothing beyond its bursts (a window). From then on the request after the burst goes at
 //!   once instead of a pacing interval later, so that the 429 comes as early as it can (a pause
