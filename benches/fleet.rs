@@ -392,8 +392,21 @@ fn label(cell: &Cell) -> String {
     )
 }
 
+/// Where an HTTP-date cell's windows start against the clock's seconds (see [`run`]): half a
+/// second past one, so that a date rounded up to whole seconds is half a second late, the mean
+/// of a random start.
+const DATE_PHASE: Duration = Duration::from_millis(500);
+
 async fn run(cell: &Cell) -> Result {
     let graph = StandIn::start().await.unwrap();
+    if cell.hint == PauseHint::HttpDate {
+        // An HTTP-date has whole seconds and the stand-in rounds it up, so where the windows
+        // fall against the clock's seconds decides how late every client that honours the date
+        // resumes (0–1 s per window). Started at a random moment, the clients of one cell
+        // compared by luck: the same moment for all of them.
+        at_clock_phase(DATE_PHASE).await;
+    }
+    // The stand-in's windows start here.
     graph.throttling(cell.throttling.clone());
     match cell.client {
         Client::AssignMany => bulk(&graph, cell, Pacing::Adaptive).await,
@@ -528,6 +541,20 @@ async fn naive(graph: &StandIn, cell: &Cell) -> Result {
     }
     r.missing = seen.iter().filter(|&&c| c != 1).count();
     r
+}
+
+/// Waits until the clock's time is `phase` past a whole second.
+async fn at_clock_phase(phase: Duration) {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let past = Duration::from_nanos(u64::from(now.subsec_nanos()));
+    let wait = if past <= phase {
+        phase - past
+    } else {
+        Duration::from_secs(1) - past + phase
+    };
+    tokio::time::sleep(wait).await;
 }
 
 fn retry_after(value: &str) -> Option<Duration> {
