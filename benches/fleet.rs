@@ -15,13 +15,15 @@
 //! Each cell has its own stand-in and client, so cells run concurrently: the real-window cells
 //! all at once (they send a few requests a second; their starts are spread over one window so
 //! that their bursts do not coincide), the scaled ones one at a time (`--jobs N` for more), so
-//! that a scaled cell's timing is not a measure of the machine's load.
+//! that a scaled cell's timing is not a measure of the machine's load. An HTTP-date cell starts
+//! half a second past a whole second of the clock, whatever its client: the date has whole
+//! seconds, so that phase decides how late a client that honours it resumes.
 //!
 //! `cargo bench --bench fleet [-- --scaled-only | --real-only] [--filter TEXT[|TEXT…]] [--jobs N] [--n N]
 //! [--repeat N] [--trace] [--latency-ms MS]` (`--filter`: cells whose label contains any of the
-//! texts; `--repeat`: every cell N times in one run, for cells whose outcome varies; `--trace`: the
-//! pacer's and the calls' debug events on stderr, for a filtered cell; `--latency-ms`: every
-//! answer that much after its request, as from Graph rather than loopback)
+//! texts; `--repeat`: every cell N times in one run, for cells whose outcome varies; `--trace`:
+//! the pacer's and the calls' debug events on stderr, each in a span naming its cell;
+//! `--latency-ms`: every answer that much after its request, as from Graph rather than loopback)
 //!
 //! Prints, per cell: wall time, the ideal (`(N − L)/L · W` for a window, `(N − B)/R` for a
 //! bucket, `N · S/C` for a concurrency cap), their ratio, the share of requests answered 429, and
