@@ -254,14 +254,11 @@ async fn main() {
             } else {
                 Some(slots.acquire_owned().await.unwrap())
             };
+            let label = label(&cell);
             // Under `--trace`, every event names its cell (several run at once).
-            let span = tracing::debug_span!("cell", label = %label(&cell));
+            let span = tracing::debug_span!("cell", label = %label);
             let result = run(&cell).instrument(span).await;
-            eprintln!(
-                "done: {} ({:.1} s)",
-                label(&cell),
-                result.wall.as_secs_f64()
-            );
+            eprintln!("done: {label} ({:.1} s)", result.wall.as_secs_f64());
             (index, result)
         });
     }

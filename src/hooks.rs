@@ -364,11 +364,14 @@ impl ClientHooks<HookState> for Client {
                                     .throttle
                                     .throttled(sent_at, retry_after.map(|r| r.wait));
                             }
-                            // In a bulk run a 429 throttles the fleet, not this item: the pacer
-                            // asks until each window's 429, so one item can be refused at the end
-                            // of several windows and fail while the run goes on. The total delay
-                            // cap still ends it.
-                            if !(status == 429 && throttle::in_bulk_run()) {
+                            // In a bulk run a rate limit's 429 throttles the fleet, not this
+                            // item: the pacer asks until each window's 429, so one item can be
+                            // refused at the end of several windows and fail while the run goes
+                            // on. The total delay cap still ends it, since each such 429 waits.
+                            // One asking for no pause (`Retry-After: 0`) counts: it would
+                            // otherwise be retried at once, for ever, adding nothing to the cap.
+                            let rate_limit = throttle::is_rate_limit(retry_after.map(|r| r.wait));
+                            if !(status == 429 && rate_limit && throttle::in_bulk_run()) {
                                 retries += 1;
                             }
                             (delay, format!("status {status}"), next)

@@ -53,8 +53,9 @@ impl RetryPolicy {
     /// Retries after the first attempt (default 3; values above 10 are capped at 10). A 429
     /// without `Retry-After` is retried when the client's throttle says, within
     /// [`max_total_delay`](Self::max_total_delay), and does not count here (unless this is 0);
-    /// nor does any 429 of a bulk run (`assign_many`, `assign_stream`): it throttles the fleet,
-    /// not the item.
+    /// nor does a 429 of a bulk run (`assign_many`, `assign_stream`) that asks for a pause: it
+    /// throttles the fleet, not the item (one with `Retry-After: 0` counts, as it adds no wait
+    /// toward the cap).
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.max_retries = retries.min(MAX_RETRIES_CAP);
         self

@@ -193,6 +193,13 @@ pub(crate) fn in_bulk_run() -> bool {
     RUN.try_with(|_| ()).is_ok()
 }
 
+/// Whether a 429 with this `Retry-After` (or none) says the server limits the rate. One that
+/// asks for no pause at all (`Retry-After: 0`, a date already past) does not: it teaches the
+/// pacer nothing (else random 429s would wear the rate down) and throttles nobody but its call.
+pub(crate) fn is_rate_limit(retry_after: Option<Duration>) -> bool {
+    retry_after.is_none_or(|pause| !pause.is_zero())
+}
+
 /// Runs `call` with `run`'s pacing.
 pub(crate) async fn with_run<F: Future>(run: Arc<RunPacing>, call: F) -> F::Output {
     RUN.scope(run, call).await
@@ -481,10 +488,10 @@ impl Throttle {
     /// one (already clamped to the retry policy's cap). The gate closes for it, or for the
     /// pacer's probe delay without one.
     ///
-    /// A 429 that asks for no pause at all (`Retry-After: 0`) is not a sign of a rate limit
-    /// and teaches the pacer nothing (else random 429s would wear the rate down).
+    /// A 429 that asks for no pause at all is not a sign of a rate limit (see
+    /// [`is_rate_limit`]).
     pub(crate) fn throttled(&self, sent_at: Instant, retry_after: Option<Duration>) {
-        if retry_after.is_some_and(|pause| pause.is_zero()) {
+        if !is_rate_limit(retry_after) {
             return;
         }
         let now = Instant::now();

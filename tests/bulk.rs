@@ -570,4 +570,18 @@ async fn in_a_bulk_run_429s_do_not_use_up_an_items_retries() {
         5 + 3,
         "1 s + 1 s of waiting, then the cap"
     );
+
+    // One that answers 429 asking for no pause at all: no wait adds to the cap, so such a
+    // 429 uses up a retry, or the item would be retried at once for ever.
+    graph.script(
+        "device-2",
+        (0..10).map(|_| Reply::status(429).header("Retry-After", "0")),
+    );
+    let outcomes: Vec<_> = client
+        .assign_many(items(3).skip(2), BulkOptions::default())
+        .collect()
+        .await;
+    let err = outcomes[0].result.as_ref().unwrap_err();
+    assert_eq!(err.status(), Some(429), "{err}");
+    assert_eq!(graph.requests().len(), 8 + 2, "one retry, then its 429");
 }
