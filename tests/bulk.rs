@@ -579,7 +579,7 @@ async fn bulk_item_always_refused(
     retry_after: &str,
 ) -> Option<u16> {
     let refusal = Reply::status(429).header("Retry-After", retry_after);
-    graph.script(&format!("device-{i}"), (0..10).map(|_| refusal.clone()));
+    graph.script(format!("device-{i}"), (0..10).map(|_| refusal.clone()));
     let outcomes: Vec<_> = client
         .assign_many(items(i + 1).skip(i), BulkOptions::default())
         .collect()
