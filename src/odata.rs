@@ -121,6 +121,16 @@ mod tests {
             let e = check_serial(bad).unwrap_err().to_string();
             assert!(e.contains(why), "{bad:?}: {e}");
         }
-        assert!(check_serial(&"x".repeat(257)).is_err());
+        assert!(check_serial(&"x".repeat(MAX_SERIAL_LEN + 1)).is_err());
+    }
+
+    /// Kills the mutant `>` → `>=` in `check_serial` (cargo mutants): a serial of exactly
+    /// the maximum length is accepted, one byte more is not.
+    #[test]
+    fn a_serial_of_exactly_the_maximum_length_is_accepted() {
+        let longest = "x".repeat(MAX_SERIAL_LEN);
+        assert_eq!(check_serial(&longest).unwrap(), longest);
+        let e = check_serial(&format!("{longest}x")).unwrap_err().to_string();
+        assert!(e.contains(&format!("at most {MAX_SERIAL_LEN}")), "{e}");
     }
 }
