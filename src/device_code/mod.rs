@@ -83,6 +83,12 @@ impl DeviceCodeBuilder {
         self
     }
 
+    /// Checks the authority URL, client id and tenant without sending anything (so a caller can
+    /// tell a usage error from a failed sign-in).
+    pub fn check(&self) -> Result<(), TokenError> {
+        self.connect().map(|_| ())
+    }
+
     /// Asks for a device code, hands the prompt to `on_prompt`, and polls until the admin has
     /// signed in, declined, or the code expired (never longer than the code's `expires_in`).
     pub async fn sign_in(
@@ -141,7 +147,7 @@ impl DeviceCodeBuilder {
         })
     }
 
-    fn connect(self) -> Result<Inner, TokenError> {
+    fn connect(&self) -> Result<Inner, TokenError> {
         let authority = match &self.authority {
             Some(url) => crate::client::checked_base_url(url).map_err(|e| {
                 TokenError::new(e.to_string().replacen("base URL", "authority URL", 1))
