@@ -45,8 +45,8 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
     };
     say(&format!(
         "A loopback stand-in of Microsoft Graph with 6 Autopilot devices is listening at {}.\n\
-         Nothing leaves this machine. With GRAPH_TOKEN set, `autopilot-ra plan|apply --csv FILE`\n\
-         does the same against the real Graph.\n",
+         Nothing leaves this machine. With GRAPH_TOKEN set, or with --auth device-code,\n\
+         `autopilot-ra plan|apply --csv FILE` does the same against the real Graph.\n",
         graph.base_url()
     ));
     say(&format!(

@@ -2,7 +2,7 @@
 //! process: the code is printed (stderr, or a JSON line), the run completes with the token the
 //! sign-in got (the stand-in's Graph takes no other), and bad sign-in flags exit 2.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -66,7 +66,7 @@ async fn stand_in(script: SignIn) -> (StandIn, PathBuf) {
     (graph, csv)
 }
 
-fn plan_args(graph: &StandIn, csv: &PathBuf, extra: &[&str]) -> Vec<String> {
+fn plan_args(graph: &StandIn, csv: &Path, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = [
         "--auth",
         "device-code",

@@ -71,7 +71,7 @@ impl DeviceCodeBuilder {
     }
 
     /// Another authority than the cloud's (`https`, or plain `http` to a loopback host only),
-    /// e.g. the stand-in's [`authority_url`](crate::stand_in::StandIn::authority_url).
+    /// e.g. the stand-in's `StandIn::authority_url()` (feature `test-util`).
     pub fn authority(mut self, url: &str) -> Self {
         self.authority = Some(url.to_owned());
         self
