@@ -224,3 +224,52 @@ async fn a_client_of_another_cloud_is_refused() {
         "{err}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_401_from_graph_makes_the_next_call_refresh() {
+    let graph = StandIn::start().await.unwrap();
+    let credential = sign_in(&graph).await.0.unwrap();
+    graph.require_issued_tokens(true);
+    graph.script(
+        "device-1",
+        [autopilot_resource_account::stand_in::Reply::status(401)],
+    );
+    let client = GraphClient::builder()
+        .base_url(&graph.base_url())
+        .token_provider(credential)
+        .build()
+        .unwrap();
+    let assignment = ResourceAccountAssignment::new();
+    let refused = client
+        .assign_resource_account_to_device("device-1", &assignment)
+        .await;
+    assert_eq!(refused.unwrap_err().status(), Some(401));
+    assert_eq!(graph.identity_counters().refreshes, 0);
+    client
+        .assign_resource_account_to_device("device-2", &assignment)
+        .await
+        .unwrap();
+    assert_eq!(
+        graph.identity_counters().refreshes,
+        1,
+        "the refused token was dropped"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_authority_that_never_answers_times_out() {
+    // Connections complete in the kernel's backlog; nothing ever reads or answers them.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let authority = format!("http://{}/identity", silent.local_addr().unwrap());
+    let err = DeviceCodeCredential::builder("client", "tenant")
+        .authority(&authority)
+        .timeout(Duration::from_secs(10))
+        .sign_in(|_| panic!("no prompt"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot start the device-code sign-in") && err.contains("timed out"),
+        "{err}"
+    );
+}
