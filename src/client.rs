@@ -259,7 +259,7 @@ impl GraphClientBuilder {
 }
 
 /// `https` anywhere, `http` only to loopback; no credentials, query or fragment; no trailing `/`.
-fn checked_base_url(url: &str) -> Result<String, Error> {
+pub(crate) fn checked_base_url(url: &str) -> Result<String, Error> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| Error::invalid_input(format!("base URL does not parse: {e}")))?;
     let bad = |why: &str| {

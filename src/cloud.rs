@@ -60,7 +60,23 @@ impl Cloud {
         }
     }
 
+    /// The Graph resource of this cloud, e.g. `https://graph.microsoft.com`: the prefix of every
+    /// delegated scope (`<resource>/DeviceManagementServiceConfig.ReadWrite.All`).
+    pub const fn resource(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://graph.microsoft.com",
+            Cloud::UsGovL4 => "https://graph.microsoft.us",
+            Cloud::UsGovL5Dod => "https://dod-graph.microsoft.us",
+            Cloud::China => "https://microsoftgraph.chinacloudapi.cn",
+        }
+    }
+
     /// The Entra ID authority host that issues tokens for this cloud.
+    ///
+    /// From Microsoft's "Microsoft Graph national cloud deployments" page
+    /// (<https://learn.microsoft.com/graph/deployments>, "App registration and token service root
+    /// endpoints"): global `login.microsoftonline.com`, US Government (L4 and L5 alike)
+    /// `login.microsoftonline.us`, China (21Vianet) `login.chinacloudapi.cn`.
     pub const fn authority_host(self) -> &'static str {
         match self {
             Cloud::Global => "https://login.microsoftonline.com",

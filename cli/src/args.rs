@@ -41,20 +41,22 @@ pub struct Global {
     #[arg(long, global = true, default_value_t = DEFAULT_CONCURRENCY,
           value_parser = clap::value_parser!(u16).range(1..=64).map(usize::from))]
     pub concurrency: usize,
-    /// Sign in with an Azure SDK credential instead of a token (then `--token` and
-    /// `GRAPH_TOKEN` are not used).
-    #[cfg(feature = "azure-identity")]
+    /// Sign in instead of passing a token (then `--token` and `GRAPH_TOKEN` are not used):
+    /// `device-code` in any build, Azure SDK credentials with the `azure-identity` feature.
     #[arg(long, global = true, value_enum)]
     pub auth: Option<crate::connect::AuthArg>,
-    /// Tenant for `--auth client-secret`.
-    #[cfg(feature = "azure-identity")]
+    /// Tenant (id or domain) for `--auth device-code` and `--auth client-secret`.
     #[arg(long, global = true, env = "AZURE_TENANT_ID")]
     pub tenant_id: Option<String>,
-    /// Application (client) id for `--auth client-secret`, or a user-assigned identity for
-    /// `--auth managed-identity`. The secret is read from `AZURE_CLIENT_SECRET` only.
-    #[cfg(feature = "azure-identity")]
+    /// Application (client) id: your public client for `--auth device-code`, the app for
+    /// `--auth client-secret` (secret from `AZURE_CLIENT_SECRET` only), or a user-assigned
+    /// identity for `--auth managed-identity`.
     #[arg(long, global = true, env = "AZURE_CLIENT_ID")]
     pub client_id: Option<String>,
+    /// Sign in at this authority instead of the cloud's (`--auth device-code`): https, or plain
+    /// http to a loopback host.
+    #[arg(long, global = true, value_name = "URL")]
+    pub authority: Option<String>,
 }
 
 #[derive(Subcommand)]

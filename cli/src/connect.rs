@@ -19,15 +19,20 @@ pub enum ConnectError {
     SignIn(String),
 }
 
-/// Sign-in methods of `--auth` (feature `azure-identity`).
-#[cfg(feature = "azure-identity")]
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+/// Sign-in methods of `--auth` (the Azure SDK ones with feature `azure-identity`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum AuthArg {
+    /// Delegated sign-in on any browser with a code (`--client-id` of your public client,
+    /// `--tenant-id`); tokens are refreshed during the run.
+    DeviceCode,
     /// The account of `az login` (run `az cloud set` for a national cloud).
+    #[cfg(feature = "azure-identity")]
     AzureCli,
     /// An app registration: `--tenant-id`, `--client-id` and `AZURE_CLIENT_SECRET`.
+    #[cfg(feature = "azure-identity")]
     ClientSecret,
     /// The managed identity of the VM or service (`--client-id` for a user-assigned one).
+    #[cfg(feature = "azure-identity")]
     ManagedIdentity,
 }
 
@@ -36,6 +41,16 @@ pub async fn connect(global: &Global) -> Result<Connection, ConnectError> {
     let mut builder = GraphClient::builder().cloud(cloud);
     if let Some(url) = &global.base_url {
         builder = builder.base_url(url);
+    }
+    if global.authority.is_some() && global.auth != Some(AuthArg::DeviceCode) {
+        return Err(ConnectError::Usage(
+            "--authority is for --auth device-code".into(),
+        ));
+    }
+    if global.auth == Some(AuthArg::DeviceCode) {
+        let (provider, tenant) = crate::signin::device_code(global, cloud).await?;
+        builder = builder.token_provider(provider);
+        return finish(builder, tenant);
     }
     #[cfg(feature = "azure-identity")]
     if let Some(auth) = global.auth {
@@ -73,9 +88,9 @@ fn finish(
 
 fn no_token_hint() -> &'static str {
     if cfg!(feature = "azure-identity") {
-        "no token: set GRAPH_TOKEN (or pass --token, or --auth); `autopilot-ra demo` runs without one"
+        "no token: set GRAPH_TOKEN (or pass --token, or --auth, e.g. --auth device-code); `autopilot-ra demo` runs without one"
     } else {
-        "no token: set GRAPH_TOKEN (or pass --token); `autopilot-ra demo` runs without one"
+        "no token: set GRAPH_TOKEN, pass --token, or sign in with --auth device-code --client-id ID --tenant-id TENANT; `autopilot-ra demo` runs without one"
     }
 }
 
@@ -122,6 +137,12 @@ mod azure {
             ))
         };
         let credential: Arc<dyn azure_core::credentials::TokenCredential> = match auth {
+            // connect() signs in with the device code before it gets here.
+            AuthArg::DeviceCode => {
+                return Err(ConnectError::Usage(
+                    "--auth device-code is not an Azure SDK credential".into(),
+                ));
+            }
             AuthArg::AzureCli => AzureCliCredential::new(None).map_err(failed)?,
             AuthArg::ClientSecret => {
                 let missing =

@@ -1,12 +1,14 @@
 //! `demo`: the whole job against a loopback stand-in of Graph with a small device inventory:
-//! the plan of `cli/rooms.csv`, then `apply --allow-next-enrollment` (writes, verification after
+//! the device-code sign-in at the stand-in's identity endpoint (approved by itself after one
+//! `authorization_pending`; Graph then takes only the tokens it issued), the plan of `cli/rooms.csv`, then `apply --allow-next-enrollment` (writes, verification after
 //! the stand-in's visibility delay), then the exact request one write sent. No credentials;
 //! nothing leaves the machine; no journal is written.
 
 use std::time::Duration;
 
-use autopilot_resource_account::GraphClient;
-use autopilot_resource_account::stand_in::{Device, StandIn};
+use autopilot_resource_account::device_code::DeviceCodeCredential;
+use autopilot_resource_account::stand_in::{Device, SignIn, StandIn};
+use autopilot_resource_account::{Cloud, GraphClient};
 
 use crate::apply::{self, Options, Recorder};
 use crate::output::{Output, escape};
@@ -43,14 +45,29 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
     };
     say(&format!(
         "A loopback stand-in of Microsoft Graph with 6 Autopilot devices is listening at {}.\n\
-         Nothing leaves this machine. With GRAPH_TOKEN set, `autopilot-ra plan|apply --csv FILE`\n\
-         does the same against the real Graph.\n",
+         Nothing leaves this machine. With GRAPH_TOKEN set, or with --auth device-code,\n\
+         `autopilot-ra plan|apply --csv FILE` does the same against the real Graph.\n",
         graph.base_url()
     ));
-    // A throwaway token: the stand-in only checks that there is one.
+    say(&format!(
+        "$ autopilot-ra --auth device-code --authority {} --client-id demo-client --tenant-id contoso.onmicrosoft.com …",
+        graph.authority_url()
+    ));
+    // One pending answer, 1 s apart: the sign-in takes about 2 s. Graph then refuses any token
+    // the identity endpoint did not issue.
+    graph.script_sign_in(
+        SignIn::approve()
+            .pending(1)
+            .interval(Duration::from_secs(1)),
+    );
+    graph.require_issued_tokens(true);
+    let sign_in = DeviceCodeCredential::builder("demo-client", "contoso.onmicrosoft.com")
+        .authority(&graph.authority_url());
+    let (credential, _) = crate::signin::sign_in(sign_in, Cloud::Global, out).await?;
+    say("Signed in (the stand-in approved the code by itself).\n");
     let client = GraphClient::builder()
         .base_url(&graph.base_url())
-        .bearer_token("demo-token")
+        .token_provider(credential)
         .build()
         .map_err(|e| Failure::Run(e.to_string()))?;
     let (rows, _) = rows::parse(ROOMS.as_bytes()).map_err(Failure::Run)?;

@@ -32,6 +32,7 @@ mod journal;
 mod output;
 mod plan;
 mod rows;
+mod signin;
 
 use std::process::ExitCode;
 

@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+mod identity;
 mod inventory;
 mod rate_limit;
 mod reply;
@@ -42,6 +43,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+pub use identity::{IdentityCounters, SignIn};
 pub use inventory::Device;
 pub use rate_limit::{Counters, FaultMix, RateLimit};
 pub use reply::Reply;
@@ -62,6 +64,7 @@ pub struct StandIn {
 struct Shared {
     state: Mutex<State>,
     inventory: Mutex<inventory::Inventory>,
+    identity: Mutex<identity::Identity>,
 }
 
 #[derive(Default)]
@@ -202,6 +205,33 @@ impl StandIn {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.shared.state()
     }
+
+    /// The authority URL of its identity endpoint (device-code sign-in and refresh), for
+    /// [`DeviceCodeBuilder::authority`](crate::device_code::DeviceCodeBuilder::authority).
+    pub fn authority_url(&self) -> String {
+        format!("http://{}{}", self.addr, identity::PATH)
+    }
+
+    /// How the identity endpoint answers the next sign-ins (default: approve at the first poll).
+    pub fn script_sign_in(&self, script: SignIn) {
+        self.shared.identity().script(script);
+    }
+
+    /// From now on, Graph calls need an unexpired token of the identity endpoint; others get
+    /// `401 InvalidAuthenticationToken`, so a missed refresh shows as a failed call.
+    pub fn require_issued_tokens(&self, yes: bool) {
+        self.shared.identity().require_issued_tokens(yes);
+    }
+
+    /// What the identity endpoint has done so far.
+    pub fn identity_counters(&self) -> IdentityCounters {
+        self.shared.identity().counters()
+    }
+
+    /// When each device-code poll arrived (tokio's clock, so a paused test clock shows the spacing).
+    pub fn sign_in_polls(&self) -> Vec<tokio::time::Instant> {
+        self.shared.identity().polls()
+    }
 }
 
 impl Drop for StandIn {
@@ -214,6 +244,10 @@ impl Drop for StandIn {
 impl Shared {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn identity(&self) -> std::sync::MutexGuard<'_, identity::Identity> {
+        self.identity.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn next_reply(
@@ -295,6 +329,28 @@ async fn handle(
         Ok(collected) => (collected.to_bytes(), false),
         Err(_) => (Bytes::new(), true),
     };
+    // The identity endpoint is not Graph: not checked against the spec, not recorded (its
+    // bodies hold device codes and refresh tokens).
+    if target.starts_with(&format!("{}/", identity::PATH)) {
+        let host = parts
+            .headers
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        let path = target.split('?').next().unwrap_or_default();
+        let (status, answer) = shared.identity().answer(
+            parts.method.as_str(),
+            path,
+            &body,
+            host.unwrap_or("127.0.0.1"),
+        );
+        let mut response = hyper::Response::new(Full::new(Bytes::from(answer.to_string())));
+        *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
+        response.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        return Ok(response);
+    }
 
     let check = spec::check(
         parts.method.as_str(),
@@ -317,6 +373,8 @@ async fn handle(
     };
     let (reply, admitted) = match check {
         SpecCheck::Valid(_) => {
+            // Tokens the identity endpoint issued, when required: checked before anything else.
+            let refused = shared.identity().check_bearer(tenant(&parts.headers));
             // Unscripted: the inventory answers (204 for any write while it is empty).
             let inventory = || {
                 let op = operation.as_deref().unwrap_or_default();
@@ -324,7 +382,10 @@ async fn handle(
                     .inventory()
                     .answer(op, device_id.as_deref(), &target, &body)
             };
-            shared.next_reply(device_id.as_deref(), tenant(&parts.headers), inventory)
+            match refused {
+                Some(refusal) => (refusal, Default::default()),
+                None => shared.next_reply(device_id.as_deref(), tenant(&parts.headers), inventory),
+            }
         }
         SpecCheck::Invalid(_, refusal) => (refusal, Default::default()),
     };
