@@ -121,24 +121,24 @@ async fn main() -> ExitCode {
 fn usage_error(e: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     let code = u8::try_from(e.exit_code()).unwrap_or(2);
-    let informational = matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    );
+    let informational = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
     if informational || !json_asked() {
         let _ = e.print();
         return ExitCode::from(code);
     }
-    let rendered = e.render().to_string();
-    // clap's first line is the error; the rest is usage and a `--help` hint.
-    let message = rendered
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("error: ")
-        .to_owned();
+    let message = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        // clap would print the whole help here: one line says the same to a script.
+        "no command given (plan, apply, unassign, show, demo, completions); see --help".to_owned()
+    } else {
+        // clap's first line is the error; the rest is usage and a `--help` hint.
+        let rendered = e.render().to_string();
+        rendered
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_owned()
+    };
     Output {
         format: args::OutputFormat::Json,
     }

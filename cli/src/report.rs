@@ -198,6 +198,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn counts_follow_the_results_in_order_of_appearance() {
+        let mut sink = Sink::new(Output {
+            format: crate::args::OutputFormat::Json,
+        });
+        for result in ["verified", "blocked", "verified"] {
+            sink.rows.push(RowReport {
+                result,
+                ..RowReport::default()
+            });
+        }
+        sink.bad_row(9, "why");
+        let counts = sink.counts();
+        assert_eq!(
+            counts,
+            [
+                ("verified".to_owned(), 2),
+                ("blocked".to_owned(), 1),
+                ("bad-row".to_owned(), 1)
+            ]
+        );
+        assert_eq!(
+            crate::output::table(&counts),
+            "\nresult    rows\n--------  ----\nverified     2\nblocked      1\nbad-row      1"
+        );
+    }
+
+    #[test]
     fn formulas_are_defused() {
         assert_eq!(defuse("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(defuse("room@contoso.com"), "room@contoso.com");

@@ -132,6 +132,7 @@ async fn usage_errors_with_json_output_are_one_json_line() {
         vec!["plan", "--output", "json"],
         vec!["--output=json", "apply", "--csv", "x.csv", "--bogus"],
         vec!["--output", "json", "frobnicate"],
+        vec!["--output", "json"],
         vec![
             "--output",
             "json",
