@@ -254,7 +254,7 @@ impl Execution<'_, '_> {
                 Decision::AlreadyAssigned => Some(("already-assigned", Outcome::Verified, None)),
                 Decision::Blocked(why) => Some(("blocked", Outcome::Blocked, Some(why))),
                 Decision::NotAttempted => {
-                    self.not_attempted(&p, "plan");
+                    self.not_attempted(&p, "apply");
                     continue;
                 }
             };

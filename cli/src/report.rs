@@ -92,7 +92,16 @@ pub fn check(path: &Path) -> Result<(), String> {
     let shown = path.display();
     let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Found out now, not after every row was sent.
+            return match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                Some(dir) if !dir.is_dir() => Err(format!(
+                    "report {shown}: no such directory {}",
+                    dir.display()
+                )),
+                _ => Ok(()),
+            };
+        }
         Err(e) => return Err(format!("report {shown}: {e}")),
     };
     if meta.file_type().is_symlink() {
@@ -103,8 +112,12 @@ pub fn check(path: &Path) -> Result<(), String> {
     if !meta.is_file() {
         return Err(format!("report {shown} exists and is not a file"));
     }
-    let first = std::fs::read(path)
-        .map_err(|e| format!("report {shown}: {e}"))?
+    // The first line only: a report's header is short, whatever the size of the file.
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head))
+        .map_err(|e| format!("report {shown}: {e}"))?;
+    let first = head
         .split(|b| *b == b'\n')
         .next()
         .map(|l| String::from_utf8_lossy(l).trim_end_matches('\r').to_owned())

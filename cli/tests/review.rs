@@ -131,6 +131,20 @@ async fn the_report_never_goes_through_a_link_nor_over_another_file() {
         assert!(text(&out.stderr).contains(why), "{}", both(&out));
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me\n");
     }
+    let missing = dir.join("no-such-dir").join("report.csv");
+    let out = against(
+        &graph,
+        "t0ken",
+        "apply",
+        &["--csv", csv, "--report", missing.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        text(&out.stderr).contains("no such directory"),
+        "{}",
+        both(&out)
+    );
     assert!(
         graph.requests().is_empty(),
         "refused before anything was sent"
