@@ -324,9 +324,11 @@ impl Execution<'_, '_> {
             .map(|(_, p)| p)
             .collect();
         left.sort_by_key(|p| p.row.line);
-        for p in left {
-            self.not_attempted(p, "apply");
-        }
+        progress.suspend(|| {
+            for p in left {
+                self.not_attempted(p, "apply");
+            }
+        });
         Ok(written)
     }
 

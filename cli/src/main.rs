@@ -59,7 +59,7 @@ pub enum Failure {
     Usage(String),
     /// Sign-in or the environment failed (exit 1).
     Run(String),
-    /// Graph refused the token (401): the run stopped, nothing more was sent (exit 2).
+    /// Graph refused the token (401): the run stopped at the first refusal (exit 2).
     Refused(String),
 }
 

@@ -23,7 +23,7 @@ impl Stop {
             return false;
         }
         let _ = self.0.set(format!(
-            "Graph refused the token (401 Unauthorized{}); nothing more was sent",
+            "Graph refused the token (401 Unauthorized{}); the run stopped there",
             e.request_id()
                 .map(|id| format!(", request-id {id}"))
                 .unwrap_or_default()
