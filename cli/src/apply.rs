@@ -14,6 +14,8 @@ use crate::args::{ApplyArgs, Global};
 use crate::journal::{Binding, Entry, Journal, Outcome};
 use crate::output::{Output, RowReport};
 use crate::plan::{self, Decision, Planned};
+use crate::refusal::{self, Stop};
+use crate::report::{self, Sink};
 use crate::rows::Row;
 use crate::{Failure, Status, connect, rows};
 
@@ -34,28 +36,38 @@ pub struct Counts {
     pub unverified: usize,
     pub failed: usize,
     pub blocked: usize,
+    /// Not tried: the run stopped when Graph refused the token.
+    pub not_attempted: usize,
 }
 
 impl Counts {
     pub fn not_done(&self) -> usize {
-        self.unverified + self.failed + self.blocked
+        self.unverified + self.failed + self.blocked + self.not_attempted
     }
 
     /// The counts as the summary names them (one list for `apply` and `demo`).
-    pub fn named(&self) -> [(&'static str, usize); 5] {
-        [
+    pub fn named(&self) -> Vec<(&'static str, usize)> {
+        let mut named = vec![
             ("verified", self.verified),
             ("already_assigned", self.already_assigned),
             ("unverified", self.unverified),
             ("failed", self.failed),
             ("blocked", self.blocked),
-        ]
+        ];
+        // Only after a refused token: the usual summary keeps its five counts.
+        if self.not_attempted > 0 {
+            named.push(("not_attempted", self.not_attempted));
+        }
+        named
     }
 }
 
 pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Status, Failure> {
     let csv = &args.csv.csv;
     let (rows, bad) = rows::read(csv).map_err(Failure::Usage)?;
+    if let Some(path) = &args.csv.report {
+        report::check(path).map_err(Failure::Usage)?;
+    }
     let connection = connect::connect(global).await?;
     let journal_path = args.journal.clone().unwrap_or_else(|| default_journal(csv));
     // Locked from here to the end of the run: what it reads stays true while it writes.
@@ -63,8 +75,10 @@ pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Statu
     let last = journal
         .load(&connection.binding)
         .map_err(|e| Failure::Usage(e.to_string()))?;
+    let mut sink = Sink::new(out);
     for row in &bad {
         out.bad_row(&csv.display().to_string(), row.line, &row.why);
+        sink.bad_row(row.line, &row.why);
     }
     let (todo, done): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|row| {
         !args.resume
@@ -73,9 +87,11 @@ pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Statu
                 .is_some_and(|entry| entry.outcome == Outcome::Verified)
     });
     for row in &done {
-        out.row(&RowReport {
+        sink.row(RowReport {
             line: Some(row.line),
             serial_number: row.serial().map(str::to_owned),
+            account: Some(plan::account(row)),
+            phase: Some("apply"),
             result: "done",
             detail: Some("the journal records it as verified".into()),
             ..RowReport::default()
@@ -87,11 +103,23 @@ pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Statu
         verify_timeout: args.verify_timeout,
         concurrency: global.concurrency,
     };
-    let planned = plan::plan(&connection.client, todo, global.concurrency).await;
+    let stop = Stop::default();
+    let mut planned = plan::plan(&connection.client, todo, global.concurrency, &stop).await;
+    for p in &mut planned {
+        p.rearm = args.csv.force;
+    }
     let mut record = Recorder {
         journal: Some((&mut journal, &connection.binding)),
     };
-    let counts = execute(&connection.client, planned, options, &mut record, out).await?;
+    let counts = execute(
+        &connection.client,
+        planned,
+        options,
+        &mut record,
+        &mut sink,
+        &stop,
+    )
+    .await?;
     out.summary(
         &[
             counts.named().as_slice(),
@@ -100,6 +128,11 @@ pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Statu
         .concat(),
         Some(&format!("journal: {}", journal_path.display())),
     );
+    sink.finish(args.csv.report.as_deref())
+        .map_err(Failure::Run)?;
+    if let Some(message) = stop.message(global.token.as_deref()) {
+        return Err(Failure::Refused(message));
+    }
     Ok(match counts.not_done() + bad.len() {
         0 => Status::AllDone,
         _ => Status::SomeFailed,
@@ -139,67 +172,268 @@ impl Recorder<'_> {
 
 /// Runs a plan: unblocks userless enrollment when allowed, writes, verifies. One printed line
 /// and one journal entry per row at the end of its path (plus `assigned` in the journal between
-/// the write and its verification, so a crash there leaves evidence).
+/// the write and its verification, so a crash there leaves evidence). A `401` trips `stop`: what
+/// was not sent yet is `not-attempted` and not journalled, so `--resume` picks it up.
 pub async fn execute(
     client: &GraphClient,
     planned: Vec<Planned>,
     options: Options,
     record: &mut Recorder<'_>,
-    out: Output,
+    sink: &mut Sink,
+    stop: &Stop,
 ) -> Result<Counts, Failure> {
-    let mut counts = Counts::default();
-    let mut writes: Vec<Planned> = Vec::new();
-    for p in planned {
-        let mut unblocked = false;
-        if options.allow_next_enrollment
-            && p.userless_blocked
-            && p.blockers.is_empty()
-            && let Some(device) = &p.device_id
-        {
-            match client.allow_next_enrollment(device).await {
-                Ok(()) => unblocked = true,
-                Err(e) => {
-                    let why = format!("allowNextEnrollment failed: {e}");
-                    finish(
-                        &mut counts,
-                        record,
-                        out,
-                        &p,
-                        "failed",
-                        Outcome::Failed,
-                        Some(why),
-                        Some(&e),
-                    )?;
+    let mut run = Execution {
+        client,
+        options,
+        record,
+        sink,
+        stop,
+        counts: Counts::default(),
+    };
+    let writes = run.settle(planned).await?;
+    let progress = progress_bar(run.sink.out, writes.len());
+    let by_index: HashMap<usize, Planned> = writes.into_iter().enumerate().collect();
+    let written = run.write(&by_index, &progress).await?;
+    progress.set_message("verifying");
+    run.verify(&by_index, written, &progress).await?;
+    progress.finish_and_clear();
+    Ok(run.counts)
+}
+
+/// One run of `execute`: what every step needs, and the counts so far.
+struct Execution<'a, 'r> {
+    client: &'a GraphClient,
+    options: Options,
+    record: &'a mut Recorder<'r>,
+    sink: &'a mut Sink,
+    stop: &'a Stop,
+    counts: Counts,
+}
+
+impl Execution<'_, '_> {
+    /// Unblocks userless enrollment where allowed; ends every row that is not to be written
+    /// with what the plan found; returns the rows to write.
+    async fn settle(&mut self, planned: Vec<Planned>) -> Result<Vec<Planned>, Failure> {
+        let mut writes = Vec::new();
+        for p in planned {
+            let mut unblocked = false;
+            if self.options.allow_next_enrollment
+                && p.userless_blocked
+                && p.blockers.is_empty()
+                && !p.not_attempted
+                && let Some(device) = &p.device_id
+            {
+                if self.stop.stopped() {
+                    self.not_attempted(&p, "apply");
                     continue;
+                }
+                match self.client.allow_next_enrollment(device).await {
+                    Ok(()) => unblocked = true,
+                    Err(e) if self.stop.check(&e) => {
+                        self.not_attempted(&p, "apply");
+                        continue;
+                    }
+                    Err(e) => {
+                        let why =
+                            format!("allowNextEnrollment failed: {}", refusal::explain(&e, true));
+                        self.finish(&p, "apply", "failed", Outcome::Failed, Some(why), Some(&e))?;
+                        continue;
+                    }
+                }
+            }
+            let settled = match p.decision(unblocked) {
+                Decision::Assign | Decision::Rearm => None,
+                Decision::Reassign { .. } if self.options.reassign => None,
+                Decision::Reassign { current } => Some((
+                    "blocked",
+                    Outcome::Blocked,
+                    Some(format!(
+                        "{current} is linked now; apply --reassign replaces it"
+                    )),
+                )),
+                Decision::AlreadyAssigned => Some(("already-assigned", Outcome::Verified, None)),
+                Decision::Blocked(why) => Some(("blocked", Outcome::Blocked, Some(why))),
+                Decision::NotAttempted => {
+                    self.not_attempted(&p, "apply");
+                    continue;
+                }
+            };
+            match settled {
+                None => writes.push(p),
+                Some((status, outcome, why)) => {
+                    self.finish(&p, "apply", status, outcome, why, None)?
                 }
             }
         }
-        // Rows that are not written end here, with what the plan found.
-        let settled = match p.decision(unblocked) {
-            Decision::Assign => None,
-            Decision::Reassign { .. } if options.reassign => None,
-            Decision::Reassign { current } => Some((
-                "blocked",
-                Outcome::Blocked,
-                Some(format!(
-                    "{current} is linked now; apply --reassign replaces it"
-                )),
-            )),
-            Decision::AlreadyAssigned => Some(("already-assigned", Outcome::Verified, None)),
-            Decision::Blocked(why) => Some(("blocked", Outcome::Blocked, Some(why))),
-        };
-        match settled {
-            None => writes.push(p),
-            Some((status, outcome, why)) => {
-                finish(&mut counts, record, out, &p, status, outcome, why, None)?
-            }
-        }
+        Ok(writes)
     }
 
+    /// The writes through `assign_many`; returns the rows written. A `401` drops the stream
+    /// (cancelling what is in flight) and ends every row not written as `not-attempted`.
+    async fn write(
+        &mut self,
+        by_index: &HashMap<usize, Planned>,
+        progress: &ProgressBar,
+    ) -> Result<Vec<usize>, Failure> {
+        // In CSV order: with `--concurrency 1` the rows are written as the file lists them.
+        let mut indices: Vec<usize> = by_index.keys().copied().collect();
+        indices.sort_unstable();
+        let items: Vec<_> = indices
+            .into_iter()
+            .filter_map(|index| {
+                let p = &by_index[&index];
+                let device = p.device_id.clone()?;
+                Some(BulkItem::new(
+                    index,
+                    Target::device(device),
+                    p.row.assignment(),
+                ))
+            })
+            .collect();
+        let mut written = Vec::new();
+        let mut ended = std::collections::HashSet::new();
+        let mut outcomes = self.client.assign_many(
+            items,
+            BulkOptions::default().concurrency(self.options.concurrency),
+        );
+        while let Some(outcome) = outcomes.next().await {
+            let p = &by_index[outcome.key()];
+            progress.inc(1);
+            match &outcome.result {
+                Ok(()) => {
+                    ended.insert(*outcome.key());
+                    self.record.record(p, Outcome::Assigned, None, None)?;
+                    written.push(*outcome.key());
+                }
+                // The refused row is left for the loop below, with every row not written.
+                Err(e) if self.stop.check(e) => break,
+                Err(e) => {
+                    ended.insert(*outcome.key());
+                    progress.inc(1);
+                    let why = refusal::explain(e, true);
+                    progress.suspend(|| {
+                        self.finish(p, "apply", "failed", Outcome::Failed, Some(why), Some(e))
+                    })?;
+                }
+            }
+        }
+        drop(outcomes);
+        let mut left: Vec<&Planned> = by_index
+            .iter()
+            .filter(|(index, _)| !ended.contains(*index))
+            .map(|(_, p)| p)
+            .collect();
+        left.sort_by_key(|p| p.row.line);
+        progress.suspend(|| {
+            for p in left {
+                self.not_attempted(p, "apply");
+            }
+        });
+        Ok(written)
+    }
+
+    /// Each written row until the device reports it, or the timeout.
+    async fn verify(
+        &mut self,
+        by_index: &HashMap<usize, Planned>,
+        written: Vec<usize>,
+        progress: &ProgressBar,
+    ) -> Result<(), Failure> {
+        let (client, timeout, stop) = (self.client, self.options.verify_timeout, self.stop);
+        let mut verifications = futures_util::stream::iter(written)
+            .map(|index| {
+                let p = &by_index[&index];
+                async move {
+                    if stop.stopped() {
+                        return (p, None);
+                    }
+                    let device = p.device_id.as_deref().unwrap_or_default();
+                    let result = client
+                        .verify_assignment(device, &p.row.assignment(), timeout)
+                        .await;
+                    (p, Some(result))
+                }
+            })
+            .buffer_unordered(self.options.concurrency.max(1));
+        while let Some((p, result)) = verifications.next().await {
+            progress.inc(1);
+            let (result, outcome, why, error) = match &result {
+                Some(Ok(_)) => ("verified", Outcome::Verified, None, None),
+                Some(Err(e)) if !self.stop.check(e) => (
+                    "unverified",
+                    Outcome::Unverified,
+                    Some(e.to_string()),
+                    Some(e),
+                ),
+                _ => (
+                    "unverified",
+                    Outcome::Unverified,
+                    Some(
+                        "written, not verified: the run stopped when Graph refused the token"
+                            .into(),
+                    ),
+                    None,
+                ),
+            };
+            progress.suspend(|| self.finish(p, "verify", result, outcome, why, error))?;
+        }
+        Ok(())
+    }
+
+    /// A row the run did not get to: printed and counted, never journalled.
+    fn not_attempted(&mut self, p: &Planned, phase: &'static str) {
+        self.counts.not_attempted += 1;
+        let mut report = p.report();
+        report.phase = Some(phase);
+        report.result = "not-attempted";
+        report.detail = Some("the run stopped: Graph refused the token".into());
+        self.sink.row(report);
+    }
+
+    /// A row's last step: counted, journalled, printed.
+    fn finish(
+        &mut self,
+        p: &Planned,
+        phase: &'static str,
+        result: &'static str,
+        outcome: Outcome,
+        why: Option<String>,
+        error: Option<&Error>,
+    ) -> Result<(), Failure> {
+        let counts = &mut self.counts;
+        match (result, outcome) {
+            ("already-assigned", _) => counts.already_assigned += 1,
+            (_, Outcome::Verified) => counts.verified += 1,
+            (_, Outcome::Unverified) => counts.unverified += 1,
+            (_, Outcome::Blocked) => counts.blocked += 1,
+            (_, Outcome::Failed | Outcome::Assigned) => counts.failed += 1,
+        }
+        self.record.record(p, outcome, why.clone(), error)?;
+        let mut report = p.report();
+        report.phase = Some(phase);
+        report.result = result;
+        let mut detail: Vec<String> = why.into_iter().collect();
+        if outcome != Outcome::Blocked {
+            detail.extend(p.warnings.iter().map(|w| format!("warn: {w}")));
+        }
+        report.detail = (!detail.is_empty()).then(|| detail.join("; "));
+        if let Some(status) = error.and_then(Error::status) {
+            report.extra.insert("status".into(), status.into());
+        }
+        if let Some(id) = error.and_then(Error::request_id) {
+            report.extra.insert("request_id".into(), id.into());
+        }
+        self.sink.row(report);
+        Ok(())
+    }
+}
+
+/// A bar on a terminal (two steps per written row: the write and its verification).
+fn progress_bar(out: Output, writes: usize) -> ProgressBar {
     let progress = if out.json() || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(2 * writes.len() as u64)
+        ProgressBar::new(2 * writes as u64)
     };
     if let Ok(style) =
         ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} [{elapsed_precise}]")
@@ -207,126 +441,7 @@ pub async fn execute(
         progress.set_style(style);
     }
     progress.set_message("assigning");
-
-    // The writes.
-    let by_index: HashMap<usize, Planned> = writes.into_iter().enumerate().collect();
-    let items: Vec<_> = by_index
-        .iter()
-        .filter_map(|(index, p)| {
-            let device = p.device_id.clone()?;
-            Some(BulkItem::new(
-                *index,
-                Target::device(device),
-                p.row.assignment(),
-            ))
-        })
-        .collect();
-    let mut written = Vec::new();
-    let mut outcomes = client.assign_many(
-        items,
-        BulkOptions::default().concurrency(options.concurrency),
-    );
-    while let Some(outcome) = outcomes.next().await {
-        let p = &by_index[outcome.key()];
-        progress.inc(1);
-        match &outcome.result {
-            Ok(()) => {
-                record.record(p, Outcome::Assigned, None, None)?;
-                written.push(*outcome.key());
-            }
-            Err(e) => {
-                progress.inc(1);
-                progress.suspend(|| {
-                    finish(
-                        &mut counts,
-                        record,
-                        out,
-                        p,
-                        "failed",
-                        Outcome::Failed,
-                        Some(e.to_string()),
-                        Some(e),
-                    )
-                })?;
-            }
-        }
-    }
-
-    // The verification: each written row until the device reports it, or the timeout.
-    progress.set_message("verifying");
-    let mut verifications = futures_util::stream::iter(written)
-        .map(|index| {
-            let p = &by_index[&index];
-            async move {
-                let device = p.device_id.as_deref().unwrap_or_default();
-                let result = client
-                    .verify_assignment(device, &p.row.assignment(), options.verify_timeout)
-                    .await;
-                (p, result)
-            }
-        })
-        .buffer_unordered(options.concurrency.max(1));
-    while let Some((p, result)) = verifications.next().await {
-        progress.inc(1);
-        progress.suspend(|| match result {
-            Ok(_) => finish(
-                &mut counts,
-                record,
-                out,
-                p,
-                "verified",
-                Outcome::Verified,
-                None,
-                None,
-            ),
-            Err(e) => finish(
-                &mut counts,
-                record,
-                out,
-                p,
-                "unverified",
-                Outcome::Unverified,
-                Some(e.to_string()),
-                Some(&e),
-            ),
-        })?;
-    }
-    progress.finish_and_clear();
-    Ok(counts)
-}
-
-/// A row's last step: counted, journalled, printed.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    counts: &mut Counts,
-    record: &mut Recorder<'_>,
-    out: Output,
-    p: &Planned,
-    result: &'static str,
-    outcome: Outcome,
-    why: Option<String>,
-    error: Option<&Error>,
-) -> Result<(), Failure> {
-    match (result, outcome) {
-        ("already-assigned", _) => counts.already_assigned += 1,
-        (_, Outcome::Verified) => counts.verified += 1,
-        (_, Outcome::Unverified) => counts.unverified += 1,
-        (_, Outcome::Blocked) => counts.blocked += 1,
-        (_, Outcome::Failed | Outcome::Assigned) => counts.failed += 1,
-    }
-    record.record(p, outcome, why.clone(), error)?;
-    let mut report = p.report();
-    report.result = result;
-    let mut detail: Vec<String> = why.into_iter().collect();
-    if outcome != Outcome::Blocked {
-        detail.extend(p.warnings.iter().map(|w| format!("warn: {w}")));
-    }
-    report.detail = (!detail.is_empty()).then(|| detail.join("; "));
-    if let Some(status) = error.and_then(Error::status) {
-        report.extra.insert("status".into(), status.into());
-    }
-    out.row(&report);
-    Ok(())
+    progress
 }
 
 /// `<csv>.journal.jsonl`, next to the CSV file.

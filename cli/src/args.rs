@@ -62,17 +62,72 @@ pub struct Global {
 #[derive(Subcommand)]
 pub enum Command {
     /// Resolve, read and check every row of a CSV file; print what `apply` would do. Writes nothing.
+    #[command(after_help = PLAN_HELP)]
     Plan(CsvArgs),
     /// The plan, then the assignments, then their verification, with a journal for `--resume`.
+    #[command(after_help = APPLY_HELP)]
     Apply(ApplyArgs),
     /// Remove the resource account from one device, or from every device of a CSV file that
     /// still reports its row's account, and wait until each device shows it.
+    #[command(after_help = UNASSIGN_HELP)]
     Unassign(UnassignArgs),
     /// Read one device: serial, group tag, profile and enrollment states, linked account.
+    #[command(after_help = SHOW_HELP)]
     Show(DeviceArgs),
     /// The whole job against a loopback stand-in of Graph: no credentials, nothing leaves the machine.
+    #[command(after_help = DEMO_HELP)]
     Demo,
+    /// Print a shell completion script (bash, zsh, fish, powershell) on stdout.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
+
+const PLAN_HELP: &str = "\
+Examples:
+  autopilot-ra plan --csv rooms.csv
+  autopilot-ra plan --csv rooms.csv --report plan.csv      # a CSV file to hand on for review
+  autopilot-ra plan --csv rooms.csv --force --output json  # lists re-arms, one JSON line per row
+
+Graph permission: DeviceManagementServiceConfig.Read.All (or .ReadWrite.All).";
+
+const APPLY_HELP: &str = "\
+Examples:
+  autopilot-ra apply --csv rooms.csv --allow-next-enrollment --report racked.csv
+  autopilot-ra apply --csv rooms.csv --resume              # after a crash or a refused token
+  autopilot-ra apply --csv rooms.csv --force               # re-arm reset devices (links last up to 90 days)
+
+Graph permission: DeviceManagementServiceConfig.ReadWrite.All.";
+
+const UNASSIGN_HELP: &str = "\
+Examples:
+  autopilot-ra unassign --serial PF3ABC101
+  autopilot-ra unassign --csv rooms.csv                    # only where the row's account is linked
+  autopilot-ra unassign --csv rooms.csv --force            # whatever account is linked
+
+Graph permission: DeviceManagementServiceConfig.ReadWrite.All.";
+
+const SHOW_HELP: &str = "\
+Examples:
+  autopilot-ra show --serial PF3ABC101
+  autopilot-ra show --device 7f9b6c1e-0000-4000-8000-000000000101 --output json
+
+Graph permission: DeviceManagementServiceConfig.Read.All (or .ReadWrite.All).";
+
+const DEMO_HELP: &str = "\
+Examples:
+  autopilot-ra demo
+  autopilot-ra demo --output json
+
+Graph permission: none (a loopback stand-in; nothing leaves the machine).";
+
+const COMPLETIONS_HELP: &str = "\
+Examples:
+  autopilot-ra completions bash > ~/.local/share/bash-completion/completions/autopilot-ra
+  autopilot-ra completions zsh > \"${fpath[1]}/_autopilot-ra\"
+  autopilot-ra completions powershell >> $PROFILE";
 
 #[derive(Args)]
 pub struct CsvArgs {
@@ -80,6 +135,14 @@ pub struct CsvArgs {
     /// `user_principal_name`, `addressable_user_name`, `resource_account_name` (any order).
     #[arg(long, value_name = "FILE")]
     pub csv: PathBuf,
+    /// Write the final outcome of every row to this CSV file (atomically). An existing file is
+    /// replaced only if it is a report of ours; a symbolic link is refused.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Rows whose device already reports the account: `plan` lists them as `rearm`, `apply`
+    /// sends the assignment again (a link lasts up to 90 days; a reset device needs it again).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args)]

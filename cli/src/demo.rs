@@ -73,8 +73,9 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
     let (rows, _) = rows::parse(ROOMS.as_bytes()).map_err(Failure::Run)?;
 
     say("$ autopilot-ra plan --csv rooms.csv");
-    let planned = plan::plan(&client, rows, 4).await;
-    plan::print(&planned, out);
+    let stop = crate::refusal::Stop::default();
+    let planned = plan::plan(&client, rows, 4, &stop).await;
+    plan::print(&planned, &mut crate::report::Sink::new(out));
 
     say("\n$ autopilot-ra apply --csv rooms.csv --allow-next-enrollment");
     let options = Options {
@@ -88,7 +89,8 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
         planned,
         options,
         &mut Recorder { journal: None },
-        out,
+        &mut crate::report::Sink::new(out),
+        &stop,
     )
     .await?;
     out.summary(&counts.named(), Some("no journal: this was a stand-in"));

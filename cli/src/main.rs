@@ -4,7 +4,8 @@
 //! One module per job: [`args`] (the command line), [`rows`] (the CSV file), [`connect`]
 //! (client and sign-in), [`plan`] (what would happen to each row), [`apply`] (the writes),
 //! [`journal`] (what was done, bound to endpoint and tenant), [`output`] (text or JSON lines),
-//! [`device`] (`show`, `unassign`), [`demo`] (the loopback stand-in).
+//! [`device`] (`show`, `unassign`), [`demo`] (the loopback stand-in), [`refusal`] (a refused
+//! token stops the run), [`report`] (`--report`, the summary table).
 
 /// `println!` that never panics: a closed stdout (`autopilot-ra plan | head -1`) must not end a
 /// run half-way; the journal, not the terminal, is the record.
@@ -31,6 +32,8 @@ mod device;
 mod journal;
 mod output;
 mod plan;
+mod refusal;
+mod report;
 mod rows;
 mod signin;
 
@@ -57,6 +60,8 @@ pub enum Failure {
     Usage(String),
     /// Sign-in or the environment failed (exit 1).
     Run(String),
+    /// Graph refused the token (401): the run stopped at the first refusal (exit 2).
+    Refused(String),
 }
 
 impl From<connect::ConnectError> for Failure {
@@ -70,8 +75,10 @@ impl From<connect::ConnectError> for Failure {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // clap prints usage errors itself and exits 2; --help and --version exit 0.
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let out = Output {
         format: cli.global.output,
     };
@@ -81,17 +88,70 @@ async fn main() -> ExitCode {
         Command::Unassign(args) => device::unassign(&cli.global, args, out).await,
         Command::Show(args) => device::show(&cli.global, args, out).await,
         Command::Demo => demo::run(out).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "autopilot-ra",
+                &mut std::io::stdout(),
+            );
+            Ok(Status::AllDone)
+        }
     };
     match result {
         Ok(Status::AllDone) => ExitCode::SUCCESS,
         Ok(Status::SomeFailed) => ExitCode::from(1),
         Err(Failure::Usage(message)) => {
-            tell!("autopilot-ra: {}", output::escape(&message));
+            out.failure("usage", &message);
+            ExitCode::from(2)
+        }
+        Err(Failure::Refused(message)) => {
+            out.failure("token", &message);
             ExitCode::from(2)
         }
         Err(Failure::Run(message)) => {
-            tell!("autopilot-ra: {}", output::escape(&message));
+            out.failure("run", &message);
             ExitCode::from(1)
         }
     }
+}
+
+/// clap's verdict on the command line, with clap's exit code: `--help` and `--version` as clap
+/// prints them; an error as one JSON line when `--output json` was asked for, else clap's text.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let code = u8::try_from(e.exit_code()).unwrap_or(2);
+    let informational = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+    if informational || !json_asked() {
+        let _ = e.print();
+        return ExitCode::from(code);
+    }
+    let message = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        // clap would print the whole help here: one line says the same to a script.
+        "no command given (plan, apply, unassign, show, demo, completions); see --help".to_owned()
+    } else {
+        // clap's first line is the error; the rest is usage and a `--help` hint.
+        let rendered = e.render().to_string();
+        rendered
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_owned()
+    };
+    Output {
+        format: args::OutputFormat::Json,
+    }
+    .failure("usage", &message);
+    ExitCode::from(code)
+}
+
+/// Whether the raw command line asks for `--output json` (clap could not parse it, so it is
+/// read by hand: `--output json` or `--output=json`, before a `--` that ends the flags).
+fn json_asked() -> bool {
+    let args: Vec<String> = std::env::args().skip(1).take_while(|a| a != "--").collect();
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--output=json" || (a == "--output" && args.get(i + 1).is_some_and(|v| v == "json"))
+    })
 }

@@ -15,12 +15,24 @@ pub struct Output {
     pub format: OutputFormat,
 }
 
+/// The account fields of a row, as present in the CSV file.
+#[derive(Debug, Clone, Default)]
+pub struct Account {
+    pub user_principal_name: String,
+    pub addressable_user_name: Option<String>,
+    pub resource_account_name: Option<String>,
+}
+
 /// One printed row: its CSV line (when from a CSV), what it targets, and what became of it.
 #[derive(Debug, Clone, Default)]
 pub struct RowReport {
     pub line: Option<u64>,
     pub serial_number: Option<String>,
     pub device_id: Option<String>,
+    /// The account the row links (plan and apply lines), so a reviewer sees what goes where.
+    pub account: Option<Account>,
+    /// `plan`, `apply` or `verify`: which step printed the line (JSON `phase`).
+    pub phase: Option<&'static str>,
     /// `assign`, `already-assigned`, `reassign`, `blocked`, `warn`, `verified`, `failed`, …
     pub result: &'static str,
     /// Why, for `blocked`, `warn`, `failed` and the like.
@@ -37,8 +49,25 @@ impl Output {
     pub fn row(self, row: &RowReport) {
         if self.json() {
             let mut object = Map::new();
+            if let Some(phase) = row.phase {
+                object.insert("phase".into(), phase.into());
+            }
             if let Some(line) = row.line {
                 object.insert("line".into(), line.into());
+            }
+            if let Some(account) = &row.account {
+                object.insert(
+                    "user_principal_name".into(),
+                    account.user_principal_name.clone().into(),
+                );
+                for (name, value) in [
+                    ("addressable_user_name", &account.addressable_user_name),
+                    ("resource_account_name", &account.resource_account_name),
+                ] {
+                    if let Some(value) = value {
+                        object.insert(name.into(), value.clone().into());
+                    }
+                }
             }
             for (name, value) in [
                 ("serial_number", &row.serial_number),
@@ -71,6 +100,13 @@ impl Output {
                 let _ = write!(text, "device {}: ", escape(id));
             }
             (None, None) => {}
+        }
+        if let Some(account) = &row.account {
+            // Before the result's `: `, so the line reads "<device>, account <upn>: <result>".
+            if text.ends_with(": ") {
+                text.truncate(text.len() - 2);
+            }
+            let _ = write!(text, ", account {}: ", escape(&account.user_principal_name));
         }
         text.push_str(row.result);
         if let Some(detail) = &row.detail {
@@ -112,12 +148,54 @@ impl Output {
         }
     }
 
+    /// A message that ends the command: one JSON line on stdout with `--output json` (`kind`:
+    /// `usage`, `token` or `run`), else one line on stderr.
+    pub fn failure(self, kind: &str, message: &str) {
+        if self.json() {
+            self.json_line(&json!({"error": message, "kind": kind}));
+        } else {
+            tell!("autopilot-ra: {}", escape(message));
+        }
+    }
+
+    /// On a terminal (text mode, stdout a tty): a table of how many rows ended how.
+    pub fn table(self, counts: &[(String, usize)]) {
+        use std::io::IsTerminal as _;
+        if self.json() || !std::io::stdout().is_terminal() || counts.is_empty() {
+            return;
+        }
+        say!("{}", table(counts));
+    }
+
     fn json_line(self, value: &Value) {
         // serde_json escapes every control character, so JSON output needs no other escaping.
         let mut stdout = std::io::stdout().lock();
         let _ = serde_json::to_writer(&mut stdout, value);
         let _ = stdout.write_all(b"\n");
     }
+}
+
+/// The summary table: one result per line, counts right-aligned.
+pub fn table(counts: &[(String, usize)]) -> String {
+    let width = counts
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let digits = counts
+        .iter()
+        .map(|(_, c)| c.to_string().len())
+        .max()
+        .unwrap_or(1)
+        .max(4);
+    let mut text = format!("\n{:<width$}  {:>digits$}\n", "result", "rows");
+    let _ = writeln!(text, "{}  {}", "-".repeat(width), "-".repeat(digits));
+    for (name, count) in counts {
+        let _ = writeln!(text, "{:<width$}  {count:>digits$}", escape(name));
+    }
+    text.pop();
+    text
 }
 
 /// Makes a value safe to print on a terminal: control characters (ESC and the rest of C0/C1,

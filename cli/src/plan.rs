@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use autopilot_resource_account::{AutopilotDevice, GraphClient};
 use futures_util::StreamExt;
 
-use crate::output::RowReport;
+use crate::output::{Account, RowReport};
+use crate::refusal::{self, Stop};
 use crate::rows::{Row, Target};
 
 /// What `apply` would do with a row.
@@ -20,6 +21,11 @@ pub enum Decision {
     Assign,
     /// The device already reports this account: nothing to write.
     AlreadyAssigned,
+    /// The device already reports this account and `--force` writes it again (a link lasts up
+    /// to 90 days, and a reset device needs it again).
+    Rearm,
+    /// Not tried: the run stopped when Graph refused the token.
+    NotAttempted,
     /// Another account is linked; writing replaces it.
     Reassign { current: String },
     /// Nothing can be done for the row, and why.
@@ -42,6 +48,12 @@ pub struct Planned {
     pub linked: Option<String>,
     /// Whether the device already reports exactly this row's assignment.
     pub assigned: bool,
+    /// The serial number the device reports (to name it when another row wants its account).
+    pub device_serial: Option<String>,
+    /// Not planned: the run stopped when Graph refused the token.
+    pub not_attempted: bool,
+    /// `--force`: write an assignment the device already reports.
+    pub rearm: bool,
 }
 
 impl Planned {
@@ -54,11 +66,27 @@ impl Planned {
             warnings: Vec::new(),
             linked: None,
             assigned: false,
+            device_serial: None,
+            not_attempted: false,
+            rearm: false,
         }
+    }
+
+    fn not_attempted(row: Row, device_id: Option<String>) -> Self {
+        let mut p = Self::blocked(
+            row,
+            device_id,
+            "the run stopped: Graph refused the token".into(),
+        );
+        p.not_attempted = true;
+        p
     }
 
     /// The decision, with userless enrollment counted as unblocked when `unblocked`.
     pub fn decision(&self, unblocked: bool) -> Decision {
+        if self.not_attempted {
+            return Decision::NotAttempted;
+        }
         let mut blockers = self.blockers.clone();
         if self.userless_blocked && !unblocked {
             blockers.push(
@@ -69,6 +97,7 @@ impl Planned {
             return Decision::Blocked(blockers.join("; "));
         }
         match (&self.linked, self.assigned) {
+            (_, true) if self.rearm => Decision::Rearm,
             (_, true) => Decision::AlreadyAssigned,
             (Some(current), false) => Decision::Reassign {
                 current: current.clone(),
@@ -84,6 +113,11 @@ impl Planned {
             Decision::Assign if !self.warnings.is_empty() => ("warn", Vec::new()),
             Decision::Assign => ("assign", Vec::new()),
             Decision::AlreadyAssigned => ("already-assigned", Vec::new()),
+            Decision::Rearm => (
+                "rearm",
+                vec!["already assigned; --force sends it again".to_owned()],
+            ),
+            Decision::NotAttempted => ("not-attempted", self.blockers.clone()),
             Decision::Reassign { current } => {
                 ("reassign", vec![format!("{current} is linked now")])
             }
@@ -94,6 +128,8 @@ impl Planned {
             line: Some(self.row.line),
             serial_number: self.row.serial().map(str::to_owned),
             device_id: self.device_id.clone(),
+            account: Some(account(&self.row)),
+            phase: Some("plan"),
             result,
             detail: (!detail.is_empty()).then(|| detail.join("; ")),
             ..RowReport::default()
@@ -101,20 +137,48 @@ impl Planned {
     }
 }
 
-/// Plans every row, at most `concurrency` at a time; the result is in CSV order.
-pub async fn plan(client: &GraphClient, rows: Vec<Row>, concurrency: usize) -> Vec<Planned> {
-    let mut planned: Vec<Planned> = futures_util::stream::iter(rows)
-        .map(|row| plan_row(client, row))
+/// The account fields of a row, for its printed line and the report.
+pub fn account(row: &Row) -> Account {
+    Account {
+        user_principal_name: row.user_principal_name.clone(),
+        addressable_user_name: row.addressable_user_name.clone(),
+        resource_account_name: row.resource_account_name.clone(),
+    }
+}
+
+/// Plans every row, at most `concurrency` at a time; the result is in CSV order. A `401`
+/// trips `stop`: rows not yet read are `not_attempted`.
+pub async fn plan(
+    client: &GraphClient,
+    rows: Vec<Row>,
+    concurrency: usize,
+    stop: &Stop,
+) -> Vec<Planned> {
+    let mut rows = rows.into_iter();
+    let mut planned = Vec::with_capacity(rows.len());
+    // The first row alone: a refused token then costs one request, not `concurrency` of them.
+    if let Some(first) = rows.next() {
+        planned.push(plan_row(client, first, stop).await);
+    }
+    let rest: Vec<Planned> = futures_util::stream::iter(rows)
+        .map(|row| plan_row(client, row, stop))
         .buffered(concurrency.max(1))
         .collect()
         .await;
-    // Two rows that resolve to one device (a serial and an id, say): only the first is planned.
+    planned.extend(rest);
+    same_device(&mut planned);
+    account_elsewhere(&mut planned);
+    planned
+}
+
+/// Two rows that resolve to one device (a serial and an id, say): only the first is planned.
+fn same_device(planned: &mut [Planned]) {
     let mut first: HashMap<String, u64> = HashMap::new();
-    for p in &mut planned {
+    for p in planned.iter_mut() {
         let Some(id) = p.device_id.clone() else {
             continue;
         };
-        if !p.blockers.is_empty() {
+        if !p.blockers.is_empty() || p.not_attempted {
             continue;
         }
         match first.get(&id) {
@@ -130,10 +194,48 @@ pub async fn plan(client: &GraphClient, rows: Vec<Row>, concurrency: usize) -> V
             }
         }
     }
-    planned
 }
 
-async fn plan_row(client: &GraphClient, row: Row) -> Planned {
+/// A row whose account a device read by the plan already has, while the row is for another
+/// device: blocked before anything is sent (Graph would link one account to two devices).
+fn account_elsewhere(planned: &mut [Planned]) {
+    let mut holders: HashMap<String, (String, Option<String>)> = HashMap::new();
+    for p in planned.iter() {
+        if let (Some(upn), Some(id)) = (&p.linked, &p.device_id) {
+            holders
+                .entry(upn.trim().to_lowercase())
+                .or_insert_with(|| (id.clone(), p.device_serial.clone()));
+        }
+    }
+    for p in planned.iter_mut() {
+        if p.not_attempted || !p.blockers.is_empty() {
+            continue;
+        }
+        let upn = p.row.user_principal_name.trim().to_lowercase();
+        let Some((id, serial)) = holders.get(&upn) else {
+            continue;
+        };
+        if p.device_id.as_ref() != Some(id) {
+            let serial = serial
+                .as_deref()
+                .map(|s| format!(" (serial {s})"))
+                .unwrap_or_default();
+            p.blockers.push(format!(
+                "{} is already linked to device {id}{serial}; unassign it there first",
+                p.row.user_principal_name
+            ));
+        }
+    }
+}
+
+async fn plan_row(client: &GraphClient, row: Row, stop: &Stop) -> Planned {
+    if stop.stopped() {
+        let id = match &row.target {
+            Target::Device(id) => Some(id.clone()),
+            Target::Serial(_) => None,
+        };
+        return Planned::not_attempted(row, id);
+    }
     let device = match &row.target {
         Target::Serial(serial) => match client.find_autopilot_devices_by_serial(serial).await {
             Ok(mut found) if found.len() == 1 => found.remove(0),
@@ -153,11 +255,15 @@ async fn plan_row(client: &GraphClient, row: Row) -> Planned {
                 );
                 return Planned::blocked(row, None, why);
             }
+            Err(e) if stop.check(&e) => return Planned::not_attempted(row, None),
             Err(e) => {
                 return Planned::blocked(
                     row,
                     None,
-                    format!("cannot look the serial number up: {e}"),
+                    format!(
+                        "cannot look the serial number up: {}",
+                        refusal::explain(&e, false)
+                    ),
                 );
             }
         },
@@ -172,8 +278,10 @@ async fn plan_row(client: &GraphClient, row: Row) -> Planned {
                         "no Autopilot device has this id".into(),
                     );
                 }
+                Err(e) if stop.check(&e) => return Planned::not_attempted(row, Some(id)),
                 Err(e) => {
-                    return Planned::blocked(row, Some(id), format!("cannot read the device: {e}"));
+                    let why = format!("cannot read the device: {}", refusal::explain(&e, false));
+                    return Planned::blocked(row, Some(id), why);
                 }
             }
         }
@@ -212,6 +320,7 @@ fn check(row: Row, device: AutopilotDevice) -> Planned {
     }
     let linked = linked(&device).map(str::to_owned);
     let assigned = reports(&device, &row);
+    let device_serial = device.serial_number.clone();
     Planned {
         row,
         device_id: Some(device_id),
@@ -220,6 +329,9 @@ fn check(row: Row, device: AutopilotDevice) -> Planned {
         warnings,
         linked,
         assigned,
+        device_serial,
+        not_attempted: false,
+        rearm: false,
     }
 }
 
@@ -244,12 +356,21 @@ pub async fn run(
     out: crate::output::Output,
 ) -> Result<crate::Status, crate::Failure> {
     let (rows, bad) = crate::rows::read(&args.csv).map_err(crate::Failure::Usage)?;
+    if let Some(path) = &args.report {
+        crate::report::check(path).map_err(crate::Failure::Usage)?;
+    }
     let connection = crate::connect::connect(global).await?;
+    let mut sink = crate::report::Sink::new(out);
     for row in &bad {
         out.bad_row(&args.csv.display().to_string(), row.line, &row.why);
+        sink.bad_row(row.line, &row.why);
     }
-    let planned = plan(&connection.client, rows, global.concurrency).await;
-    let blocked = print(&planned, out);
+    let stop = Stop::default();
+    let mut planned = plan(&connection.client, rows, global.concurrency, &stop).await;
+    for p in &mut planned {
+        p.rearm = args.force;
+    }
+    let blocked = print(&planned, &mut sink);
     out.summary(
         &[
             ("rows", planned.len()),
@@ -258,18 +379,26 @@ pub async fn run(
         ],
         Some("nothing was written"),
     );
+    sink.finish(args.report.as_deref())
+        .map_err(crate::Failure::Run)?;
+    if let Some(message) = stop.message(global.token.as_deref()) {
+        return Err(crate::Failure::Refused(message));
+    }
     Ok(match blocked + bad.len() {
         0 => crate::Status::AllDone,
         _ => crate::Status::SomeFailed,
     })
 }
 
-/// Prints the plan's lines; returns how many rows are blocked.
-pub fn print(planned: &[Planned], out: crate::output::Output) -> usize {
+/// Prints the plan's lines; returns how many rows are blocked (or not attempted).
+pub fn print(planned: &[Planned], sink: &mut crate::report::Sink) -> usize {
     let mut blocked = 0;
     for p in planned {
-        out.row(&p.report());
-        blocked += usize::from(matches!(p.decision(false), Decision::Blocked(_)));
+        sink.row(p.report());
+        blocked += usize::from(matches!(
+            p.decision(false),
+            Decision::Blocked(_) | Decision::NotAttempted
+        ));
     }
     blocked
 }

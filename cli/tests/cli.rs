@@ -127,11 +127,11 @@ async fn demo_runs_offline_without_credentials() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("loopback stand-in"), "{stdout}");
     for expected in [
-        "line 2: serial PF3ABC101 (device 7f9b6c1e-0000-4000-8000-000000000101): assign\n",
-        "line 4: serial PF3ABC103 (device 7f9b6c1e-0000-4000-8000-000000000103): already-assigned",
-        "line 5: serial PF3ABC104 (device 7f9b6c1e-0000-4000-8000-000000000104): blocked: userless enrollment is blocked",
-        "line 6: serial PF3ABC105 (device 7f9b6c1e-0000-4000-8000-000000000105): blocked: deployment profile not assigned",
-        "line 5: serial PF3ABC104 (device 7f9b6c1e-0000-4000-8000-000000000104): verified: warn: group tag \"Huddle\"",
+        "line 2: serial PF3ABC101 (device 7f9b6c1e-0000-4000-8000-000000000101), account room-101@contoso.com: assign\n",
+        "line 4: serial PF3ABC103 (device 7f9b6c1e-0000-4000-8000-000000000103), account boardroom@contoso.com: already-assigned",
+        "line 5: serial PF3ABC104 (device 7f9b6c1e-0000-4000-8000-000000000104), account huddle-5a@contoso.com: blocked: userless enrollment is blocked",
+        "line 6: serial PF3ABC105 (device 7f9b6c1e-0000-4000-8000-000000000105), account lobby@contoso.com: blocked: deployment profile not assigned",
+        "line 5: serial PF3ABC104 (device 7f9b6c1e-0000-4000-8000-000000000104), account huddle-5a@contoso.com: verified: warn: group tag \"Huddle\"",
         "verified: 3, already assigned: 1, unverified: 0, failed: 0, blocked: 1",
         "authorization: Bearer <redacted>",
     ] {
@@ -170,7 +170,7 @@ async fn bad_rows_are_reported_with_their_line_and_never_sent() {
     }
     assert!(!stdout.contains('\u{1b}') && !stderr.contains('\u{1b}'));
     assert!(
-        stdout.contains("line 2: device dev-1: verified"),
+        stdout.contains("line 2: device dev-1, account room-1@contoso.com: verified"),
         "{stdout}"
     );
     assert!(stdout.contains("bad rows: 5"), "{stdout}");
@@ -277,11 +277,11 @@ async fn resume_skips_what_this_endpoint_verified_and_survives_a_torn_line() {
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("line 4: device dev-3: blocked: no Autopilot device has this id"),
+        stdout.contains("line 4: device dev-3, account room-3@contoso.com: blocked: no Autopilot device has this id"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("line 2: device dev-1: verified"),
+        stdout.contains("line 2: device dev-1, account room-1@contoso.com: verified"),
         "{stdout}"
     );
     let entries = journal_lines(&journal);
@@ -326,7 +326,7 @@ async fn resume_skips_what_this_endpoint_verified_and_survives_a_torn_line() {
     assert_eq!(out.status.code(), Some(0), "{}", both(&out));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("line 5: device dev-4: already-assigned"),
+        stdout.contains("line 5: device dev-4, account room-4@contoso.com: already-assigned"),
         "{stdout}"
     );
     assert!(stdout.contains("already done: 2"), "{stdout}");
@@ -527,15 +527,15 @@ async fn plan_tells_every_case_apart_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(1), "blocked rows: {}", both(&out));
     let stdout = text(&out.stdout);
     for expected in [
-        "line 2: serial SN-1 (device dev-1): assign\n",
-        "line 3: serial sn-2 (device dev-2): already-assigned\n",
-        "line 4: serial SN-3 (device dev-3): reassign: old@contoso.com is linked now\n",
-        "line 5: serial SN-4: blocked: no Autopilot device has this serial number\n",
-        "line 6: serial SN-5: blocked: ambiguous serial number: 2 devices (dev-5a, dev-5b)\n",
-        "line 7: serial SN-6 (device dev-6): blocked: deployment profile not assigned (deploymentProfileAssignmentStatus notAssigned)\n",
-        "line 8: serial SN-7 (device dev-7): blocked: userless enrollment is blocked",
-        "line 9: serial SN-8 (device dev-8): warn: group tag \"Lobby\" does not start with MTR-\n",
-        "line 10: serial PF3'Q\"1 (device dev-q): assign\n",
+        "line 2: serial SN-1 (device dev-1), account room-1@contoso.com: assign\n",
+        "line 3: serial sn-2 (device dev-2), account room-2@contoso.com: already-assigned\n",
+        "line 4: serial SN-3 (device dev-3), account room-3@contoso.com: reassign: old@contoso.com is linked now\n",
+        "line 5: serial SN-4, account room-4@contoso.com: blocked: no Autopilot device has this serial number\n",
+        "line 6: serial SN-5, account room-5@contoso.com: blocked: ambiguous serial number: 2 devices (dev-5a, dev-5b)\n",
+        "line 7: serial SN-6 (device dev-6), account room-6@contoso.com: blocked: deployment profile not assigned (deploymentProfileAssignmentStatus notAssigned)\n",
+        "line 8: serial SN-7 (device dev-7), account room-7@contoso.com: blocked: userless enrollment is blocked",
+        "line 9: serial SN-8 (device dev-8), account room-8@contoso.com: warn: group tag \"Lobby\" does not start with MTR-\n",
+        "line 10: serial PF3'Q\"1 (device dev-q), account room-q@contoso.com: assign\n",
         "rows: 9, blocked: 4, bad rows: 0; nothing was written",
     ] {
         assert!(stdout.contains(expected), "{expected}\n{stdout}");
@@ -575,13 +575,13 @@ async fn apply_writes_verifies_unblocks_and_leaves_what_it_must() {
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     let stdout = text(&out.stdout);
     for expected in [
-        "line 2: serial SN-1 (device dev-1): verified\n",
-        "line 3: serial sn-2 (device dev-2): already-assigned\n",
-        "line 4: serial SN-3 (device dev-3): blocked: old@contoso.com is linked now; apply --reassign replaces it\n",
-        "line 7: serial SN-6 (device dev-6): blocked: deployment profile not assigned",
-        "line 8: serial SN-7 (device dev-7): verified\n",
-        "line 9: serial SN-8 (device dev-8): verified: warn: group tag \"Lobby\" does not start with MTR-\n",
-        "line 10: serial PF3'Q\"1 (device dev-q): verified\n",
+        "line 2: serial SN-1 (device dev-1), account room-1@contoso.com: verified\n",
+        "line 3: serial sn-2 (device dev-2), account room-2@contoso.com: already-assigned\n",
+        "line 4: serial SN-3 (device dev-3), account room-3@contoso.com: blocked: old@contoso.com is linked now; apply --reassign replaces it\n",
+        "line 7: serial SN-6 (device dev-6), account room-6@contoso.com: blocked: deployment profile not assigned",
+        "line 8: serial SN-7 (device dev-7), account room-7@contoso.com: verified\n",
+        "line 9: serial SN-8 (device dev-8), account room-8@contoso.com: verified: warn: group tag \"Lobby\" does not start with MTR-\n",
+        "line 10: serial PF3'Q\"1 (device dev-q), account room-q@contoso.com: verified\n",
         "verified: 4, already assigned: 1, unverified: 0, failed: 0, blocked: 4",
     ] {
         assert!(stdout.contains(expected), "{expected}\n{stdout}");
@@ -613,7 +613,8 @@ async fn apply_writes_verifies_unblocks_and_leaves_what_it_must() {
     .await;
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     assert!(
-        text(&out.stdout).contains("line 4: serial SN-3 (device dev-3): verified"),
+        text(&out.stdout)
+            .contains("line 4: serial SN-3 (device dev-3), account room-3@contoso.com: verified"),
         "{}",
         both(&out)
     );
@@ -649,7 +650,7 @@ async fn an_assignment_that_does_not_show_in_time_is_unverified_and_retried() {
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("line 2: device dev-1: unverified: "),
+        stdout.contains("line 2: device dev-1, account room-1@contoso.com: unverified: "),
         "{stdout}"
     );
     assert!(stdout.contains("unverified: 2"), "{stdout}");
@@ -695,7 +696,9 @@ async fn a_refused_write_fails_the_row() {
     let out = against(&graph, "apply", &["--csv", csv.to_str().unwrap()]).await;
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     assert!(
-        text(&out.stdout).contains("line 3: device dev-2: failed: Graph answered 403"),
+        text(&out.stdout).contains(
+            "line 3: device dev-2, account room-2@contoso.com: failed: Graph answered 403"
+        ),
         "{}",
         both(&out)
     );
