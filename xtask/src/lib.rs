@@ -10,6 +10,7 @@ pub mod codegen {
 }
 pub mod fetch;
 pub mod fixture;
+pub mod replace;
 pub mod scan;
 pub mod semver;
 pub mod slice;

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::adjust::{self, Adjustments};
 use crate::fetch;
+use crate::replace::{self, Target};
 use crate::slice::{self, Mode};
 use crate::surface;
 use crate::yaml;
@@ -181,8 +182,7 @@ pub fn update(
         .into_iter()
         .filter(|(name, _)| changed_files.iter().any(|c| c == name))
         .collect();
-    replace_files(spec_dir, &changed)?;
-    let snapshots = crate::snapshots::write(spec_dir, &change.new_source)?;
+    let snapshots = write_all(spec_dir, changed, &change.new_source)?;
     Ok(UpdateReport {
         fallback: generated.fallback,
         changed_files,
@@ -230,85 +230,30 @@ fn provenance(
     }))
 }
 
-/// Replace the files `spec update` owns, in place, one at a time, in the order given.
-///
-/// What a reader can rely on (documented in xtask/README.md, tested in `tests/swap.rs`):
-/// - `spec/` itself is never moved, removed or recreated, and nothing in it that the update does
-///   not own (other files, subfolders, symlinks, `adjustments.yaml`) is touched.
-/// - Each owned file is written to a temporary file inside `spec/` (`.NAME.tmp-PID`), flushed to
-///   disk, then renamed over the old one: at every instant each name holds either its complete
-///   old content or its complete new content, never a part.
-/// - The files are replaced in a fixed order — `upstream-slice.yaml`, `openapi.json`,
-///   `provenance.json` — so a reader that sees the new provenance sees the new slice and document.
-///   Between the first and the last rename (microseconds) a reader of several files can see some
-///   old and some new; `build.rs` reads only `openapi.json`.
-/// - If writing any temporary file fails, nothing is renamed and `spec/` is byte-identical. If a
-///   rename fails part-way, the files already replaced get their old content back the same way.
-fn replace_files(dir: &Path, files: &[(&str, String)]) -> Result<(), String> {
-    if files.is_empty() {
-        return Ok(());
-    }
-    let io =
-        |what: &str, p: &Path, e: std::io::Error| format!("cannot {what} {}: {e}", p.display());
-    let pid = std::process::id();
-    let tmp_of = |name: &str| dir.join(format!(".{name}.tmp-{pid}"));
-    let write_tmp = |name: &str, bytes: &[u8]| -> Result<PathBuf, String> {
-        use std::io::Write;
-        let t = tmp_of(name);
-        let mut f = std::fs::File::create(&t).map_err(|e| io("write", &t, e))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| io("write", &t, e))?;
-        Ok(t)
+/// Write the changed files of `spec/` and the crate's snapshots that differ from
+/// `generated_source`, as one change: all of them or none (see `replace.rs`). The order is
+/// fixed: `upstream-slice.yaml`, `openapi.json`, the snapshots, then `provenance.json`, so
+/// whoever sees the new provenance sees everything else new. Returns the snapshots rewritten.
+fn write_all(
+    spec_dir: &Path,
+    changed: Vec<(&str, String)>,
+    generated_source: &str,
+) -> Result<Vec<String>, String> {
+    let snapshots = crate::snapshots::pending(spec_dir, generated_source)?;
+    let (last, first): (Vec<_>, Vec<_>) = changed.into_iter().partition(|(n, _)| *n == PROVENANCE);
+    let to_target = |(name, text): (&str, String)| Target {
+        path: spec_dir.join(name),
+        text,
     };
-    // Old contents, to put back if a rename fails part-way.
-    let old: Vec<Option<Vec<u8>>> = files
-        .iter()
-        .map(|(name, _)| std::fs::read(dir.join(name)).ok())
-        .collect();
-    let mut tmps = Vec::new();
-    for (name, text) in files {
-        match write_tmp(name, text.as_bytes()) {
-            Ok(t) => tmps.push(t),
-            Err(e) => {
-                for t in &tmps {
-                    let _ = std::fs::remove_file(t);
-                }
-                let _ = std::fs::remove_file(tmp_of(name));
-                return Err(e);
-            }
-        }
+    let mut targets: Vec<Target> = first.into_iter().map(to_target).collect();
+    let mut rewritten = Vec::new();
+    for (t, rel) in snapshots {
+        targets.push(t);
+        rewritten.push(rel);
     }
-    for (i, ((name, _), tmp)) in files.iter().zip(&tmps).enumerate() {
-        let target = dir.join(name);
-        if let Err(e) = std::fs::rename(tmp, &target) {
-            for t in &tmps[i..] {
-                let _ = std::fs::remove_file(t);
-            }
-            // Undo, newest first: each replaced file gets its old bytes back (or goes, if it
-            // did not exist before).
-            for ((done, _), before) in files[..i].iter().zip(&old[..i]).rev() {
-                let p = dir.join(done);
-                match before {
-                    Some(bytes) => {
-                        if let Ok(t) = write_tmp(done, bytes) {
-                            let _ = std::fs::rename(&t, &p);
-                        }
-                    }
-                    None => {
-                        let _ = std::fs::remove_file(&p);
-                    }
-                }
-            }
-            return Err(io("replace", &target, e));
-        }
-    }
-    // The renames themselves reach the disk with the directory.
-    #[cfg(unix)]
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    targets.extend(last.into_iter().map(to_target));
+    replace::all_or_nothing(&targets)?;
+    Ok(rewritten)
 }
 
 /// `spec apply`: re-derive openapi.json from the committed slice after an edit of
@@ -324,13 +269,13 @@ pub fn apply_committed(spec_dir: &Path) -> Result<UpdateReport, String> {
         .as_deref()
         .and_then(|t| serde_json::from_str(t).ok());
     let change = surface::compare(old_doc.as_ref(), &adjusted)?;
-    let changed_files = if old_json.as_deref() == Some(json.as_str()) {
+    let changed: Vec<(&str, String)> = if old_json.as_deref() == Some(json.as_str()) {
         Vec::new()
     } else {
-        replace_files(spec_dir, &[(OPENAPI, json)])?;
-        vec![OPENAPI.to_owned()]
+        vec![(OPENAPI, json)]
     };
-    let snapshots = crate::snapshots::write(spec_dir, &change.new_source)?;
+    let changed_files = changed.iter().map(|(n, _)| (*n).to_owned()).collect();
+    let snapshots = write_all(spec_dir, changed, &change.new_source)?;
     Ok(UpdateReport {
         fallback: None,
         changed_files,

@@ -394,3 +394,18 @@ pub fn future_text() -> String {
         &format!("{anchor}                deviceName:\n                  type: string\n                  nullable: true\n"),
     )
 }
+
+/// [`copy_of_spec`] plus a copy of the crate's `tests/snapshots/` beside it, which `spec update`
+/// rewrites with spec/ (it finds them as `<spec dir>/../tests/snapshots`).
+pub fn copy_of_spec_and_snapshots(tag: &str) -> TempDir {
+    let t = copy_of_spec(tag);
+    let to = t.path().join("tests/snapshots");
+    std::fs::create_dir_all(&to).unwrap();
+    for e in std::fs::read_dir(root().join("tests/snapshots")).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+    t
+}
