@@ -2,12 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::adjust::{self, Adjustments};
 use crate::fetch;
+use crate::multi;
+use crate::provenance;
 use crate::replace::{self, Target};
-use crate::slice::{self, Mode};
+use crate::slice::Mode;
 use crate::surface;
 use crate::yaml;
 
@@ -75,7 +77,23 @@ pub struct Generated {
 
 /// Slice `text`, write the slice in the converter's layout, re-read it and adjust it.
 pub fn derive(text: &str, adj: &Adjustments, mode: Mode) -> Result<Generated, String> {
-    let outcome = slice::slice(text, &adj.wanted_paths(), mode)?;
+    derive_many(
+        &[multi::Text {
+            name: "the input",
+            text,
+        }],
+        adj,
+        mode,
+    )
+}
+
+/// [`derive`] across several texts (see `multi.rs`): one text is sliced exactly as before.
+pub fn derive_many(
+    texts: &[multi::Text<'_>],
+    adj: &Adjustments,
+    mode: Mode,
+) -> Result<Generated, String> {
+    let outcome = multi::slice(texts, &adj.wanted_paths(), mode)?;
     let slice_yaml = format!("{SLICE_HEADER}{}", yaml::emit(&outcome.slice));
     let reread = yaml::parse(&slice_yaml, 1, None)
         .map_err(|e| format!("internal: the written slice does not read back: {e}"))?;
@@ -98,14 +116,25 @@ pub fn to_json(v: &Value) -> String {
     s
 }
 
-/// `spec update`: everything is computed first; `spec_dir` is replaced only at the end.
+/// `spec update` from one text (see [`update_many`]).
 pub fn update(
     from: &str,
     spec_dir: &Path,
     mode: Mode,
     source: SourceInfo,
 ) -> Result<UpdateReport, String> {
-    let adj = Adjustments::parse(&read_text(&spec_dir.join(ADJUSTMENTS))?)?;
+    update_many(&[from.to_owned()], spec_dir, mode, source)
+}
+
+/// One input as read: its bytes, its sha256 when hashed while downloading, how it is named.
+struct Input {
+    bytes: Vec<u8>,
+    sha: Option<String>,
+    shown: String,
+    retrieved: String,
+}
+
+fn read_input(from: &str) -> Result<Input, String> {
     let (bytes, sha) = if fetch::is_url(from) {
         let (b, h) = fetch::download(from)?;
         (b, Some(h))
@@ -117,27 +146,91 @@ pub fn update(
     if bytes.is_empty() {
         return Err(format!("{shown} is empty"));
     }
-    // Hash (when not already hashed while downloading) in parallel with slicing.
-    let (sha, generated) = std::thread::scope(|s| {
-        let h = sha.is_none().then(|| s.spawn(|| fetch::sha256_hex(&bytes)));
-        let g = match std::str::from_utf8(&bytes) {
-            Ok(text) => derive(text, &adj, mode),
-            Err(e) => Err(format!(
-                "{shown} is not UTF-8 text (invalid byte at offset {})",
+    let retrieved = if fetch::is_url(from) {
+        shown.clone()
+    } else {
+        Path::new(from)
+            .file_name()
+            .map_or(from.to_owned(), |n| n.to_string_lossy().into_owned())
+    };
+    Ok(Input {
+        bytes,
+        sha,
+        shown,
+        retrieved,
+    })
+}
+
+/// `spec update` from one or several texts (`--from` repeated: the paths are sliced across
+/// them, see `multi.rs`): everything is computed first; `spec_dir` and the snapshots are
+/// replaced only at the end, all or nothing.
+pub fn update_many(
+    froms: &[String],
+    spec_dir: &Path,
+    mode: Mode,
+    source: SourceInfo,
+) -> Result<UpdateReport, String> {
+    if froms.is_empty() {
+        return Err("no upstream text given".into());
+    }
+    if froms.len() > 1
+        && (source.repository.is_some()
+            || source.path.is_some()
+            || source.commit.is_some()
+            || source.date.is_some()
+            || source.sha256.is_some())
+    {
+        return Err(
+            "--source-repo, --source-path, --source-commit, --source-date and --sha256 describe one text; with several --from, a source's record is kept while its sha256 is unchanged"
+                .into(),
+        );
+    }
+    let adj = Adjustments::parse(&read_text(&spec_dir.join(ADJUSTMENTS))?)?;
+    let inputs: Vec<Input> = froms
+        .iter()
+        .map(|f| read_input(f))
+        .collect::<Result<_, _>>()?;
+    let mut texts = Vec::with_capacity(inputs.len());
+    for i in &inputs {
+        let text = std::str::from_utf8(&i.bytes).map_err(|e| {
+            format!(
+                "{} is not UTF-8 text (invalid byte at offset {})",
+                i.shown,
                 e.valid_up_to()
-            )),
-        };
-        let sha = match h {
-            Some(h) => h.join().expect("hash thread"),
-            None => sha.clone().unwrap_or_default(),
-        };
-        (sha, g)
+            )
+        })?;
+        texts.push(multi::Text {
+            name: &i.shown,
+            text,
+        });
+    }
+    // Hash (when not already hashed while downloading) in parallel with slicing.
+    let (shas, generated) = std::thread::scope(|s| {
+        let hashers: Vec<_> = inputs
+            .iter()
+            .map(|i| {
+                i.sha
+                    .is_none()
+                    .then(|| s.spawn(|| fetch::sha256_hex(&i.bytes)))
+            })
+            .collect();
+        let g = derive_many(&texts, &adj, mode);
+        let shas: Vec<String> = hashers
+            .into_iter()
+            .zip(&inputs)
+            .map(|(h, i)| match h {
+                Some(h) => h.join().expect("hash thread"),
+                None => i.sha.clone().unwrap_or_default(),
+            })
+            .collect();
+        (shas, g)
     });
     if let Some(pin) = &source.sha256
-        && *pin != sha
+        && *pin != shas[0]
     {
         return Err(format!(
-            "{shown} has sha256 {sha}, not the pinned {pin}; nothing written"
+            "{} has sha256 {}, not the pinned {pin}; nothing written",
+            inputs[0].shown, shas[0]
         ));
     }
     let generated = generated?;
@@ -150,21 +243,16 @@ pub fn update(
         .and_then(|t| serde_json::from_str(t).ok());
     let change = surface::compare(old_doc.as_ref(), &generated.adjusted)?;
 
-    let retrieved = if fetch::is_url(from) {
-        shown.clone()
-    } else {
-        Path::new(from)
-            .file_name()
-            .map_or(from.to_owned(), |n| n.to_string_lossy().into_owned())
-    };
-    let provenance = provenance(
-        &sha,
-        bytes.len(),
-        &retrieved,
-        &generated.slice_yaml,
-        source,
-        old_prov.as_ref(),
-    );
+    let records: Vec<provenance::Source> = inputs
+        .iter()
+        .zip(&shas)
+        .map(|(i, sha)| provenance::Source {
+            sha256: sha,
+            bytes: i.bytes.len(),
+            retrieved_as: &i.retrieved,
+        })
+        .collect();
+    let provenance = provenance::render(&records, &generated.slice_yaml, source, old_prov.as_ref());
 
     let files: Vec<(&str, String)> = vec![
         (SLICE, generated.slice_yaml.clone()),
@@ -191,43 +279,6 @@ pub fn update(
         verdict: change.verdict,
         snapshots,
     })
-}
-
-fn provenance(
-    sha: &str,
-    len: usize,
-    retrieved: &str,
-    slice_yaml: &str,
-    source: SourceInfo,
-    old: Option<&Value>,
-) -> String {
-    // Same input as last time: keep what was recorded about its origin unless told otherwise.
-    let same_input = old
-        .and_then(|o| o.pointer("/input/sha256"))
-        .and_then(Value::as_str)
-        == Some(sha);
-    let old_field = |f: &str| -> Value {
-        if same_input {
-            old.and_then(|o| o.pointer(&format!("/source/{f}")))
-                .cloned()
-                .unwrap_or(Value::Null)
-        } else {
-            Value::Null
-        }
-    };
-    let pick = |given: Option<String>, f: &str| given.map_or_else(|| old_field(f), Value::String);
-    let mut src = Map::new();
-    src.insert("repository".into(), pick(source.repository, "repository"));
-    src.insert("path".into(), pick(source.path, "path"));
-    src.insert("commit".into(), pick(source.commit, "commit"));
-    src.insert("date".into(), pick(source.date, "date"));
-    src.insert("retrieved_as".into(), Value::String(retrieved.into()));
-    to_json(&json!({
-        "source": Value::Object(src),
-        "input": { "sha256": sha, "bytes": len },
-        "slice": { "file": SLICE, "sha256": fetch::sha256_hex(slice_yaml.as_bytes()) },
-        "tool": { "name": "cargo xtask spec update", "version": env!("CARGO_PKG_VERSION") },
-    }))
 }
 
 /// Write the changed files of `spec/` and the crate's snapshots that differ from
