@@ -3,8 +3,9 @@
 //! One text (what the weekly job runs): `source` (repository, path, commit, date,
 //! retrieved_as), `input` (sha256, bytes), `slice`, `tool` — the form it always had. Several
 //! texts: `sources`, a list of the same records, each with its own `input`, in `--from` order.
-//! A source's repository/path/commit/date are kept while its sha256 is unchanged (given options
-//! override them for one text); a new text starts with nulls.
+//! A source's repository/path/commit/date are kept while its sha256 is unchanged; given options
+//! override them (with several texts: repository, commit and date, for every text, as module
+//! texts of one commit share them); a new text starts with nulls.
 
 use serde_json::{Map, Value, json};
 
@@ -81,7 +82,13 @@ pub fn render(
     let list: Vec<Value> = sources
         .iter()
         .map(|s| {
-            let mut m = record(s, Default::default(), &old);
+            let given = [
+                given.repository.clone(),
+                None,
+                given.commit.clone(),
+                given.date.clone(),
+            ];
+            let mut m = record(s, given, &old);
             m.insert(
                 "input".into(),
                 json!({ "sha256": s.sha256, "bytes": s.bytes }),

@@ -173,15 +173,11 @@ pub fn update_many(
     if froms.is_empty() {
         return Err("no upstream text given".into());
     }
-    if froms.len() > 1
-        && (source.repository.is_some()
-            || source.path.is_some()
-            || source.commit.is_some()
-            || source.date.is_some()
-            || source.sha256.is_some())
-    {
+    // Module texts of one commit share repository, commit and date; a path or a pin is one
+    // text's.
+    if froms.len() > 1 && (source.path.is_some() || source.sha256.is_some()) {
         return Err(
-            "--source-repo, --source-path, --source-commit, --source-date and --sha256 describe one text; with several --from, a source's record is kept while its sha256 is unchanged"
+            "--source-path and --sha256 describe one text; with several --from, a source's path is kept while its sha256 is unchanged"
                 .into(),
         );
     }

@@ -158,11 +158,7 @@ fn a_component_defined_differently_fails_naming_both_texts() {
     let t = TempDir::new("multi-conflict");
     let sd = t.path().join("spec");
     std::fs::create_dir(&sd).unwrap();
-    std::fs::copy(
-        spec_dir().join("adjustments.yaml"),
-        sd.join("adjustments.yaml"),
-    )
-    .unwrap();
+    std::fs::write(sd.join("adjustments.yaml"), s1_adjustments_yaml()).unwrap();
     let (pa, pb) = (
         write(t.path(), "actions.yml", &a),
         write(t.path(), "reads.yml", &b),
@@ -196,11 +192,7 @@ fn several_sources_are_all_recorded_and_regenerate_to_the_same_bytes() {
     let t = TempDir::new("multi-cli");
     let sd = t.path().join("spec");
     std::fs::create_dir(&sd).unwrap();
-    std::fs::copy(
-        spec_dir().join("adjustments.yaml"),
-        sd.join("adjustments.yaml"),
-    )
-    .unwrap();
+    std::fs::write(sd.join("adjustments.yaml"), s1_adjustments_yaml()).unwrap();
     let (pa, pb) = (
         write(t.path(), "actions.yml", &a),
         write(t.path(), "reads.yml", &b),
@@ -248,11 +240,7 @@ fn provenance_options_with_several_texts_are_refused() {
     let t = TempDir::new("multi-opts");
     let sd = t.path().join("spec");
     std::fs::create_dir(&sd).unwrap();
-    std::fs::copy(
-        spec_dir().join("adjustments.yaml"),
-        sd.join("adjustments.yaml"),
-    )
-    .unwrap();
+    std::fs::write(sd.join("adjustments.yaml"), s1_adjustments_yaml()).unwrap();
     let (pa, pb) = (
         write(t.path(), "actions.yml", &a),
         write(t.path(), "reads.yml", &b),
@@ -264,8 +252,8 @@ fn provenance_options_with_several_texts_are_refused() {
         pa.as_os_str(),
         "--from".as_ref(),
         pb.as_os_str(),
-        "--source-commit".as_ref(),
-        "abc".as_ref(),
+        "--source-path".as_ref(),
+        "openApiDocs/beta/Users.yml".as_ref(),
         "--spec-dir".as_ref(),
         sd.as_os_str(),
     ]);
