@@ -436,7 +436,33 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, String> {
 /// S1 with one more optional property (`deviceName`) in the action's request bodies: the
 /// "future" text of issue 9, the addition that must not break the crate.
 pub fn future_text() -> String {
-    let s1 = s1();
+    with_device_name(&s1())
+}
+
+/// The four module texts spec/ is cut from (tests/modules_2025.rs), the action's module with
+/// [`with_device_name`]: the future text of issue 9 for the whole committed spec.
+pub fn future_modules() -> Vec<(&'static str, String)> {
+    [
+        "2025-01-27-DeviceManagement.Enrollment.yml",
+        "2025-01-27-DeviceManagement.Actions.yml",
+        "2025-01-27-Users.yml",
+        "2025-01-27-Identity.DirectoryManagement.yml",
+    ]
+    .into_iter()
+    .map(|m| {
+        let text = std::fs::read_to_string(upstream_texts().join(m)).unwrap();
+        let text = if m.ends_with("Actions.yml") {
+            with_device_name(&text)
+        } else {
+            text
+        };
+        (m, text)
+    })
+    .collect()
+}
+
+/// `text` with one more optional property (`deviceName`) in the action's two request bodies.
+pub fn with_device_name(s1: &str) -> String {
     let anchor = "                resourceAccountName:\n                  type: string\n                  nullable: true\n";
     assert_eq!(s1.matches(anchor).count(), 2, "both bodies of the action");
     s1.replace(
