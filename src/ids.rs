@@ -5,8 +5,12 @@
 //! rewrites `/a/../b` to `/b`: an id of `..` would post to a different resource. Rather than
 //! enumerate what is dangerous (encoded dots, full-width dots, `;`, `%2f`, …), ids are held to an
 //! allow-list: ASCII letters, digits, `-`, `_` and `.`, never `.` or `..` alone, at most
-//! [`MAX_ID_LEN`] bytes. The wrapper checks each argument by name; the `pre` hook checks the
-//! final URL against the spec's path of the operation (see [`check_path`]), so calls through
+//! [`MAX_ID_LEN`] bytes. A user is addressed by GUID or by user principal name, so the spec's
+//! `user-id` parameter has a wider list ([`check_user`]): also `@`, `'` and `+`, none of which a
+//! path segment needs encoded (progenitor leaves them as they are), and never a leading `$`
+//! (Graph reads `/users/$…` as a system query, not a user). The wrapper checks each argument by
+//! name; the `pre` hook checks the final URL against the spec's path of the operation (see
+//! [`check_path`]), each parameter by its own list, so calls through
 //! [`GraphClient::generated`](crate::GraphClient::generated) are held to the same rule.
 
 use std::sync::LazyLock;
@@ -48,6 +52,42 @@ pub(crate) fn check<'a>(name: &str, value: &'a str) -> Result<&'a str, Error> {
 
 fn is_id_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+}
+
+/// Checks a user id (the parameter `name`): a GUID or a user principal name. As [`check`], with
+/// `@`, `'` and `+` allowed too, and never a leading `$`.
+pub(crate) fn check_user<'a>(name: &str, value: &'a str) -> Result<&'a str, Error> {
+    let refuse = |why: String| Err(Error::invalid_input(format!("{name} {why}")));
+    if value.starts_with('$') {
+        return refuse(format!(
+            "{value:?} starts with '$': Graph cannot address such a user by path"
+        ));
+    }
+    if value.is_empty() || value.len() > MAX_ID_LEN || value == "." || value == ".." {
+        return check(name, value);
+    }
+    if let Some(at) = value.bytes().position(|b| !is_user_byte(b)) {
+        let bad = value
+            .get(at..)
+            .and_then(|rest| rest.chars().next())
+            .unwrap_or(char::REPLACEMENT_CHARACTER);
+        return refuse(format!(
+            "{value:?} contains {bad:?}: user ids are ASCII letters, digits, '@', '\'', '+', '-', '_' and '.'"
+        ));
+    }
+    Ok(value)
+}
+
+fn is_user_byte(b: u8) -> bool {
+    is_id_byte(b) || matches!(b, b'@' | b'\'' | b'+')
+}
+
+/// The rule of a path parameter of the spec, by its name there.
+fn check_param<'a>(name: &str, value: &'a str) -> Result<&'a str, Error> {
+    match name {
+        "user-id" => check_user(name, value),
+        _ => check(name, value),
+    }
 }
 
 /// A segment of an operation's path in the spec: literal text, or a named parameter.
@@ -118,7 +158,7 @@ pub(crate) fn check_path(operation_id: &str, base_path: &str, path: &str) -> Res
         match expected {
             Segment::Literal(literal) if actual == *literal => {}
             Segment::Literal(_) => first_refusal = Some(refuse()),
-            Segment::Param(name) => first_refusal = check(name, actual).err(),
+            Segment::Param(name) => first_refusal = check_param(name, actual).err(),
         }
     }
     if actual.next().is_some() {
@@ -177,22 +217,90 @@ mod tests {
     #[test]
     fn the_spec_gives_every_operation_a_path() {
         let ids: Vec<&str> = OPERATIONS.iter().map(|(id, _)| *id).collect();
+        // Counted from the spec itself (every method of every path item), not written down.
+        let methods = [
+            "get", "put", "post", "delete", "patch", "head", "options", "trace",
+        ];
+        let in_spec: Vec<(&str, &str)> = SPEC["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                let item = item.as_object().unwrap();
+                methods.iter().filter_map(move |m| {
+                    Some((path.as_str(), item.get(*m)?["operationId"].as_str()?))
+                })
+            })
+            .collect();
+        assert!(in_spec.len() >= 7, "{in_spec:?}");
         assert_eq!(
             ids.len(),
-            7,
+            in_spec.len(),
             "one path per operation of the trimmed spec: {ids:?}"
         );
-        for id in ids {
+        for (path, id) in in_spec {
             let has_id = OPERATIONS
                 .iter()
                 .find(|(i, _)| *i == id)
-                .unwrap()
+                .unwrap_or_else(|| panic!("{id} has no path"))
                 .1
                 .iter()
                 .any(|s| matches!(s, Segment::Param(_)));
-            // The device list is the one operation without an id in its path.
-            assert_eq!(has_id, id != "list_autopilot_devices", "{id}");
+            // Lists (the devices, the subscribed SKUs) are the operations without an id.
+            assert_eq!(has_id, path.contains('{'), "{id}");
         }
+    }
+
+    #[test]
+    fn user_ids_are_guids_or_user_principal_names() {
+        for ok in [
+            "7f9b6c1e-0000-4000-8000-000000000001",
+            "room-101@contoso.com",
+            "o'neil@contoso.com",
+            "room+1@contoso.com",
+            "room_1.a@contoso.onmicrosoft.com",
+        ] {
+            assert_eq!(check_user("user_id", ok).unwrap(), ok);
+            // The user's GET takes it in its path; the pre-hook's check agrees.
+            check_path("get_user", "/beta", &format!("/beta/users/{ok}")).unwrap();
+        }
+        for (bad, why) in [
+            (
+                "$metadata",
+                "starts with '$': Graph cannot address such a user by path",
+            ),
+            ("$x@contoso.com", "starts with '$'"),
+            ("", "is empty"),
+            ("..", "dot segment"),
+            ("a/b@contoso.com", "contains '/'"),
+            ("a%2fb@contoso.com", "contains '%'"),
+            ("a b@contoso.com", "contains ' '"),
+            ("a?b", "contains '?'"),
+            ("caf\u{e9}@contoso.com", "contains 'é'"),
+        ] {
+            let err = check_user("user_id", bad).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad:?}: {err}");
+            assert!(err.starts_with("invalid input: user_id "), "{err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+        let long = format!("{}@contoso.com", "a".repeat(MAX_ID_LEN));
+        assert!(check_user("user_id", &long).is_err());
+        // The pre-hook holds the user's path to the same rule, and other ids to theirs.
+        let err = check_path("get_user", "/beta", "/beta/users/$metadata")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("user-id \"$metadata\" starts with '$'"),
+            "{err}"
+        );
+        let err = check_path(
+            "get_autopilot_device",
+            "/beta",
+            "/beta/deviceManagement/windowsAutopilotDeviceIdentities/a@b",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("contains '@'"), "{err}");
     }
 
     #[test]

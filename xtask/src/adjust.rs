@@ -62,6 +62,10 @@ pub struct Adjustments {
     /// without a UTC offset).
     #[serde(default)]
     pub plain_date_times: Vec<String>,
+    /// Schemas whose `format: uuid` properties (and array items) become plain strings: a GUID
+    /// stays readable as text, and the crate's API does not expose the `uuid` crate's type.
+    #[serde(default)]
+    pub plain_uuids: Vec<String>,
     /// Rule: query parameters declared `style: form, explode: false` with an array of strings
     /// become one string (comma-separated by the caller): progenitor repeats the name for each
     /// item whatever `explode` says, and Graph refuses a repeated `$select`.
@@ -794,6 +798,46 @@ fn keep_query_parameters(
     Ok(())
 }
 
+/// The parts of an `allOf`, `$ref`s resolved and nested `allOf`s expanded in place, depth
+/// first (a user is `allOf: [directoryObject, {…}]`, a directoryObject `allOf: [entity, {…}]`).
+fn all_of_parts<'a>(
+    schemas: &'a Map<String, Value>,
+    parts: &'a [Value],
+    name: &str,
+) -> Result<Vec<&'a Value>, String> {
+    fn walk<'a>(
+        schemas: &'a Map<String, Value>,
+        parts: &'a [Value],
+        name: &str,
+        depth: usize,
+        out: &mut Vec<&'a Value>,
+    ) -> Result<(), String> {
+        // Deeper than any entity hierarchy Graph has: a $ref loop through allOf.
+        if depth > 16 {
+            return Err(format!(
+                "adjustment {name}: allOf nested too deep (a $ref loop?)"
+            ));
+        }
+        for part in parts {
+            let part = match part.get("$ref").and_then(Value::as_str) {
+                Some(r) => r
+                    .strip_prefix("#/components/schemas/")
+                    .and_then(|n| schemas.get(n))
+                    .ok_or_else(|| format!("adjustment {name}: '{r}' is not in the slice"))?,
+                None => part,
+            };
+            match part.get("allOf").and_then(Value::as_array) {
+                Some(inner) => walk(schemas, inner, name, depth + 1, out)?,
+                None => out.push(part),
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(schemas, parts, name, 0, &mut out)?;
+    Ok(out)
+}
+
 /// The schema shapers, in order: flatten `allOf`, keep the listed properties, open enums,
 /// plain date-times. Each must find its target.
 fn shape_schemas(doc: &mut Value, adj: &Adjustments) -> Result<(), String> {
@@ -810,19 +854,7 @@ fn shape_schemas(doc: &mut Value, adj: &Adjustments) -> Result<(), String> {
             .ok_or_else(|| format!("adjustment {name}: '{schema}' has no allOf any more"))?;
         let mut merged = Map::new();
         let mut props = Map::new();
-        for part in parts {
-            let part = match part.get("$ref").and_then(Value::as_str) {
-                Some(r) => r
-                    .strip_prefix("#/components/schemas/")
-                    .and_then(|n| schemas.get(n))
-                    .ok_or_else(|| format!("adjustment {name}: '{r}' is not in the slice"))?,
-                None => part,
-            };
-            if part.get("allOf").is_some() {
-                return Err(format!(
-                    "adjustment {name}: a part of '{schema}' is itself an allOf"
-                ));
-            }
+        for part in all_of_parts(schemas, parts, &name)? {
             for (k, v) in part.as_object().into_iter().flatten() {
                 if k == "properties" {
                     for (pk, pv) in v.as_object().into_iter().flatten() {
@@ -921,6 +953,31 @@ fn shape_schemas(doc: &mut Value, adj: &Adjustments) -> Result<(), String> {
         if changed == 0 {
             return Err(format!(
                 "adjustment {name}: no property of '{schema}' is a date-time"
+            ));
+        }
+    }
+
+    for schema in &adj.plain_uuids {
+        let name = format!("plain_uuids.{schema}");
+        let props = schema_props(doc, schema)
+            .ok_or_else(|| format!("adjustment {name}: schema '{schema}' has no properties"))?;
+        let mut changed = 0;
+        for prop in props.values_mut().filter_map(Value::as_object_mut) {
+            let target = match prop.get("type").and_then(Value::as_str) {
+                Some("array") => prop.get_mut("items").and_then(Value::as_object_mut),
+                _ => Some(prop),
+            };
+            if let Some(t) = target
+                && t.get("format").and_then(Value::as_str) == Some("uuid")
+            {
+                t.shift_remove("format");
+                t.shift_remove("pattern");
+                changed += 1;
+            }
+        }
+        if changed == 0 {
+            return Err(format!(
+                "adjustment {name}: no property of '{schema}' is a uuid"
             ));
         }
     }

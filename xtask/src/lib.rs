@@ -10,6 +10,9 @@ pub mod codegen {
 }
 pub mod fetch;
 pub mod fixture;
+pub mod multi;
+pub mod provenance;
+pub mod replace;
 pub mod scan;
 pub mod semver;
 pub mod slice;

@@ -66,10 +66,12 @@ enum SpecCmd {
     /// Slice, adjust and write spec/ from an upstream file or https URL.
     Update {
         /// Local file or https URL of Microsoft's OpenAPI text (openapi.yaml or a module slice).
-        /// Default: Microsoft's published beta description (msgraph-metadata's
-        /// openapi/beta/openapi.yaml), with its repository and path recorded as provenance.
+        /// Repeat it to slice across several texts (e.g. the PowerShell SDK's modules): each
+        /// selected path must be in exactly one of them. Default: Microsoft's published beta
+        /// description (msgraph-metadata's openapi/beta/openapi.yaml), with its repository and
+        /// path recorded as provenance.
         #[arg(long)]
-        from: Option<String>,
+        from: Vec<String>,
         /// The spec directory (default: spec/ at the workspace root).
         #[arg(long)]
         spec_dir: Option<PathBuf>,
@@ -182,8 +184,12 @@ fn main() -> ExitCode {
             } => {
                 let dir = spec_dir.unwrap_or_else(spec::default_spec_dir);
                 let mode = if full_parse { Mode::Full } else { Mode::Auto };
-                let upstream = from.is_none();
-                let from = from.unwrap_or_else(|| xtask::UPSTREAM_BETA_URL.to_owned());
+                let upstream = from.is_empty();
+                let from = if upstream {
+                    vec![xtask::UPSTREAM_BETA_URL.to_owned()]
+                } else {
+                    from
+                };
                 let source = SourceInfo {
                     repository: source_repo
                         .or_else(|| upstream.then(|| xtask::UPSTREAM_REPOSITORY.to_owned())),
@@ -192,7 +198,7 @@ fn main() -> ExitCode {
                     date: source_date,
                     sha256,
                 };
-                report(spec::update(&from, &dir, mode, source))
+                report(spec::update_many(&from, &dir, mode, source))
             }
             SpecCmd::Apply { spec_dir } => {
                 let dir = spec_dir.unwrap_or_else(spec::default_spec_dir);

@@ -140,11 +140,14 @@ fn compare_fn(
         }
         explained = true;
     }
-    for (name, _) in np.iter().filter(|(n, _)| !op.iter().any(|(o, _)| o == n)) {
-        push(
-            Level::Major,
-            format!("{label}: parameter {name} added (required)"),
-        );
+    // Major even for an `Option`: every call site must pass one more argument.
+    for (name, ty) in np.iter().filter(|(n, _)| !op.iter().any(|(o, _)| o == n)) {
+        let how = if show(ty).starts_with("Option<") {
+            "added (an Option, still one more argument)"
+        } else {
+            "added (required)"
+        };
+        push(Level::Major, format!("{label}: parameter {name} {how}"));
         explained = true;
     }
     if docless(&o.output) != docless(&n.output) {

@@ -38,25 +38,26 @@ pub fn dir_for(spec_dir: &Path) -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-/// Rewrite the snapshots that differ (each through a temp file and a rename); returns their paths
-/// relative to the crate root.
-pub fn write(spec_dir: &Path, generated_source: &str) -> Result<Vec<String>, String> {
+/// The snapshots that differ from the new generated code, as targets for
+/// [`crate::replace::all_or_nothing`] (written with spec/, in one change), with their paths
+/// relative to the crate root. A snapshot that cannot be read (absent, or not a file) differs.
+pub fn pending(
+    spec_dir: &Path,
+    generated_source: &str,
+) -> Result<Vec<(crate::replace::Target, String)>, String> {
     let Some(dir) = dir_for(spec_dir) else {
         return Ok(Vec::new());
     };
-    let mut written = Vec::new();
+    let mut out = Vec::new();
     for (name, text) in files(generated_source)? {
         let path = dir.join(name);
         if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
             continue;
         }
-        let tmp = dir.join(format!(".{name}.new-{}", std::process::id()));
-        std::fs::write(&tmp, &text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("cannot replace {}: {e}", path.display())
-        })?;
-        written.push(format!("tests/snapshots/{name}"));
+        out.push((
+            crate::replace::Target { path, text },
+            format!("tests/snapshots/{name}"),
+        ));
     }
-    Ok(written)
+    Ok(out)
 }

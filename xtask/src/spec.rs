@@ -2,11 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::adjust::{self, Adjustments};
 use crate::fetch;
-use crate::slice::{self, Mode};
+use crate::multi;
+use crate::provenance;
+use crate::replace::{self, Target};
+use crate::slice::Mode;
 use crate::surface;
 use crate::yaml;
 
@@ -74,7 +77,23 @@ pub struct Generated {
 
 /// Slice `text`, write the slice in the converter's layout, re-read it and adjust it.
 pub fn derive(text: &str, adj: &Adjustments, mode: Mode) -> Result<Generated, String> {
-    let outcome = slice::slice(text, &adj.wanted_paths(), mode)?;
+    derive_many(
+        &[multi::Text {
+            name: "the input",
+            text,
+        }],
+        adj,
+        mode,
+    )
+}
+
+/// [`derive`] across several texts (see `multi.rs`): one text is sliced exactly as before.
+pub fn derive_many(
+    texts: &[multi::Text<'_>],
+    adj: &Adjustments,
+    mode: Mode,
+) -> Result<Generated, String> {
+    let outcome = multi::slice(texts, &adj.wanted_paths(), mode)?;
     let slice_yaml = format!("{SLICE_HEADER}{}", yaml::emit(&outcome.slice));
     let reread = yaml::parse(&slice_yaml, 1, None)
         .map_err(|e| format!("internal: the written slice does not read back: {e}"))?;
@@ -97,14 +116,25 @@ pub fn to_json(v: &Value) -> String {
     s
 }
 
-/// `spec update`: everything is computed first; `spec_dir` is replaced only at the end.
+/// `spec update` from one text (see [`update_many`]).
 pub fn update(
     from: &str,
     spec_dir: &Path,
     mode: Mode,
     source: SourceInfo,
 ) -> Result<UpdateReport, String> {
-    let adj = Adjustments::parse(&read_text(&spec_dir.join(ADJUSTMENTS))?)?;
+    update_many(&[from.to_owned()], spec_dir, mode, source)
+}
+
+/// One input as read: its bytes, its sha256 when hashed while downloading, how it is named.
+struct Input {
+    bytes: Vec<u8>,
+    sha: Option<String>,
+    shown: String,
+    retrieved: String,
+}
+
+fn read_input(from: &str) -> Result<Input, String> {
     let (bytes, sha) = if fetch::is_url(from) {
         let (b, h) = fetch::download(from)?;
         (b, Some(h))
@@ -116,27 +146,87 @@ pub fn update(
     if bytes.is_empty() {
         return Err(format!("{shown} is empty"));
     }
-    // Hash (when not already hashed while downloading) in parallel with slicing.
-    let (sha, generated) = std::thread::scope(|s| {
-        let h = sha.is_none().then(|| s.spawn(|| fetch::sha256_hex(&bytes)));
-        let g = match std::str::from_utf8(&bytes) {
-            Ok(text) => derive(text, &adj, mode),
-            Err(e) => Err(format!(
-                "{shown} is not UTF-8 text (invalid byte at offset {})",
+    let retrieved = if fetch::is_url(from) {
+        shown.clone()
+    } else {
+        Path::new(from)
+            .file_name()
+            .map_or(from.to_owned(), |n| n.to_string_lossy().into_owned())
+    };
+    Ok(Input {
+        bytes,
+        sha,
+        shown,
+        retrieved,
+    })
+}
+
+/// `spec update` from one or several texts (`--from` repeated: the paths are sliced across
+/// them, see `multi.rs`): everything is computed first; `spec_dir` and the snapshots are
+/// replaced only at the end, all or nothing.
+pub fn update_many(
+    froms: &[String],
+    spec_dir: &Path,
+    mode: Mode,
+    source: SourceInfo,
+) -> Result<UpdateReport, String> {
+    if froms.is_empty() {
+        return Err("no upstream text given".into());
+    }
+    // Module texts of one commit share repository, commit and date; a path or a pin is one
+    // text's.
+    if froms.len() > 1 && (source.path.is_some() || source.sha256.is_some()) {
+        return Err(
+            "--source-path and --sha256 describe one text; with several --from, a source's path is kept while its sha256 is unchanged"
+                .into(),
+        );
+    }
+    let adj = Adjustments::parse(&read_text(&spec_dir.join(ADJUSTMENTS))?)?;
+    let inputs: Vec<Input> = froms
+        .iter()
+        .map(|f| read_input(f))
+        .collect::<Result<_, _>>()?;
+    let mut texts = Vec::with_capacity(inputs.len());
+    for i in &inputs {
+        let text = std::str::from_utf8(&i.bytes).map_err(|e| {
+            format!(
+                "{} is not UTF-8 text (invalid byte at offset {})",
+                i.shown,
                 e.valid_up_to()
-            )),
-        };
-        let sha = match h {
-            Some(h) => h.join().expect("hash thread"),
-            None => sha.clone().unwrap_or_default(),
-        };
-        (sha, g)
+            )
+        })?;
+        texts.push(multi::Text {
+            name: &i.shown,
+            text,
+        });
+    }
+    // Hash (when not already hashed while downloading) in parallel with slicing.
+    let (shas, generated) = std::thread::scope(|s| {
+        let hashers: Vec<_> = inputs
+            .iter()
+            .map(|i| {
+                i.sha
+                    .is_none()
+                    .then(|| s.spawn(|| fetch::sha256_hex(&i.bytes)))
+            })
+            .collect();
+        let g = derive_many(&texts, &adj, mode);
+        let shas: Vec<String> = hashers
+            .into_iter()
+            .zip(&inputs)
+            .map(|(h, i)| match h {
+                Some(h) => h.join().expect("hash thread"),
+                None => i.sha.clone().unwrap_or_default(),
+            })
+            .collect();
+        (shas, g)
     });
     if let Some(pin) = &source.sha256
-        && *pin != sha
+        && *pin != shas[0]
     {
         return Err(format!(
-            "{shown} has sha256 {sha}, not the pinned {pin}; nothing written"
+            "{} has sha256 {}, not the pinned {pin}; nothing written",
+            inputs[0].shown, shas[0]
         ));
     }
     let generated = generated?;
@@ -149,21 +239,16 @@ pub fn update(
         .and_then(|t| serde_json::from_str(t).ok());
     let change = surface::compare(old_doc.as_ref(), &generated.adjusted)?;
 
-    let retrieved = if fetch::is_url(from) {
-        shown.clone()
-    } else {
-        Path::new(from)
-            .file_name()
-            .map_or(from.to_owned(), |n| n.to_string_lossy().into_owned())
-    };
-    let provenance = provenance(
-        &sha,
-        bytes.len(),
-        &retrieved,
-        &generated.slice_yaml,
-        source,
-        old_prov.as_ref(),
-    );
+    let records: Vec<provenance::Source> = inputs
+        .iter()
+        .zip(&shas)
+        .map(|(i, sha)| provenance::Source {
+            sha256: sha,
+            bytes: i.bytes.len(),
+            retrieved_as: &i.retrieved,
+        })
+        .collect();
+    let provenance = provenance::render(&records, &generated.slice_yaml, source, old_prov.as_ref());
 
     let files: Vec<(&str, String)> = vec![
         (SLICE, generated.slice_yaml.clone()),
@@ -181,8 +266,7 @@ pub fn update(
         .into_iter()
         .filter(|(name, _)| changed_files.iter().any(|c| c == name))
         .collect();
-    replace_files(spec_dir, &changed)?;
-    let snapshots = crate::snapshots::write(spec_dir, &change.new_source)?;
+    let snapshots = write_all(spec_dir, changed, &change.new_source)?;
     Ok(UpdateReport {
         fallback: generated.fallback,
         changed_files,
@@ -193,122 +277,30 @@ pub fn update(
     })
 }
 
-fn provenance(
-    sha: &str,
-    len: usize,
-    retrieved: &str,
-    slice_yaml: &str,
-    source: SourceInfo,
-    old: Option<&Value>,
-) -> String {
-    // Same input as last time: keep what was recorded about its origin unless told otherwise.
-    let same_input = old
-        .and_then(|o| o.pointer("/input/sha256"))
-        .and_then(Value::as_str)
-        == Some(sha);
-    let old_field = |f: &str| -> Value {
-        if same_input {
-            old.and_then(|o| o.pointer(&format!("/source/{f}")))
-                .cloned()
-                .unwrap_or(Value::Null)
-        } else {
-            Value::Null
-        }
+/// Write the changed files of `spec/` and the crate's snapshots that differ from
+/// `generated_source`, as one change: all of them or none (see `replace.rs`). The order is
+/// fixed: `upstream-slice.yaml`, `openapi.json`, the snapshots, then `provenance.json`, so
+/// whoever sees the new provenance sees everything else new. Returns the snapshots rewritten.
+fn write_all(
+    spec_dir: &Path,
+    changed: Vec<(&str, String)>,
+    generated_source: &str,
+) -> Result<Vec<String>, String> {
+    let snapshots = crate::snapshots::pending(spec_dir, generated_source)?;
+    let (last, first): (Vec<_>, Vec<_>) = changed.into_iter().partition(|(n, _)| *n == PROVENANCE);
+    let to_target = |(name, text): (&str, String)| Target {
+        path: spec_dir.join(name),
+        text,
     };
-    let pick = |given: Option<String>, f: &str| given.map_or_else(|| old_field(f), Value::String);
-    let mut src = Map::new();
-    src.insert("repository".into(), pick(source.repository, "repository"));
-    src.insert("path".into(), pick(source.path, "path"));
-    src.insert("commit".into(), pick(source.commit, "commit"));
-    src.insert("date".into(), pick(source.date, "date"));
-    src.insert("retrieved_as".into(), Value::String(retrieved.into()));
-    to_json(&json!({
-        "source": Value::Object(src),
-        "input": { "sha256": sha, "bytes": len },
-        "slice": { "file": SLICE, "sha256": fetch::sha256_hex(slice_yaml.as_bytes()) },
-        "tool": { "name": "cargo xtask spec update", "version": env!("CARGO_PKG_VERSION") },
-    }))
-}
-
-/// Replace the files `spec update` owns, in place, one at a time, in the order given.
-///
-/// What a reader can rely on (documented in xtask/README.md, tested in `tests/swap.rs`):
-/// - `spec/` itself is never moved, removed or recreated, and nothing in it that the update does
-///   not own (other files, subfolders, symlinks, `adjustments.yaml`) is touched.
-/// - Each owned file is written to a temporary file inside `spec/` (`.NAME.tmp-PID`), flushed to
-///   disk, then renamed over the old one: at every instant each name holds either its complete
-///   old content or its complete new content, never a part.
-/// - The files are replaced in a fixed order — `upstream-slice.yaml`, `openapi.json`,
-///   `provenance.json` — so a reader that sees the new provenance sees the new slice and document.
-///   Between the first and the last rename (microseconds) a reader of several files can see some
-///   old and some new; `build.rs` reads only `openapi.json`.
-/// - If writing any temporary file fails, nothing is renamed and `spec/` is byte-identical. If a
-///   rename fails part-way, the files already replaced get their old content back the same way.
-fn replace_files(dir: &Path, files: &[(&str, String)]) -> Result<(), String> {
-    if files.is_empty() {
-        return Ok(());
+    let mut targets: Vec<Target> = first.into_iter().map(to_target).collect();
+    let mut rewritten = Vec::new();
+    for (t, rel) in snapshots {
+        targets.push(t);
+        rewritten.push(rel);
     }
-    let io =
-        |what: &str, p: &Path, e: std::io::Error| format!("cannot {what} {}: {e}", p.display());
-    let pid = std::process::id();
-    let tmp_of = |name: &str| dir.join(format!(".{name}.tmp-{pid}"));
-    let write_tmp = |name: &str, bytes: &[u8]| -> Result<PathBuf, String> {
-        use std::io::Write;
-        let t = tmp_of(name);
-        let mut f = std::fs::File::create(&t).map_err(|e| io("write", &t, e))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| io("write", &t, e))?;
-        Ok(t)
-    };
-    // Old contents, to put back if a rename fails part-way.
-    let old: Vec<Option<Vec<u8>>> = files
-        .iter()
-        .map(|(name, _)| std::fs::read(dir.join(name)).ok())
-        .collect();
-    let mut tmps = Vec::new();
-    for (name, text) in files {
-        match write_tmp(name, text.as_bytes()) {
-            Ok(t) => tmps.push(t),
-            Err(e) => {
-                for t in &tmps {
-                    let _ = std::fs::remove_file(t);
-                }
-                let _ = std::fs::remove_file(tmp_of(name));
-                return Err(e);
-            }
-        }
-    }
-    for (i, ((name, _), tmp)) in files.iter().zip(&tmps).enumerate() {
-        let target = dir.join(name);
-        if let Err(e) = std::fs::rename(tmp, &target) {
-            for t in &tmps[i..] {
-                let _ = std::fs::remove_file(t);
-            }
-            // Undo, newest first: each replaced file gets its old bytes back (or goes, if it
-            // did not exist before).
-            for ((done, _), before) in files[..i].iter().zip(&old[..i]).rev() {
-                let p = dir.join(done);
-                match before {
-                    Some(bytes) => {
-                        if let Ok(t) = write_tmp(done, bytes) {
-                            let _ = std::fs::rename(&t, &p);
-                        }
-                    }
-                    None => {
-                        let _ = std::fs::remove_file(&p);
-                    }
-                }
-            }
-            return Err(io("replace", &target, e));
-        }
-    }
-    // The renames themselves reach the disk with the directory.
-    #[cfg(unix)]
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    targets.extend(last.into_iter().map(to_target));
+    replace::all_or_nothing(&targets)?;
+    Ok(rewritten)
 }
 
 /// `spec apply`: re-derive openapi.json from the committed slice after an edit of
@@ -324,13 +316,13 @@ pub fn apply_committed(spec_dir: &Path) -> Result<UpdateReport, String> {
         .as_deref()
         .and_then(|t| serde_json::from_str(t).ok());
     let change = surface::compare(old_doc.as_ref(), &adjusted)?;
-    let changed_files = if old_json.as_deref() == Some(json.as_str()) {
+    let changed: Vec<(&str, String)> = if old_json.as_deref() == Some(json.as_str()) {
         Vec::new()
     } else {
-        replace_files(spec_dir, &[(OPENAPI, json)])?;
-        vec![OPENAPI.to_owned()]
+        vec![(OPENAPI, json)]
     };
-    let snapshots = crate::snapshots::write(spec_dir, &change.new_source)?;
+    let changed_files = changed.iter().map(|(n, _)| (*n).to_owned()).collect();
+    let snapshots = write_all(spec_dir, changed, &change.new_source)?;
     Ok(UpdateReport {
         fallback: None,
         changed_files,

@@ -137,6 +137,10 @@ fn spec_is_reproducible_from_its_recorded_source() {
     let prov: Value =
         serde_json::from_str(&std::fs::read_to_string(spec_dir().join("provenance.json")).unwrap())
             .unwrap();
+    if prov.get("sources").is_some() {
+        // Several module texts: tests/modules_2025.rs regenerates from them.
+        return;
+    }
     let sha = prov["input"]["sha256"]
         .as_str()
         .expect("provenance.json records the input's sha256");
@@ -650,6 +654,12 @@ fn the_device_type_is_trimmed_open_and_alone() {
             "MainError",
             "ErrorDetails",
             "InnerError",
+            // The account check's user and licences (issue 24), trimmed the same way.
+            "User",
+            "AssignedLicense",
+            "SubscribedSku",
+            "SubscribedSkuCollectionResponse",
+            "LicenseUnitsDetail",
         ])
     );
     assert!(doc["components"].get("parameters").is_none());
@@ -666,7 +676,7 @@ fn the_device_type_is_trimmed_open_and_alone() {
 
 #[test]
 fn set_properties_on_a_missing_schema_is_named() {
-    let text = std::fs::read_to_string(spec_dir().join("adjustments.yaml")).unwrap();
+    let text = s1_adjustments_yaml();
     let adj = Adjustments::parse(
         &text.replace("set_properties:\n  InnerError:", "set_properties:\n  Nope:"),
     )

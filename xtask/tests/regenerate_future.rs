@@ -1,5 +1,5 @@
 //! Issue 9's "done when", end to end: a copy of the repository regenerated from the future text
-//! (S1 plus an optional body property `deviceName`) with no hand edit prints `semver: minor`,
+//! (the module texts spec/ is cut from, plus an optional body property `deviceName`) with no hand edit prints `semver: minor`,
 //! builds all targets and passes `cargo test --workspace --all-features`.
 //!
 //! It builds a whole second workspace (several minutes, in a target dir of its own that later
@@ -86,12 +86,16 @@ fn future_text_regenerates_to_a_crate_that_builds_and_passes_its_tests() {
     let t = TempDir::new("regenerate-future");
     let copy = t.path().join("repo");
     copy_repository(&copy);
-    let from = t.path().join(S1);
-    std::fs::write(&from, future_text()).unwrap();
-
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["spec", "update", "--from"])
-        .arg(&from)
+    // spec/ is cut from four module texts (tests/modules_2025.rs): the same four, the action's
+    // with the new property.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(["spec", "update"]);
+    for (name, text) in future_modules() {
+        let from = t.path().join(name);
+        std::fs::write(&from, text).unwrap();
+        cmd.arg("--from").arg(from);
+    }
+    let out = cmd
         .arg("--spec-dir")
         .arg(copy.join("spec"))
         .output()

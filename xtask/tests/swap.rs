@@ -112,8 +112,7 @@ fn spec_dir_is_the_same_directory_throughout() {
 
 #[test]
 fn a_failure_while_replacing_leaves_spec_byte_identical() {
-    // provenance.json is a folder here: the last rename fails after the slice and the document
-    // were replaced; both get their old bytes back.
+    // provenance.json is a folder here: it is refused before anything is written or renamed.
     let t = action_copy_of_spec("swap-fail");
     let sd = t.path().join("spec");
     std::fs::remove_file(sd.join("provenance.json")).unwrap();

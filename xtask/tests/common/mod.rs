@@ -24,17 +24,63 @@ pub fn spec_dir() -> PathBuf {
     root().join("spec")
 }
 
+/// The types of the account check (issue 24): in the user and SKU modules, not in S1.
+const ACCOUNT_SCHEMAS: [&str; 5] = [
+    "User",
+    "AssignedLicense",
+    "SubscribedSku",
+    "SubscribedSkuCollectionResponse",
+    "LicenseUnitsDetail",
+];
+
+/// The committed adjustments cut down to what S1 holds, as YAML: the Autopilot operations (the
+/// account check's user and SKU reads come from other module texts; see tests/modules_2025.rs).
+pub fn s1_adjustments_yaml() -> String {
+    let text = std::fs::read_to_string(spec_dir().join("adjustments.yaml")).unwrap();
+    let mut v = xtask::yaml::parse(&text, 1, None).unwrap();
+    v["operations"].as_array_mut().unwrap().retain(|o| {
+        o["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/deviceManagement/")
+    });
+    let m = v.as_object_mut().unwrap();
+    for key in [
+        "schema_renames",
+        "keep_properties",
+        "flatten_all_of",
+        "open_enums",
+        "plain_date_times",
+        "plain_uuids",
+    ] {
+        let empty = match m.get_mut(key) {
+            Some(serde_json::Value::Object(o)) => {
+                o.retain(|k, _| !ACCOUNT_SCHEMAS.contains(&k.as_str()));
+                o.is_empty()
+            }
+            Some(serde_json::Value::Array(a)) => {
+                a.retain(|x| !ACCOUNT_SCHEMAS.contains(&x.as_str().unwrap()));
+                a.is_empty()
+            }
+            _ => false,
+        };
+        if empty {
+            m.shift_remove(key);
+        }
+    }
+    xtask::yaml::emit(&v)
+}
+
+/// [`s1_adjustments_yaml`], parsed: what the tests on S1 and its variants use.
 pub fn adjustments() -> Adjustments {
-    Adjustments::parse(&std::fs::read_to_string(spec_dir().join("adjustments.yaml")).unwrap())
-        .unwrap()
+    Adjustments::parse(&s1_adjustments_yaml()).unwrap()
 }
 
 /// The committed adjustments cut down to the action's operations, as YAML: for texts that hold
 /// only the action (the 2023 `DeviceManagement.Actions.yml`, MINI): the onboarding operations
 /// and the device type they use are in S1 only.
 pub fn action_adjustments_yaml() -> String {
-    let text = std::fs::read_to_string(spec_dir().join("adjustments.yaml")).unwrap();
-    let mut v = xtask::yaml::parse(&text, 1, None).unwrap();
+    let mut v = xtask::yaml::parse(&s1_adjustments_yaml(), 1, None).unwrap();
     v["operations"].as_array_mut().unwrap().retain(|o| {
         o["path"]
             .as_str()
@@ -93,7 +139,8 @@ impl Drop for TempDir {
     }
 }
 
-/// A spec dir holding a copy of the committed adjustments (and provenance, when asked).
+/// A spec dir holding the committed spec/ (every owned file), or else only the adjustments S1
+/// takes ([`s1_adjustments_yaml`]).
 pub fn scratch_spec(tag: &str, with_committed: bool) -> TempDir {
     let t = TempDir::new(tag);
     let spec = t.path().join("spec");
@@ -110,6 +157,9 @@ pub fn scratch_spec(tag: &str, with_committed: bool) -> TempDir {
     };
     for f in files {
         std::fs::copy(spec_dir().join(f), spec.join(f)).unwrap();
+    }
+    if !with_committed {
+        std::fs::write(spec.join("adjustments.yaml"), s1_adjustments_yaml()).unwrap();
     }
     t
 }
@@ -386,11 +436,58 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, String> {
 /// S1 with one more optional property (`deviceName`) in the action's request bodies: the
 /// "future" text of issue 9, the addition that must not break the crate.
 pub fn future_text() -> String {
-    let s1 = s1();
+    with_device_name(&s1())
+}
+
+/// The four module texts spec/ is cut from (tests/modules_2025.rs), the action's module with
+/// [`with_device_name`]: the future text of issue 9 for the whole committed spec.
+pub fn future_modules() -> Vec<(&'static str, String)> {
+    [
+        "2025-01-27-DeviceManagement.Enrollment.yml",
+        "2025-01-27-DeviceManagement.Actions.yml",
+        "2025-01-27-Users.yml",
+        "2025-01-27-Identity.DirectoryManagement.yml",
+    ]
+    .into_iter()
+    .map(|m| {
+        let text = std::fs::read_to_string(upstream_texts().join(m)).unwrap();
+        let text = if m.ends_with("Actions.yml") {
+            with_device_name(&text)
+        } else {
+            text
+        };
+        (m, text)
+    })
+    .collect()
+}
+
+/// `text` with one more optional property (`deviceName`) in the action's two request bodies.
+pub fn with_device_name(s1: &str) -> String {
     let anchor = "                resourceAccountName:\n                  type: string\n                  nullable: true\n";
     assert_eq!(s1.matches(anchor).count(), 2, "both bodies of the action");
     s1.replace(
         anchor,
         &format!("{anchor}                deviceName:\n                  type: string\n                  nullable: true\n"),
     )
+}
+
+/// [`copy_of_spec`] plus a copy of the crate's `tests/snapshots/` beside it, which `spec update`
+/// rewrites with spec/ (it finds them as `<spec dir>/../tests/snapshots`).
+pub fn copy_of_spec_and_snapshots(tag: &str) -> TempDir {
+    let t = copy_of_spec(tag);
+    // Updated from S1 variants by the tests: the adjustments S1 takes.
+    std::fs::write(
+        t.path().join("spec/adjustments.yaml"),
+        s1_adjustments_yaml(),
+    )
+    .unwrap();
+    let to = t.path().join("tests/snapshots");
+    std::fs::create_dir_all(&to).unwrap();
+    for e in std::fs::read_dir(root().join("tests/snapshots")).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+    t
 }
