@@ -118,7 +118,9 @@ mod verify;
 
 pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
 pub use bulk::{BulkItem, BulkOptions, DEFAULT_CONCURRENCY, Outcome, Pacing, RateHint, Target};
-pub use client::{DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder, USER_AGENT};
+pub use client::{
+    DEFAULT_LOOKUP_DEADLINE, DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder, USER_AGENT,
+};
 pub use cloud::Cloud;
 pub use error::Error;
 pub use generated::types::{AutopilotDevice, ResourceAccountAssignment};
