@@ -400,6 +400,57 @@ mod tests {
             .unwrap();
     }
 
+    /// A resolver that counts its calls and sends every name to a closed port.
+    struct Elsewhere(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl reqwest::dns::Resolve for Elsewhere {
+        fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let addrs: reqwest::dns::Addrs = Box::new(std::iter::once(SocketAddr::from((
+                Ipv4Addr::new(127, 0, 0, 1),
+                1,
+            ))));
+            Box::pin(async move { Ok(addrs) })
+        }
+    }
+
+    #[tokio::test]
+    async fn localhost_is_never_resolved_by_name() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the request head ends");
+                head.extend_from_slice(&buf[..n]);
+            }
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8(head).unwrap()
+        });
+        let base = format!("http://localhost:{port}/beta");
+        let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // Without the override this resolver would be asked, and send the request elsewhere.
+        let http = http_builder(&checked_base_url(&base).unwrap(), DEFAULT_TIMEOUT)
+            .dns_resolver(Elsewhere(asked.clone()))
+            .build()
+            .unwrap();
+        let response = http.get(format!("{base}/x")).send().await.unwrap();
+        assert_eq!(response.status(), 204);
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 0);
+        let head = server.await.unwrap().to_ascii_lowercase();
+        assert!(
+            head.contains(&format!("host: localhost:{port}\r\n")),
+            "{head}"
+        );
+    }
+
     #[test]
     fn every_cloud_has_its_root() {
         for cloud in Cloud::ALL {

@@ -499,3 +499,7 @@ fn rebuild(answer: Answer, body: Bytes) -> reqwest::Response {
     *response.headers_mut() = answer.headers;
     reqwest::Response::from(response)
 }
+
+#[cfg(test)]
+#[path = "hooks_tests.rs"]
+mod tests;
