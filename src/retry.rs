@@ -224,6 +224,10 @@ mod tests {
     #[test]
     fn retries_are_capped_at_ten() {
         assert_eq!(RetryPolicy::default().max_retries(50).get_max_retries(), 10);
+        // The getters (a cargo-mutants survivor: `get_base_delay` replaced by zero).
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.get_base_delay(), S(3));
+        assert_eq!(policy.get_max_total_delay(), S(180));
         assert_eq!(RetryPolicy::none().next_delay(1, asked(0), S(0)), None);
     }
 
