@@ -1,5 +1,6 @@
 //! [`GraphClient`] and its builder: the typed entry point over the generated client.
 
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,10 @@ pub const USER_AGENT: &str = concat!("autopilot-resource-account/", env!("CARGO_
 
 /// Whole-request timeout unless [`GraphClientBuilder::timeout`] says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Longest a serial lookup may take, all pages together, unless
+/// [`GraphClientBuilder::lookup_deadline`] says otherwise.
+pub const DEFAULT_LOOKUP_DEADLINE: Duration = Duration::from_secs(5 * 60);
 
 /// A Microsoft Graph client for the `assignResourceAccountToDevice` action.
 ///
@@ -43,6 +48,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 pub struct GraphClient {
     generated: generated::Client,
+    /// Bounds a whole serial lookup (every page, with retries): see `devices.rs`.
+    pub(crate) lookup_deadline: Duration,
 }
 
 impl GraphClient {
@@ -153,6 +160,7 @@ pub struct GraphClientBuilder {
     base_url: Option<String>,
     token: Option<Arc<dyn TokenProvider>>,
     timeout: Option<Duration>,
+    lookup_deadline: Option<Duration>,
     retry: RetryPolicy,
 }
 
@@ -163,6 +171,7 @@ impl std::fmt::Debug for GraphClientBuilder {
             .field("base_url", &self.base_url)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("timeout", &self.timeout)
+            .field("lookup_deadline", &self.lookup_deadline)
             .field("retry", &self.retry)
             .finish()
     }
@@ -214,6 +223,16 @@ impl GraphClientBuilder {
         self
     }
 
+    /// Longest a [`find_autopilot_devices_by_serial`](GraphClient::find_autopilot_devices_by_serial)
+    /// may take, every page and retry together. Default: [`DEFAULT_LOOKUP_DEADLINE`] (5 minutes).
+    /// A lookup still running then ends with [`Error::DeadlineExceeded`]: a server that pages
+    /// slowly could otherwise hold it for hours (up to 1,000 pages, each up to the timeout and
+    /// its retries). [`build`](Self::build) refuses [`Duration::ZERO`].
+    pub fn lookup_deadline(mut self, deadline: Duration) -> Self {
+        self.lookup_deadline = Some(deadline);
+        self
+    }
+
     /// How calls are retried (429, 503, 504, failures before an answer; not timeouts). Default:
     /// [`RetryPolicy::default`] (3 retries, 3 s base delay, 180 s cap); [`RetryPolicy::none`] disables.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
@@ -236,26 +255,52 @@ impl GraphClientBuilder {
                 "timeout must be greater than zero (with Duration::ZERO every call times out)",
             ));
         }
-        let mut http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            // Graph does not redirect this action; following a redirect could carry the token elsewhere.
-            .redirect(reqwest::redirect::Policy::none());
-        if base_url.starts_with("http:") {
-            // Plain http goes only to loopback (checked above). Through a proxy from the
-            // environment (`HTTP_PROXY`, `ALL_PROXY`) the bearer token would travel in clear text
-            // to another host; https may use one, since CONNECT keeps TLS end to end.
-            http = http.no_proxy();
+        let lookup_deadline = self.lookup_deadline.unwrap_or(DEFAULT_LOOKUP_DEADLINE);
+        if lookup_deadline.is_zero() {
+            return Err(Error::invalid_input(
+                "lookup deadline must be greater than zero (with Duration::ZERO every lookup fails)",
+            ));
         }
-        let http = http
+        let http = http_builder(&base_url, timeout)
             .build()
             .map_err(|e| Error::invalid_input(format!("cannot build the HTTP client: {e}")))?;
         let state = HookState::new(token, self.cloud.scope(), self.retry, timeout, &base_url);
         Ok(GraphClient {
             generated: generated::Client::new_with_client(&base_url, http, state),
+            lookup_deadline,
         })
     }
+}
+
+/// The HTTP client's settings for a checked base URL.
+fn http_builder(base_url: &str, timeout: Duration) -> reqwest::ClientBuilder {
+    let mut http = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        // Graph does not redirect this action; following a redirect could carry the token elsewhere.
+        .redirect(reqwest::redirect::Policy::none());
+    if base_url.starts_with("http:") {
+        // Plain http goes only to loopback (checked above). Through a proxy from the
+        // environment (`HTTP_PROXY`, `ALL_PROXY`) the bearer token would travel in clear text
+        // to another host; https may use one, since CONNECT keeps TLS end to end.
+        http = http.no_proxy();
+        // `localhost` is plain http's one loopback name: never ask the system's resolver (a
+        // hosts file without it, or a DNS answer, could send the token elsewhere in clear text).
+        // Port 0: reqwest uses the URL's port; the Host header keeps the name.
+        let is_localhost = reqwest::Url::parse(base_url).is_ok_and(|url| {
+            url.host_str()
+                .is_some_and(|host| host.eq_ignore_ascii_case("localhost"))
+        });
+        if is_localhost {
+            let loopback = [
+                SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
+            ];
+            http = http.resolve_to_addrs("localhost", &loopback);
+        }
+    }
+    http
 }
 
 /// `https` anywhere, `http` only to loopback; no credentials, query or fragment; no trailing `/`.
@@ -353,6 +398,57 @@ mod tests {
             .timeout(Duration::from_nanos(1))
             .build()
             .unwrap();
+    }
+
+    /// A resolver that counts its calls and sends every name to a closed port.
+    struct Elsewhere(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl reqwest::dns::Resolve for Elsewhere {
+        fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let addrs: reqwest::dns::Addrs = Box::new(std::iter::once(SocketAddr::from((
+                Ipv4Addr::new(127, 0, 0, 1),
+                1,
+            ))));
+            Box::pin(async move { Ok(addrs) })
+        }
+    }
+
+    #[tokio::test]
+    async fn localhost_is_never_resolved_by_name() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the request head ends");
+                head.extend_from_slice(&buf[..n]);
+            }
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8(head).unwrap()
+        });
+        let base = format!("http://localhost:{port}/beta");
+        let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // Without the override this resolver would be asked, and send the request elsewhere.
+        let http = http_builder(&checked_base_url(&base).unwrap(), DEFAULT_TIMEOUT)
+            .dns_resolver(Elsewhere(asked.clone()))
+            .build()
+            .unwrap();
+        let response = http.get(format!("{base}/x")).send().await.unwrap();
+        assert_eq!(response.status(), 204);
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 0);
+        let head = server.await.unwrap().to_ascii_lowercase();
+        assert!(
+            head.contains(&format!("host: localhost:{port}\r\n")),
+            "{head}"
+        );
     }
 
     #[test]

@@ -92,7 +92,9 @@ impl GraphClient {
 
     /// Every Autopilot device whose serial number is `serial`: trimmed, compared without regard
     /// to case. Empty when there is none; more than one when the serial is ambiguous; an error
-    /// when more than 1000 devices report it (a server's answer, not a tenant's).
+    /// when more than 1000 devices report it (a server's answer, not a tenant's), and
+    /// [`Error::DeadlineExceeded`] when the whole lookup takes longer than the client's
+    /// [`lookup_deadline`](crate::GraphClientBuilder::lookup_deadline) (default 5 minutes).
     ///
     /// Sends `$filter=contains(serialNumber,'…')` (the query of Intune's own PowerShell module;
     /// the serial is an OData string literal, `'` doubled, so it can never change the filter's
@@ -114,6 +116,24 @@ impl GraphClient {
         serial: &str,
     ) -> Result<Vec<AutopilotDevice>, Error> {
         let serial = odata::check_serial(serial)?;
+        let mut pages = 0;
+        let lookup = self.lookup_serial(serial, &mut pages);
+        match tokio::time::timeout(self.lookup_deadline, lookup).await {
+            Ok(found) => found,
+            Err(_) => Err(Error::DeadlineExceeded {
+                operation: format!("serial lookup {serial:?}"),
+                deadline: self.lookup_deadline,
+                pages,
+            }),
+        }
+    }
+
+    /// The lookup without its deadline; counts the pages read in `pages`.
+    async fn lookup_serial(
+        &self,
+        serial: &str,
+        pages: &mut u32,
+    ) -> Result<Vec<AutopilotDevice>, Error> {
         let wanted = serial.to_lowercase();
         let is_match = |d: &AutopilotDevice| {
             d.serial_number
@@ -129,6 +149,7 @@ impl GraphClient {
         );
         let mut page: AutopilotDeviceCollectionResponse =
             call::run(span, call::READ, Box::pin(call)).await?;
+        *pages = 1;
         let mut found = Vec::new();
         let mut followed = HashSet::new();
         for number in 2.. {
@@ -155,6 +176,7 @@ impl GraphClient {
             let span = call_span!("list_autopilot_devices", serial = serial, page = number);
             let call = call::get_next_page(self.generated(), url);
             page = call::run(span, call::READ, Box::pin(call)).await?;
+            *pages += 1;
         }
         Ok(found)
     }

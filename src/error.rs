@@ -38,6 +38,17 @@ pub enum Error {
         /// The device as last read.
         device: Box<crate::AutopilotDevice>,
     },
+    /// A serial lookup did not finish within the client's
+    /// [`lookup_deadline`](crate::GraphClientBuilder::lookup_deadline) (a server that pages
+    /// slowly); nothing is returned of the pages read so far.
+    DeadlineExceeded {
+        /// What ran out of time, e.g. `serial lookup "PF3ABC12"`.
+        operation: String,
+        /// The deadline it had.
+        deadline: std::time::Duration,
+        /// How many pages were read before it.
+        pages: u32,
+    },
     /// An answer the API description does not allow (a redirect, say), or one we could not read.
     UnexpectedResponse {
         /// The HTTP status, when there was one.
@@ -58,7 +69,10 @@ impl Error {
             Error::Graph(e) => Some(e.status()),
             Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
             Error::UnexpectedResponse { status, .. } => *status,
-            Error::InvalidInput(_) | Error::TokenSource(_) | Error::NotVerified { .. } => None,
+            Error::InvalidInput(_)
+            | Error::TokenSource(_)
+            | Error::NotVerified { .. }
+            | Error::DeadlineExceeded { .. } => None,
         }
     }
 
@@ -94,7 +108,9 @@ impl Error {
             Error::InvalidInput(_)
             | Error::TokenSource(_)
             | Error::UnexpectedResponse { .. }
-            | Error::NotVerified { .. } => false,
+            | Error::NotVerified { .. }
+            // Like a timeout: the same slow server would most likely run out of time again.
+            | Error::DeadlineExceeded { .. } => false,
         }
     }
 
@@ -201,6 +217,16 @@ impl fmt::Display for Error {
                 "device {device_id:?} does not report the assignment after {:.1} s: {}",
                 waited.as_secs_f64(),
                 one_line(still_reports, 300)
+            ),
+            Error::DeadlineExceeded {
+                operation,
+                deadline,
+                pages,
+            } => write!(
+                f,
+                "{} did not finish within {:.1} s (the lookup deadline; {pages} pages read)",
+                one_line(operation, 200),
+                deadline.as_secs_f64()
             ),
             Error::UnexpectedResponse { status, detail } => {
                 write!(f, "unexpected response")?;

@@ -325,18 +325,6 @@ impl ClientHooks<HookState> for Client {
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| retry_after::parse(v, state.retry.get_max_total_delay()));
-                    if status == 401
-                        && let Some(token) = sent_auth
-                            .as_ref()
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.strip_prefix("Bearer "))
-                            .map(AccessToken::new)
-                    {
-                        // Once per call: a 401 is final, and the next call asks for a new token.
-                        // Bounded like the token fetch: a cache may wait on a hung credential.
-                        let invalidate = state.token.invalidate(&state.scopes, &token);
-                        let _ = tokio::time::timeout(state.timeout, invalidate).await;
-                    }
                     if response.status().is_success() {
                         state.throttle.succeeded(sent_at);
                     }
@@ -379,7 +367,12 @@ impl ClientHooks<HookState> for Client {
                         _ => {
                             let retry_after = retry_after.map(|r| r.wait);
                             let _ = CALL.try_with(|r| r.seen().retry_after = retry_after);
-                            return finish(response).await;
+                            // The body first: the request's timeout also runs while it is read.
+                            let finished = finish(response).await;
+                            if status == 401 {
+                                invalidate(state, sent_auth.as_ref()).await;
+                            }
+                            return finished;
                         }
                     }
                 }
@@ -411,6 +404,21 @@ impl ClientHooks<HookState> for Client {
                 .insert(RETRY_ATTEMPT.clone(), HeaderValue::from(attempt));
         }
     }
+}
+
+/// Tells the token source that Graph refused the token `sent` carried (`Bearer …`). Once per
+/// call: a 401 is final, and the next call asks for a new token. Bounded like the token fetch:
+/// a cache may wait on a hung credential.
+async fn invalidate(state: &State, sent: Option<&HeaderValue>) {
+    let Some(token) = sent
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(AccessToken::new)
+    else {
+        return;
+    };
+    let invalidate = state.token.invalidate(&state.scopes, &token);
+    let _ = tokio::time::timeout(state.timeout, invalidate).await;
 }
 
 /// Records the answer's status and Graph's ids on the call's span.
@@ -491,3 +499,7 @@ fn rebuild(answer: Answer, body: Bytes) -> reqwest::Response {
     *response.headers_mut() = answer.headers;
     reqwest::Response::from(response)
 }
+
+#[cfg(test)]
+#[path = "hooks_tests.rs"]
+mod tests;

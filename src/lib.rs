@@ -119,7 +119,9 @@ mod verify;
 
 pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
 pub use bulk::{BulkItem, BulkOptions, DEFAULT_CONCURRENCY, Outcome, Pacing, RateHint, Target};
-pub use client::{DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder, USER_AGENT};
+pub use client::{
+    DEFAULT_LOOKUP_DEADLINE, DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder, USER_AGENT,
+};
 pub use cloud::Cloud;
 pub use device_code::{DeviceCodeCredential, DeviceCodePrompt};
 pub use error::Error;

@@ -198,6 +198,20 @@ mod tests {
     }
 
     #[test]
+    fn the_total_cap_holds_for_backoff_without_retry_after() {
+        // Mutant killed: the cap checked only for a `Retry-After` (every other cap test has one).
+        let policy = RetryPolicy::default().base_delay(S(1));
+        assert_eq!(policy.next_delay(1, None, S(180)), None);
+        assert_eq!(
+            policy.next_delay(2, None, S(179)),
+            None,
+            "1-2 s past the cap"
+        );
+        let d = policy.next_delay(2, None, S(100)).unwrap();
+        assert!(d >= S(2) && d < S(3), "{d:?}");
+    }
+
+    #[test]
     fn a_throttle_timed_retry_is_bounded_by_the_total_cap_not_the_count() {
         let policy = RetryPolicy::default();
         assert_eq!(policy.paced_wait(S(0)), Some(S(180)));
@@ -210,6 +224,10 @@ mod tests {
     #[test]
     fn retries_are_capped_at_ten() {
         assert_eq!(RetryPolicy::default().max_retries(50).get_max_retries(), 10);
+        // The getters (a cargo-mutants survivor: `get_base_delay` replaced by zero).
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.get_base_delay(), S(3));
+        assert_eq!(policy.get_max_total_delay(), S(180));
         assert_eq!(RetryPolicy::none().next_delay(1, asked(0), S(0)), None);
     }
 

@@ -149,6 +149,21 @@ mod tests {
     }
 
     #[test]
+    fn resource_name_is_compared_with_its_case() {
+        // Mutant killed: `resourceName` compared without regard to case (only the UPN is).
+        let device = AutopilotDevice {
+            user_principal_name: Some("room@contoso.com".into()),
+            addressable_user_name: Some("Room".into()),
+            resource_name: Some("ROOM".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            device.assignment_differences(&assignment()),
+            [r#"resourceName is "ROOM" (expected "room")"#]
+        );
+    }
+
+    #[test]
     fn names_every_difference() {
         let device = AutopilotDevice {
             user_principal_name: Some("old@contoso.com".into()),

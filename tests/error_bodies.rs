@@ -244,10 +244,17 @@ async fn throttling_429_is_retryable_and_reads_retry_after() {
 
 #[tokio::test]
 async fn redirect_is_not_followed() {
-    let err =
-        answer(Reply::status(302).header("Location", "https://elsewhere.invalid/steal")).await;
-    assert_eq!(err.status(), Some(302));
+    // To a second loopback server that records whether it was reached (a name that does not
+    // resolve would fail the same way whether or not the redirect were followed).
+    let elsewhere = StandIn::start().await.unwrap();
+    let location = format!(
+        "{}/deviceManagement/windowsAutopilotDeviceIdentities/d/assignResourceAccountToDevice",
+        elsewhere.base_url()
+    );
+    let err = answer(Reply::status(307).header("Location", location)).await;
+    assert_eq!(err.status(), Some(307));
     assert!(matches!(err, Error::UnexpectedResponse { .. }), "{err:?}");
+    assert!(elsewhere.requests().is_empty(), "the redirect was followed");
 }
 
 #[tokio::test]

@@ -28,7 +28,7 @@ fn fast() -> RetryPolicy {
     RetryPolicy::default().base_delay(Duration::from_millis(10))
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retry_after_seconds_is_obeyed_with_stable_client_request_id() {
     let graph = StandIn::start().await.unwrap();
     graph.script(
@@ -38,11 +38,12 @@ async fn retry_after_seconds_is_obeyed_with_stable_client_request_id() {
             .odata("TooManyRequests", "slow down")],
     );
     let client = client(&graph, RetryPolicy::default());
-    let start = Instant::now();
+    // Paused time: the call's own schedule, whatever the load of the machine.
+    let start = tokio::time::Instant::now();
     assign(&client, "d").await.unwrap();
     let elapsed = start.elapsed();
     assert!(
-        elapsed >= Duration::from_secs(1) && elapsed < Duration::from_millis(2500),
+        elapsed >= Duration::from_secs(1) && elapsed < Duration::from_millis(1100),
         "{elapsed:?}"
     );
 
@@ -55,8 +56,6 @@ async fn retry_after_seconds_is_obeyed_with_stable_client_request_id() {
         requests[1].header("client-request-id")
     );
     assert_eq!(requests[0].body, requests[1].body);
-    let gap = requests[1].received_at - requests[0].received_at;
-    assert!(gap >= Duration::from_secs(1), "{gap:?}");
 }
 
 #[tokio::test]
@@ -69,9 +68,11 @@ async fn retry_after_http_date_is_obeyed() {
     let client = client(&graph, RetryPolicy::default());
     assign(&client, "d").await.unwrap();
     let elapsed = start.elapsed();
-    // An HTTP-date has whole-second resolution: "2 s ahead" is 1–2 s from now.
+    // An HTTP-date has whole-second resolution: "2 s ahead" is 1–2 s from now. (The date is
+    // wall-clock time, so is this test: the upper bound only tells "obeyed" from "ignored for
+    // a backoff of minutes", with room for a loaded machine.)
     assert!(
-        elapsed >= Duration::from_millis(1000) && elapsed < Duration::from_millis(3000),
+        elapsed >= Duration::from_millis(1000) && elapsed < Duration::from_secs(10),
         "{elapsed:?}"
     );
     assert_eq!(graph.requests().len(), 2);
@@ -117,7 +118,7 @@ async fn status_503_is_retried_the_default_number_of_times() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retry_after_beyond_the_cap_ends_the_call_without_sleeping() {
     let graph = StandIn::start().await.unwrap();
     graph.script(
@@ -126,11 +127,15 @@ async fn retry_after_beyond_the_cap_ends_the_call_without_sleeping() {
             .header("Retry-After", "300")
             .odata("TooManyRequests", "later")],
     );
-    let start = Instant::now();
+    let start = tokio::time::Instant::now();
     let err = assign(&client(&graph, RetryPolicy::default()), "d")
         .await
         .unwrap_err();
-    assert!(start.elapsed() < Duration::from_secs(1));
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "paused time: no sleep at all"
+    );
     assert_eq!(err.status(), Some(429));
     assert_eq!(
         err.graph().unwrap().retry_after(),
@@ -173,8 +178,12 @@ async fn status_504_is_retried() {
     assert_eq!(answered, [Some(504), Some(504), Some(204)]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn status_429_without_retry_after_backs_off_exponentially() {
+    // Paused time, and each attempt's time taken from the client's "sending" log line: the
+    // gaps are the throttle's schedule, not the machine's (under load the wall-clock gaps of
+    // the stand-in broke the 1.4 ratio). Current-thread runtime: the call logs on this thread.
+    let (_guard, sent) = on_debug_log("sending");
     let graph = StandIn::start().await.unwrap();
     graph.script(
         "d",
@@ -187,12 +196,10 @@ async fn status_429_without_retry_after_backs_off_exponentially() {
     )
     .await
     .unwrap();
-    let requests = graph.requests();
-    assert_eq!(requests.len(), 4);
-    let gaps: Vec<_> = requests
-        .windows(2)
-        .map(|w| w[1].received_at - w[0].received_at)
-        .collect();
+    assert_eq!(graph.requests().len(), 4);
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 4);
+    let gaps: Vec<_> = sent.windows(2).map(|w| w[1] - w[0]).collect();
     // Without `Retry-After` the client's throttle times the retries: the first probe after
     // 50 ms (no jitter: apps of one tenant probe together), each failed probe 1.5 times later
     // than the one before.
@@ -295,6 +302,40 @@ fn on_log(
     (tracing::subscriber::set_default(subscriber), receiver)
 }
 
+/// Records (for this thread) tokio's time of each log line, down to DEBUG, that contains
+/// `needle`: in paused time, when the client did something.
+fn on_debug_log(
+    needle: &'static str,
+) -> (
+    tracing::subscriber::DefaultGuard,
+    std::sync::Arc<std::sync::Mutex<Vec<tokio::time::Instant>>>,
+) {
+    #[derive(Clone)]
+    struct Times(
+        &'static str,
+        std::sync::Arc<std::sync::Mutex<Vec<tokio::time::Instant>>>,
+    );
+    impl std::io::Write for Times {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if String::from_utf8_lossy(buf).contains(self.0) {
+                self.1.lock().unwrap().push(tokio::time::Instant::now());
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let times = Times(needle, Default::default());
+    let seen = times.1.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || times.clone())
+        .finish();
+    (tracing::subscriber::set_default(subscriber), seen)
+}
+
 #[tokio::test]
 async fn one_429_pauses_every_call_of_the_client() {
     // Current-thread runtime: the spawned call logs through this thread's subscriber.
@@ -328,7 +369,7 @@ async fn one_429_pauses_every_call_of_the_client() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_429_that_ends_its_call_pauses_nothing() {
     let graph = StandIn::start().await.unwrap();
     graph.script(
@@ -339,13 +380,10 @@ async fn a_429_that_ends_its_call_pauses_nothing() {
     );
     // No retries: the 429 is final, so nothing waits for its Retry-After.
     let client = client(&graph, RetryPolicy::none());
-    let start = Instant::now();
+    let start = tokio::time::Instant::now();
     let err = assign(&client, "a").await.unwrap_err();
     assert_eq!(err.status(), Some(429));
     assign(&client, "b").await.unwrap();
-    assert!(
-        start.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        start.elapsed()
-    );
+    // Paused time: any wait for the gate would show whole.
+    assert_eq!(start.elapsed(), Duration::ZERO);
 }

@@ -14,7 +14,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock (the wall clock unless a test pauses it): a paused-time test then sees the
+// limits in its own time.
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::Full;

@@ -15,7 +15,10 @@
 //! refused. A refused or failed request never counts as served.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
+
+// tokio's clock (the wall clock unless a test pauses it), as in `rate_limit.rs`.
+use tokio::time::Instant;
 
 use super::Reply;
 
