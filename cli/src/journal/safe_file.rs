@@ -87,3 +87,37 @@ fn sync_parent(path: &Path) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::open;
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("autopilot-ra-safe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        let _ = std::fs::remove_file(&path);
+        path
+    }
+
+    /// Kills `check -> Ok(())` and `>` replaced by `>=` or `==` in `check`: the limit itself is
+    /// allowed, one byte more is refused at open, before any read.
+    #[test]
+    fn the_size_bound_is_checked_at_open() {
+        let path = temp("bound.jsonl");
+        std::fs::write(&path, "0123456789").unwrap();
+        assert!(open(&path, "j", 10).is_ok());
+        let err = open(&path, "j", 9).unwrap_err();
+        assert!(err.contains("larger than"), "{err}");
+        assert!(open(&path, "j", 8).is_err());
+    }
+
+    /// Kills the `NotFound` guard replaced by `true`: only a missing file is created.
+    #[test]
+    fn a_path_that_cannot_be_looked_at_is_not_created() {
+        let file = temp("plain.txt");
+        std::fs::write(&file, "x").unwrap();
+        let err = open(&file.join("journal.jsonl"), "j", 10).unwrap_err();
+        assert!(err.starts_with("cannot open the journal j: "), "{err}");
+    }
+}
