@@ -1,6 +1,10 @@
 //! From the global flags to a [`GraphClient`]: cloud, base URL, and where the token comes from
 //! (`--token`/`GRAPH_TOKEN`, or an Azure SDK credential with `--auth`).
 
+use std::time::Duration;
+
+#[cfg(any(feature = "azure-identity", test))]
+use autopilot_resource_account::{AccessToken, TokenProvider};
 use autopilot_resource_account::{Cloud, GraphClient};
 use base64::Engine as _;
 
@@ -36,9 +40,12 @@ pub enum AuthArg {
     ManagedIdentity,
 }
 
+/// The client's timeout (the library's default), which also bounds the first token fetch.
+const TIMEOUT: Duration = autopilot_resource_account::DEFAULT_TIMEOUT;
+
 pub async fn connect(global: &Global) -> Result<Connection, ConnectError> {
     let cloud = Cloud::from(global.cloud);
-    let mut builder = GraphClient::builder().cloud(cloud);
+    let mut builder = GraphClient::builder().cloud(cloud).timeout(TIMEOUT);
     if let Some(url) = &global.base_url {
         builder = builder.base_url(url);
     }
@@ -57,19 +64,56 @@ pub async fn connect(global: &Global) -> Result<Connection, ConnectError> {
         let provider = azure::provider(auth, global, cloud)?;
         // Ask once up front: a sign-in problem stops the run before any row, and the token's
         // tenant binds the journal. The adapter caches it for the calls that follow.
-        let token = autopilot_resource_account::TokenProvider::token(&provider, &[cloud.scope()])
-            .await
-            .map_err(|e| ConnectError::SignIn(format!("cannot sign in: {e}")))?;
+        let token = first_token(&provider, cloud.scope(), TIMEOUT).await?;
         let tenant = tenant_of(token.secret());
         builder = builder.token_provider(provider);
         return finish(builder, tenant);
     }
-    let Some(token) = global.token.as_deref().filter(|t| !t.trim().is_empty()) else {
+    let Some(token) = global
+        .token
+        .as_deref()
+        .map(without_scheme)
+        .filter(|t| !t.is_empty())
+    else {
         return Err(ConnectError::Usage(no_token_hint().into()));
     };
     let tenant = tenant_of(token);
-    builder = builder.bearer_token(token.trim());
+    builder = builder.bearer_token(token);
     finish(builder, tenant)
+}
+
+/// The token without surrounding whitespace and without a `Bearer ` prefix (any case, any
+/// whitespace after it): a token copied with its scheme was sent as `Bearer Bearer …`.
+fn without_scheme(token: &str) -> &str {
+    let token = token.trim();
+    let (scheme, rest) = match token.find(char::is_whitespace) {
+        Some(at) => token.split_at(at),
+        None => (token, ""),
+    };
+    if scheme.eq_ignore_ascii_case("bearer") {
+        rest.trim_start()
+    } else {
+        token
+    }
+}
+
+#[cfg(any(feature = "azure-identity", test))]
+/// Asks `provider` once, for at most `timeout` (the client's): the Azure CLI, an unreachable
+/// managed-identity endpoint and the like have no bound of their own, and the run would wait
+/// for ever before any row. One line on failure (`SignIn`: exit 1).
+async fn first_token(
+    provider: &dyn TokenProvider,
+    scope: &str,
+    timeout: Duration,
+) -> Result<AccessToken, ConnectError> {
+    match tokio::time::timeout(timeout, provider.token(&[scope])).await {
+        Ok(Ok(token)) => Ok(token),
+        Ok(Err(e)) => Err(ConnectError::SignIn(format!("cannot sign in: {e}"))),
+        Err(_) => Err(ConnectError::SignIn(format!(
+            "cannot sign in: the credential gave no token within {} s (the client timeout)",
+            timeout.as_secs_f64()
+        ))),
+    }
 }
 
 fn finish(
@@ -183,8 +227,53 @@ mod azure {
 
 #[cfg(test)]
 mod tests {
-    use super::tenant_of;
+    use super::{ConnectError, first_token, tenant_of, without_scheme};
+    use autopilot_resource_account::{AccessToken, BoxFuture, TokenError, TokenProvider};
     use base64::Engine as _;
+    use std::time::Duration;
+
+    #[test]
+    fn a_pasted_bearer_prefix_is_dropped() {
+        for pasted in [
+            "Bearer eyJ0.x.y",
+            "bearer eyJ0.x.y",
+            "BEARER\t  eyJ0.x.y",
+            "  Bearer\n eyJ0.x.y \n",
+            "eyJ0.x.y",
+            " eyJ0.x.y\n",
+        ] {
+            assert_eq!(without_scheme(pasted), "eyJ0.x.y", "{pasted:?}");
+        }
+        assert_eq!(without_scheme("Bearer"), "");
+        assert_eq!(without_scheme("Bearer  "), "");
+        // Only a whole word `Bearer` is a scheme.
+        assert_eq!(without_scheme("Bearerish.x.y"), "Bearerish.x.y");
+        assert_eq!(without_scheme("Basic abc"), "Basic abc");
+    }
+
+    /// A credential that never answers (an `az` that hangs).
+    struct Hung;
+
+    impl TokenProvider for Hung {
+        fn token<'a>(&'a self, _: &'a [&'a str]) -> BoxFuture<'a, Result<AccessToken, TokenError>> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_token_waits_at_most_the_timeout() {
+        let started = tokio::time::Instant::now();
+        let Err(ConnectError::SignIn(message)) =
+            first_token(&Hung, "scope", Duration::from_secs(60)).await
+        else {
+            panic!("a hung credential must fail the sign-in");
+        };
+        assert_eq!(started.elapsed(), Duration::from_secs(60));
+        assert_eq!(
+            message,
+            "cannot sign in: the credential gave no token within 60 s (the client timeout)"
+        );
+    }
 
     fn jwt(claims: &str) -> String {
         let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);

@@ -7,13 +7,16 @@
 //! - a complete line from another endpoint, or from another tenant when both are known, refuses
 //!   the whole journal ([`LoadError::OtherEndpoint`]): its successes say nothing about this run;
 //! - the last entry for a row wins (a later failure undoes an earlier success);
-//! - only a final line without its newline (a torn write: a crash, a full disk) is ignored,
-//!   wherever it was cut, even inside a multi-byte character; any other unreadable line refuses
-//!   the journal rather than guess.
+//! - only a final line without its newline that starts as every entry does (a torn write: a
+//!   crash, a full disk) is ignored, wherever it was cut, even inside a multi-byte character;
+//!   any other unreadable line refuses the journal rather than guess.
 //!
 //! Writing appends one line per entry with a single `write` and `fsync`s it (`sync_data`)
 //! before the next row is reported, so at most the line being written can be lost or torn.
-//! Opening for append first cuts a torn tail, so the next entry starts on a line of its own.
+//! Loading cuts a torn tail, so the next entry starts on a line of its own, but only after the
+//! whole file was found to be a journal of this endpoint and tenant: a file that is not (the
+//! CSV file given as `--journal`, say) is refused unchanged, and so are symbolic links, files
+//! that are not regular and files over 64 MiB (see `safe_file`). A new journal is created `0600`.
 //!
 //! A run holds an exclusive lock on its journal from before it reads it until it ends
 //! ([`Journal::open`]): a second run on the same journal would read rows as not done that the
@@ -27,8 +30,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod safe_file;
+
 /// Journal entries carry this format version.
 const VERSION: u32 = 1;
+/// Larger files are refused unread: the CSV reader's bound (rows.rs), far above what runs over a
+/// fleet write (a few hundred bytes per row and run). A 600 MB file was read whole before.
+const MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The endpoint and tenant a run talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +135,12 @@ fn parse(
     binding: &Binding,
 ) -> Result<HashMap<String, Entry>, LoadError> {
     let complete = complete_len(bytes);
+    if !torn_entry(&bytes[complete..]) {
+        return Err(LoadError::Unreadable(format!(
+            "the journal {shown} is not a journal of this version of autopilot-ra (its last line \
+             is not an entry); it was left as it is: pass --journal <new file> to start another"
+        )));
+    }
     let mut last = HashMap::new();
     for (index, line) in bytes[..complete].split(|&b| b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -135,8 +149,9 @@ fn parse(
         let number = index + 1;
         let entry: Entry = serde_json::from_slice(line).map_err(|_| {
             LoadError::Unreadable(format!(
-                "the journal {shown} has an unreadable line {number} (not written by this \
-                 version of autopilot-ra?); pass --journal <new file> to start another"
+                "the journal {shown} is not a journal of this version of autopilot-ra (line \
+                 {number} is not an entry); it was left as it is: pass --journal <new file> to \
+                 start another"
             ))
         })?;
         if entry.v != VERSION {
@@ -162,6 +177,14 @@ fn parse(
     Ok(last)
 }
 
+/// Whether `tail`, the end of a file after its last newline, is empty or the start of an entry
+/// cut by a crash (every entry begins `{"v":1,`). Only such a tail may be cut: the last line
+/// of a CSV file or of anything else given as `--journal` never is.
+fn torn_entry(tail: &[u8]) -> bool {
+    let head = format!("{{\"v\":{VERSION},");
+    tail.starts_with(head.as_bytes()) || head.as_bytes().starts_with(tail)
+}
+
 /// Length of the part of `bytes` made of complete (newline-terminated) lines.
 fn complete_len(bytes: &[u8]) -> usize {
     bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
@@ -172,20 +195,19 @@ fn complete_len(bytes: &[u8]) -> usize {
 pub struct Journal {
     file: std::fs::File,
     path: PathBuf,
+    /// Set by [`Journal::load`] once the whole file is known to be a journal of the run's
+    /// binding: nothing in the file is changed before.
+    checked: bool,
 }
 
 impl Journal {
-    /// Opens (or creates) the journal at `path` and locks it for as long as the `Journal` lives
-    /// (the run), then cuts a torn last line. A journal another run holds is refused.
+    /// Opens (or creates, mode 0600) the journal at `path` and locks it for as long as the
+    /// `Journal` lives (the run). A journal another run holds is refused, and so is anything that
+    /// cannot be one: a symbolic link, a file that is not a regular one, a file over
+    /// [`MAX_BYTES`]. Nothing is read or changed yet: [`Journal::load`] does that.
     pub fn open(path: &Path) -> Result<Self, String> {
         let shown = crate::output::escape(&path.display().to_string());
-        let existed = path.exists();
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(path)
-            .map_err(|e| format!("cannot open the journal {shown}: {e}"))?;
+        let file = safe_file::open(path, &shown, MAX_BYTES)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -198,68 +220,77 @@ impl Journal {
                 return Err(format!("cannot lock the journal {shown}: {e}"));
             }
         }
-        let bytes =
-            read_all(&mut file).map_err(|e| format!("cannot read the journal {shown}: {e}"))?;
-        let complete = complete_len(&bytes);
-        if complete < bytes.len() {
-            file.set_len(complete as u64)
-                .and_then(|()| file.sync_data())
-                .map_err(|e| format!("cannot repair the torn end of the journal {shown}: {e}"))?;
-        }
-        if !existed {
-            sync_parent(path);
-        }
         Ok(Self {
             file,
             path: path.to_owned(),
+            checked: false,
         })
     }
 
-    /// The last entry of each row, from this journal written for `binding`.
+    /// The last entry of each row, from this journal written for `binding`. Only once every
+    /// line is found to be an entry for `binding` is a torn last line cut, so the next entry
+    /// starts on a line of its own.
     pub fn load(&mut self, binding: &Binding) -> Result<HashMap<String, Entry>, LoadError> {
         let shown = crate::output::escape(&self.path.display().to_string());
-        let bytes = read_all(&mut self.file)
-            .map_err(|e| LoadError::Unreadable(format!("cannot read the journal {shown}: {e}")))?;
-        parse(&bytes, &shown, binding)
+        let bytes = read_bounded(&mut self.file, MAX_BYTES)
+            .map_err(|e| LoadError::Unreadable(format!("cannot read the journal {shown}: {e}")))?
+            .ok_or_else(|| LoadError::Unreadable(too_large(&shown)))?;
+        let last = parse(&bytes, &shown, binding)?;
+        let complete = complete_len(&bytes);
+        if complete < bytes.len() {
+            self.file
+                .set_len(complete as u64)
+                .and_then(|()| self.file.sync_data())
+                .map_err(|e| {
+                    LoadError::Unreadable(format!(
+                        "cannot repair the torn end of the journal {shown}: {e}"
+                    ))
+                })?;
+        }
+        self.checked = true;
+        Ok(last)
     }
 
-    /// Appends `entry` as one line and syncs it to disk.
+    /// Appends `entry` as one line and syncs it to disk. Refused before [`Journal::load`] has
+    /// found the file to be this run's journal.
     pub fn record(&mut self, entry: &Entry) -> Result<(), String> {
+        let shown = || crate::output::escape(&self.path.display().to_string());
+        if !self.checked {
+            return Err(format!(
+                "the journal {} was not read before writing (a bug): nothing written",
+                shown()
+            ));
+        }
         let mut line = serde_json::to_vec(entry).map_err(|e| e.to_string())?;
         line.push(b'\n');
         self.file
             .write_all(&line)
             .and_then(|()| self.file.sync_data())
-            .map_err(|e| {
-                format!(
-                    "cannot write the journal {}: {e}",
-                    crate::output::escape(&self.path.display().to_string())
-                )
-            })
+            .map_err(|e| format!("cannot write the journal {}: {e}", shown()))
     }
 }
 
-/// The whole file, through `file` (appends still go to the end, whatever was read).
-fn read_all(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+fn too_large(shown: &str) -> String {
+    format!(
+        "the journal {shown} is larger than {} MiB: not a journal of this tool? (left as it is; \
+         pass --journal <new file>)",
+        MAX_BYTES >> 20
+    )
+}
+
+/// The whole file through `file` (appends still go to the end, whatever was read), or `None`
+/// when it is longer than `limit`.
+fn read_bounded(file: &mut std::fs::File, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
     file.seek(SeekFrom::Start(0))?;
-    file.read_to_end(&mut bytes)?;
-    Ok(bytes)
+    read_at_most(file, limit)
 }
 
-/// Makes a new journal's directory entry durable too (best effort; not possible everywhere).
-fn sync_parent(path: &Path) {
-    #[cfg(unix)]
-    if let Some(parent) = path.parent() {
-        let parent = if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        };
-        if let Ok(dir) = std::fs::File::open(parent) {
-            let _ = dir.sync_all();
-        }
-    }
+/// All of `reader`, or `None` when it has more than `limit` bytes: at most one byte past the
+/// limit is read, whatever the file is (it may have grown since its size was checked).
+fn read_at_most(reader: impl Read, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    reader.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 #[cfg(test)]
@@ -290,6 +321,7 @@ mod tests {
         let b = binding("https://graph.microsoft.com/beta", None);
         let path = temp("held.jsonl");
         let mut first = Journal::open(&path).unwrap();
+        assert!(first.load(&b).unwrap().is_empty());
         let err = Journal::open(&path).unwrap_err();
         assert!(err.contains("another run holds it"), "{err}");
         assert!(err.contains(&path.display().to_string()), "{err}");
@@ -305,6 +337,7 @@ mod tests {
 
     fn write(path: &Path, binding: &Binding, entries: &[(&str, Outcome)]) {
         let mut journal = Journal::open(path).unwrap();
+        journal.load(binding).unwrap();
         for (row, outcome) in entries {
             journal
                 .record(&Entry::new(binding, (*row).into(), 2, *outcome))
@@ -397,6 +430,43 @@ mod tests {
         let bytes = [good.as_slice(), b"{\"v\":1,\"endp\n", good.as_slice()].concat();
         std::fs::write(&path, bytes).unwrap();
         let err = load(&path, &b).unwrap_err();
-        assert!(err.to_string().contains("unreadable line 2"), "{err}");
+        assert!(err.to_string().contains("line 2 is not an entry"), "{err}");
+    }
+
+    #[test]
+    fn reading_stops_one_byte_past_the_limit() {
+        // An endless reader: reading it whole would never end.
+        assert_eq!(read_at_most(std::io::repeat(b'x'), 1000).unwrap(), None);
+        assert_eq!(read_at_most(&b"abc"[..], 3).unwrap().unwrap(), b"abc");
+        assert_eq!(read_at_most(&b"abcd"[..], 3).unwrap(), None);
+    }
+
+    #[test]
+    fn nothing_is_written_before_the_journal_was_read() {
+        // Kills `delete !` in `if !self.checked` (record before load would append to any file).
+        let b = binding("https://graph.microsoft.com/beta", None);
+        let path = temp("unchecked.jsonl");
+        let mut journal = Journal::open(&path).unwrap();
+        let err = journal
+            .record(&Entry::new(&b, "r1".into(), 2, Outcome::Verified))
+            .unwrap_err();
+        assert!(err.contains("not read before writing"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
+    }
+
+    #[test]
+    fn a_last_line_that_is_no_entry_is_refused_and_kept() {
+        let b = binding("https://graph.microsoft.com/beta", None);
+        for text in ["room-1,Room 1", "{\"v\":2,", "\n  ", "{\"x\":1}"] {
+            let path = temp("tail.jsonl");
+            std::fs::write(&path, text).unwrap();
+            let err = Journal::open(&path).unwrap().load(&b).unwrap_err();
+            assert!(err.to_string().contains("not a journal"), "{text:?}: {err}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        }
+        // Each cut of an entry is torn, down to its first byte.
+        for tail in ["{", "{\"v\":1", "{\"v\":1,\"endpoint\":\"ht"] {
+            assert!(torn_entry(tail.as_bytes()), "{tail}");
+        }
     }
 }

@@ -168,10 +168,9 @@ impl Output {
     }
 
     fn json_line(self, value: &Value) {
-        // serde_json escapes every control character, so JSON output needs no other escaping.
-        let mut stdout = std::io::stdout().lock();
-        let _ = serde_json::to_writer(&mut stdout, value);
-        let _ = stdout.write_all(b"\n");
+        let mut line = json_text(value);
+        line.push('\n');
+        let _ = std::io::stdout().lock().write_all(line.as_bytes());
     }
 }
 
@@ -198,13 +197,59 @@ pub fn table(counts: &[(String, usize)]) -> String {
     text
 }
 
-/// Makes a value safe to print on a terminal: control characters (ESC and the rest of C0/C1,
-/// so no ANSI sequence), bidirectional overrides and backslashes are shown as Rust escapes.
+/// Characters that are never printed as they are, in text or JSON: C0 and C1 controls and DEL
+/// (`char::is_control`: ESC and CSI start terminal sequences), and the invisible formatting
+/// characters that reorder or hide text: bidirectional marks, embeddings, overrides and
+/// isolates, zero-width characters, line and paragraph separators, the byte-order mark,
+/// interlinear annotations and tags. The one definition of what is escaped, for every output
+/// (the CSV reader may use it too).
+pub fn is_escaped(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{ad}'                      // soft hyphen
+            | '\u{61c}'                   // Arabic letter mark
+            | '\u{180e}'                  // Mongolian vowel separator
+            | '\u{200b}'..='\u{200f}'     // zero-width space, (non-)joiner, LRM, RLM
+            | '\u{2028}'..='\u{202e}'     // line and paragraph separators; LRE, RLE, PDF, LRO, RLO
+            | '\u{2060}'..='\u{2064}'     // word joiner, invisible operators
+            | '\u{2066}'..='\u{206f}'     // LRI, RLI, FSI, PDI; deprecated format characters
+            | '\u{feff}'                  // byte-order mark, zero-width no-break space
+            | '\u{fff9}'..='\u{fffb}'     // interlinear annotation
+            | '\u{e0000}'..='\u{e007f}'   // tags
+        )
+}
+
+/// `value` as one line of JSON where every [`is_escaped`] character is written `\uXXXX` (a
+/// surrogate pair beyond the BMP): serde_json escapes only those below U+0020, so C1 controls,
+/// DEL and bidirectional overrides reached the terminal of whoever read the output. The text
+/// still parses to the same value.
+pub fn json_text(value: &Value) -> String {
+    let raw = value.to_string();
+    if !raw.chars().any(is_escaped) {
+        return raw;
+    }
+    // Outside strings JSON text is ASCII without controls, so every such character is inside a
+    // string, where `\uXXXX` stands for it.
+    let mut out = String::with_capacity(raw.len() + 16);
+    for c in raw.chars() {
+        if is_escaped(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Makes a value safe to print on a terminal: every [`is_escaped`] character and backslashes
+/// (so that an escape is never ambiguous) are shown as Rust escapes (`\u{9b}`, `\n`, `\\`).
 pub fn escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
-        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi || c == '\\' {
+        if is_escaped(c) || c == '\\' {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -215,7 +260,8 @@ pub fn escape(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{escape, is_escaped, json_text};
+    use serde_json::json;
 
     #[test]
     fn escapes_what_could_drive_a_terminal() {
@@ -226,5 +272,68 @@ mod tests {
         assert_eq!(escape("\u{9b}2J"), "\\u{9b}2J");
         assert_eq!(escape("abc\u{202e}fed"), "abc\\u{202e}fed");
         assert_eq!(escape("a\\u{1b}"), "a\\\\u{1b}");
+    }
+
+    /// One of each class: C0 (ESC), DEL, C1 (CSI), Arabic letter mark, zero-width space,
+    /// line and paragraph separators, byte-order mark, every bidi embedding, override and
+    /// isolate, LRM/RLM, a tag character.
+    const ESCAPED: &[char] = &[
+        '\u{1b}',
+        '\u{7f}',
+        '\u{80}',
+        '\u{9b}',
+        '\u{9f}',
+        '\u{61c}',
+        '\u{200b}',
+        '\u{200e}',
+        '\u{200f}',
+        '\u{2028}',
+        '\u{2029}',
+        '\u{202a}',
+        '\u{202b}',
+        '\u{202c}',
+        '\u{202d}',
+        '\u{202e}',
+        '\u{2066}',
+        '\u{2067}',
+        '\u{2068}',
+        '\u{2069}',
+        '\u{feff}',
+        '\u{e0041}',
+    ];
+
+    #[test]
+    fn every_class_is_escaped_in_text() {
+        for &c in ESCAPED {
+            assert!(is_escaped(c), "{c:?}");
+            let shown = escape(&format!("a{c}b"));
+            assert_eq!(shown, format!("a\\u{{{:x}}}b", c as u32), "{c:?}");
+        }
+        for c in [
+            'a', 'é', '☕', ' ', '-', '\u{a0}', '\u{2010}', '\u{2030}', '\u{2070}',
+        ] {
+            assert!(!is_escaped(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn every_class_is_escaped_in_json_and_parses_back() {
+        for &c in ESCAPED {
+            let value = json!({"displayName": format!("a{c}b")});
+            let line = json_text(&value);
+            assert!(!line.chars().any(is_escaped), "{c:?}: {line}");
+            assert!(line.is_ascii(), "{c:?}: {line}");
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&line).unwrap(),
+                value
+            );
+        }
+        let line = json_text(&json!({"d": "Bad\u{9b}31mRED\u{7f}\u{61c}"}));
+        assert_eq!(line, r#"{"d":"Bad\u009b31mRED\u007f\u061c"}"#);
+        // Beyond the BMP: a surrogate pair.
+        assert_eq!(json_text(&json!("\u{e0041}")), r#""\udb40\udc41""#);
+        // Everything else is serde_json's text, unchanged.
+        let plain = json!({"d": "Salle ☕ \"A\"\n", "n": 1});
+        assert_eq!(json_text(&plain), plain.to_string());
     }
 }

@@ -663,8 +663,19 @@ async fn an_assignment_that_does_not_show_in_time_is_unverified_and_retried() {
         2
     );
 
-    // Later, the devices show it: --resume reads them again and finds the work done.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Later, the devices show it: --resume reads them again and finds the work done. Waits
+    // for that event (both devices report the account), polling at most 30 s.
+    for _ in 0..600 {
+        let shown = |id: &str| {
+            graph
+                .device(id)
+                .is_some_and(|d| d.user_principal_name.is_some())
+        };
+        if shown("dev-1") && shown("dev-2") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let before = graph.requests().len();
     let out = run(&args, &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", both(&out));
