@@ -132,8 +132,9 @@ pub fn client_options(cloud: Cloud) -> ClientOptions {
 ///   300 characters). Secrets are replaced by `<redacted>` by the structure around them, whatever
 ///   their length: values of secret-named fields (`"client_secret": "…"`, `password = …`,
 ///   `secret=…`), URL userinfo and query values, the credentials after `Bearer`/`Basic` (any
-///   separator or encoding), JWTs and Entra client secrets, wherever they stand. A quoted value is read as a string, escapes and all (`\"`, `\\`, `\u0022`, JSON
-///   inside a JSON string): it ends at its closing quote, or with the line.
+///   separator or encoding), JWTs and Entra client secrets, wherever they stand. A quoted value
+///   is read as a string, escapes and all (`\"`, `\\`, `\u0022`, JSON inside a JSON string): it
+///   ends at its closing quote, or with the line.
 ///
 /// Clones share one cache. The credential's own `Debug` output is never shown.
 ///
