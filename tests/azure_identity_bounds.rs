@@ -188,3 +188,53 @@ async fn credential_errors_with_secrets_glued_to_punctuation_are_redacted_for_an
         assert!(!error.to_string().contains("SECRET"), "{error}");
     }
 }
+
+/// A one-second token first, then failures that take a second each.
+#[derive(Debug, Default)]
+struct ExpiresThenFails {
+    calls: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for ExpiresThenFails {
+    async fn get_token(
+        &self,
+        _: &[&str],
+        _: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AzureToken> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Ok(AzureToken::new(
+                "token-1",
+                OffsetDateTime::now_utc() + TimeDelta::seconds(1),
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Err(azure_core::Error::with_message(
+            ErrorKind::Credential,
+            "AADSTS50000: refresh failed",
+        ))
+    }
+}
+
+/// Kills the mutant "replace match guard `now < cached.expires_at` with true" in the branch
+/// where a caller shares a failure that completed while it waited: it served the expired token.
+#[tokio::test(start_paused = true)]
+async fn a_caller_sharing_a_failed_refresh_never_gets_the_expired_token() {
+    let credential = Arc::new(ExpiresThenFails::default());
+    let adapter = AzureCredential::new(credential.clone());
+    assert_eq!(token(&adapter).await.unwrap(), "token-1");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let first = tokio::spawn({
+        let adapter = adapter.clone();
+        async move { token(&adapter).await }
+    });
+    // The second caller arrives while the first one's refresh is under way, and shares it.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let second = token(&adapter).await;
+    let first = first.await.unwrap();
+    for outcome in [first, second] {
+        let error = outcome.unwrap_err();
+        assert!(error.message().contains("AADSTS50000"), "{error}");
+    }
+    assert_eq!(credential.calls.load(Ordering::SeqCst), 2);
+}
