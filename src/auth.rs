@@ -135,3 +135,29 @@ impl TokenProvider for StaticToken {
         Box::pin(async move { Ok(token) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kills the mutants of `<impl Debug for AccessToken>::fmt`: one that prints the token (a
+    /// derived `Debug`, `f.write_str(&self.0)`) and `Ok(Default::default())`, which prints
+    /// nothing and hides that a token is there. The doctest says the same, but a run without
+    /// doctests (cargo-mutants' `--lib`) did not see it.
+    #[test]
+    fn debug_names_the_token_and_never_shows_it() {
+        let token = AccessToken::new("eyJ0eXAi.secret-part");
+        for shown in [
+            format!("{token:?}"),
+            format!("{token:#?}"),
+            format!("{:?}", Some(&token)),
+        ] {
+            assert!(!shown.contains("secret-part"), "{shown}");
+            assert!(shown.contains("AccessToken(<redacted>)"), "{shown}");
+        }
+        assert_eq!(
+            format!("{:?}", StaticToken(token)),
+            "StaticToken(AccessToken(<redacted>))"
+        );
+    }
+}

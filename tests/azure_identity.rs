@@ -1,5 +1,8 @@
 //! The `azure-identity` adapter, with no network: a `TokenCredential` test double, a fake token
 //! endpoint behind the real `ClientSecretCredential`, and a loopback stand-in for Graph.
+//!
+//! Tests about token lifetimes run on tokio's paused clock (the adapter keeps expiries on it), so
+//! a loaded machine cannot make a token expire, or a credential call end, early or late.
 #![cfg(feature = "azure-identity")]
 
 mod support;
@@ -218,7 +221,7 @@ async fn a_cached_token_is_reused_across_calls_and_clones() {
     assert_eq!(double.calls(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_token_is_refreshed_the_configured_margin_before_it_expires() {
     // Ten-minute tokens, refreshed when less than ten minutes minus 600 ms are left.
     let double = Double::new([Step::Token(TimeDelta::minutes(10))]);
@@ -233,7 +236,7 @@ async fn the_token_is_refreshed_the_configured_margin_before_it_expires() {
     assert_eq!(double.calls(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_token_that_arrives_inside_the_margin_is_refreshed_at_half_its_life() {
     // Two-second tokens under the default five-minute margin: reused for about a second.
     let double = Double::new([millis(2_000)]);
@@ -251,7 +254,7 @@ fn the_default_margin_is_five_minutes() {
     assert_eq!(DEFAULT_REFRESH_BEFORE, Duration::from_secs(300));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn fifty_concurrent_calls_on_an_expired_cache_make_one_credential_call() {
     // The first token lives 300 ms; the refresh takes 200 ms, so all 50 calls overlap it.
     let double = Double::slow(Duration::from_millis(200), [millis(300), hours(1)]);
@@ -281,7 +284,7 @@ async fn fifty_concurrent_calls_on_an_expired_cache_make_one_credential_call() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn concurrent_callers_share_one_failure() {
     let double = Double::slow(
         Duration::from_millis(200),
@@ -387,7 +390,7 @@ async fn very_long_errors_are_cut_and_empty_ones_still_say_something() {
     assert!(text.ends_with(": Credential error"), "{text}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failed_refresh_serves_the_still_valid_token_and_retries_later() {
     // token-1 lives 4 s (refreshed after ~2 s); the refresh fails; then the credential recovers.
     let double = Double::new([
@@ -531,7 +534,7 @@ async fn invalidating_a_token_the_cache_no_longer_holds_keeps_the_new_one() {
     assert_eq!(double.calls(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_hung_credential_fails_calls_within_the_client_timeout() {
     let double = Double::slow(Duration::from_secs(3600), [hours(1)]);
     let client = GraphClient::builder()
