@@ -55,7 +55,7 @@ impl Counts {
 
 pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Status, Failure> {
     let csv = &args.csv.csv;
-    let (rows, bad) = rows::read(csv).map_err(Failure::Usage)?;
+    let rows::Sheet { rows, bad, notes } = rows::read(csv).map_err(Failure::Usage)?;
     let connection = connect::connect(global).await?;
     let journal_path = args.journal.clone().unwrap_or_else(|| default_journal(csv));
     // Locked from here to the end of the run: what it reads stays true while it writes.
@@ -63,6 +63,7 @@ pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Statu
     let last = journal
         .load(&connection.binding)
         .map_err(|e| Failure::Usage(e.to_string()))?;
+    out.notes(&csv.display().to_string(), &notes);
     for row in &bad {
         out.bad_row(&csv.display().to_string(), row.line, &row.why);
     }
