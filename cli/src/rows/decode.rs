@@ -40,18 +40,18 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, String> {
             note: Some(format!("read as {} (byte-order mark)", encoding.name())),
         });
     }
-    if std::str::from_utf8(bytes).is_ok() {
-        return Ok(Decoded {
-            bytes: Cow::Borrowed(bytes),
-            note: None,
-        });
-    }
     if bytes.contains(&0) {
         // No text encoding of a CSV file has NUL bytes but UTF-16 and UTF-32.
         return Err(
             "has NUL bytes: UTF-16 or UTF-32 without a byte-order mark? Save it as CSV UTF-8"
                 .into(),
         );
+    }
+    if std::str::from_utf8(bytes).is_ok() {
+        return Ok(Decoded {
+            bytes: Cow::Borrowed(bytes),
+            note: None,
+        });
     }
     if has_utf8_beyond_ascii(bytes) {
         // UTF-8 with damage: reading it all as Windows-1252 would garble every accented
@@ -125,8 +125,10 @@ mod tests {
             err,
             "starts with a UTF-16LE byte-order mark but is not valid UTF-16LE"
         );
-        let err = decode(b"a\x00,\x00b\x00\xe9\x00").unwrap_err();
-        assert!(err.starts_with("has NUL bytes"), "{err}");
+        for nul in [&b"a\x00,\x00b\x00\xe9\x00"[..], b"a,b\x00"] {
+            let err = decode(nul).unwrap_err();
+            assert!(err.starts_with("has NUL bytes"), "{err}");
+        }
         // UTF-8 with one bad byte stays UTF-8: the good row's "é" is not garbled.
         let mut bytes = "a\nRéunion\nb".as_bytes().to_vec();
         bytes.push(0xff);

@@ -28,7 +28,8 @@ pub fn detect(text: &[u8], known: impl Fn(&str) -> bool) -> Layout {
         };
     }
     let header = header_line(text);
-    // The split that names most of our columns wins; then the most frequent character.
+    // The split that names most of our columns wins; then the most frequent character; then
+    // the earlier candidate (so a header with none of them is comma-separated).
     let best = CANDIDATES
         .iter()
         .map(|&d| {
@@ -38,7 +39,6 @@ pub fn detect(text: &[u8], known: impl Fn(&str) -> bool) -> Layout {
                 count_outside_quotes(header, d),
             )
         })
-        .filter(|&(_, _, count)| count > 0)
         .fold(None, |best: Option<(u8, usize, usize)>, this| match best {
             Some(b) if (b.1, b.2) >= (this.1, this.2) => Some(b),
             _ => Some(this),
@@ -137,6 +137,10 @@ mod tests {
         // A `;` inside a header of a comma file, or inside quotes, does not count.
         assert_eq!(delimiter("serial,upn,notes; misc\n"), ',');
         assert_eq!(delimiter("\"a;b;c\",serial\n"), ',');
+        assert_eq!(delimiter("\"a;b;c\",d\n"), ',');
+        // Only the header line counts, and it ends at the first line break outside quotes.
+        assert_eq!(delimiter("a;b\nx,y,z,w\n"), ';');
+        assert_eq!(delimiter("\"a\nb,c,d\";e\n"), ';');
         // Known columns outweigh frequency: two known fields split at ';' beat three commas.
         assert_eq!(delimiter("serial;upn;x,y,z,w\n"), ';');
         // Nothing known: the most frequent, commas first on a tie, commas when there is none.

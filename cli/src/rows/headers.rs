@@ -166,6 +166,8 @@ fn missing(what: &str, wanted: &[Column], headers: &[String], columns: &Columns)
     let closest = columns
         .ignored
         .iter()
+        // A header longer than any spelling is no near miss (and may be a whole file).
+        .filter(|header| header.len() <= 128)
         .flat_map(|header| {
             wanted.iter().flat_map(move |column| {
                 column.aliases().iter().map(move |alias| {
@@ -187,12 +189,21 @@ fn missing(what: &str, wanted: &[Column], headers: &[String], columns: &Columns)
     message
 }
 
+/// At most 20 headers of at most 64 characters each: the message stays one readable line
+/// whatever the first line of the file holds.
 fn quoted(headers: &[String]) -> String {
-    headers
+    let mut shown: Vec<String> = headers
         .iter()
-        .map(|h| format!("\"{}\"", escape(h)))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .take(20)
+        .map(|h| match h.char_indices().nth(64) {
+            Some((cut, _)) => format!("\"{}…\"", escape(&h[..cut])),
+            None => format!("\"{}\"", escape(h)),
+        })
+        .collect();
+    if headers.len() > 20 {
+        shown.push(format!("… ({} in all)", headers.len()));
+    }
+    shown.join(", ")
 }
 
 #[cfg(test)]
@@ -252,6 +263,17 @@ mod tests {
             Some("ignored columns: \"Windows Product ID\", \"Hardware Hash\", \"Group Tag\"")
         );
         assert_eq!(map(&headers("serial,upn")).unwrap().note(), None);
+    }
+
+    #[test]
+    fn a_huge_header_row_gives_a_short_message() {
+        let long = "x".repeat(100_000);
+        let err = map(&[long.clone(), "upn".into()]).unwrap_err();
+        assert!(err.len() < 200, "{err}");
+        let many: Vec<String> = (0..30).map(|i| format!("h{i}")).collect();
+        let err = map(&many).unwrap_err();
+        assert!(err.contains("\"h19\", … (30 in all);"), "{err}");
+        assert!(!err.contains("h20"), "{err}");
     }
 
     #[test]

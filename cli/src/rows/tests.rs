@@ -323,3 +323,80 @@ fn a_changed_resource_account_name_is_another_fingerprint() {
         }
     }
 }
+
+#[test]
+fn read_takes_files_up_to_64_mib() {
+    assert_eq!(MAX_FILE_BYTES, 64 << 20);
+    let dir = std::env::temp_dir().join(format!("autopilot-ra-rows-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big.csv");
+    let file = std::fs::File::create(&path).unwrap();
+    // Sparse, all NUL: a file within the cap is refused for its content, not its size.
+    file.set_len(MAX_FILE_BYTES).unwrap();
+    let err = read(&path).unwrap_err();
+    assert!(err.contains("has NUL bytes"), "{err}");
+    file.set_len(MAX_FILE_BYTES + 1).unwrap();
+    let err = read(&path).unwrap_err();
+    assert!(err.ends_with("big.csv is larger than 64 MiB"), "{err}");
+    std::fs::copy("tests/data/rooms-semicolon.csv", &path).unwrap();
+    assert_eq!(read(&path).unwrap().rows, plain());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_row_asks_for_its_assignment() {
+    let rows = plain();
+    let assignment = rows[3].assignment();
+    assert_eq!(
+        assignment.user_principal_name.as_deref(),
+        Some("huddle-5a@contoso.com")
+    );
+    assert_eq!(
+        assignment.addressable_user_name.as_deref(),
+        Some("Huddle 5A")
+    );
+    assert_eq!(assignment.resource_account_name, None);
+    assert_eq!(
+        rows[0].assignment().resource_account_name.as_deref(),
+        Some("room-101")
+    );
+    assert_eq!(rows[0].serial(), Some("PF3ABC101"));
+    let by_id = Row {
+        target: Target::Device("d-1".into()),
+        ..rows[0].clone()
+    };
+    assert_eq!(by_id.serial(), None);
+}
+
+#[test]
+fn values_have_a_length_and_upns_a_form() {
+    let long = |n: usize| format!("serial_number,upn\n{},a@b.c\n", "x".repeat(n));
+    assert_eq!(parse_text(&long(1024)).0.len(), 1);
+    let (_, bad) = parse_text(&long(1025));
+    assert_eq!(bad[0].why, "serial_number is longer than 1024 characters");
+    for upn in ["@b.c", "a@", "a@b@c", "a b@c", "ab.c"] {
+        let (rows, bad) = parse_text(&format!("serial_number,upn\nSN-1,\"{upn}\"\n"));
+        assert!(rows.is_empty(), "{upn}");
+        assert!(
+            bad[0].why.ends_with("is not of the form name@domain"),
+            "{upn}"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_row_after_a_sep_line_keeps_its_line() {
+    let mut text = "sep=,\nserial,upn,name\nSN-1,a@b.c,Réunion\n"
+        .as_bytes()
+        .to_vec();
+    text.extend(b"SN-\xff2,b@b.c,x\n");
+    let sheet = parse(&text).unwrap();
+    assert_eq!(sheet.rows[0].line, 3);
+    assert_eq!(
+        sheet.bad,
+        [BadRow {
+            line: 4,
+            why: "is not valid UTF-8".into()
+        }]
+    );
+}
