@@ -274,6 +274,11 @@ mod tests {
         let err = map(&many).unwrap_err();
         assert!(err.contains("\"h19\", … (30 in all);"), "{err}");
         assert!(!err.contains("h20"), "{err}");
+        let err = map(&many[..20]).unwrap_err();
+        assert!(
+            err.contains("\"h19\"; unknown column") && !err.contains("in all"),
+            "{err}"
+        );
     }
 
     #[test]
