@@ -64,7 +64,7 @@ impl Counts {
 
 pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Status, Failure> {
     let csv = &args.csv.csv;
-    let (rows, bad) = rows::read(csv).map_err(Failure::Usage)?;
+    let rows::Sheet { rows, bad, notes } = rows::read(csv).map_err(Failure::Usage)?;
     if let Some(path) = &args.csv.report {
         report::check(path).map_err(Failure::Usage)?;
     }
@@ -75,6 +75,7 @@ pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Statu
     let last = journal
         .load(&connection.binding)
         .map_err(|e| Failure::Usage(e.to_string()))?;
+    out.notes(&csv.display().to_string(), &notes);
     let mut sink = Sink::new(out);
     for row in &bad {
         out.bad_row(&csv.display().to_string(), row.line, &row.why);

@@ -70,7 +70,7 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
         .token_provider(credential)
         .build()
         .map_err(|e| Failure::Run(e.to_string()))?;
-    let (rows, _) = rows::parse(ROOMS.as_bytes()).map_err(Failure::Run)?;
+    let rows = rows::parse(ROOMS.as_bytes()).map_err(Failure::Run)?.rows;
 
     say("$ autopilot-ra plan --csv rooms.csv");
     let stop = crate::refusal::Stop::default();

@@ -81,8 +81,9 @@ async fn unassign_rows(
     verify_timeout: Duration,
     out: Output,
 ) -> Result<Status, Failure> {
-    let (rows, bad) = rows::read(csv).map_err(Failure::Usage)?;
+    let rows::Sheet { rows, bad, notes } = rows::read(csv).map_err(Failure::Usage)?;
     let connection = connect::connect(global).await?;
+    out.notes(&csv.display().to_string(), &notes);
     for row in &bad {
         out.bad_row(&csv.display().to_string(), row.line, &row.why);
     }

@@ -124,6 +124,18 @@ impl Output {
         }
     }
 
+    /// How a CSV file was read (its encoding, delimiter, ignored columns), told once before its
+    /// rows: `{"note": …, "file": …}` in JSON, a line on stderr in text.
+    pub fn notes(self, file: &str, notes: &[String]) {
+        for note in notes {
+            if self.json() {
+                self.json_line(&json!({"note": note, "file": file}));
+            } else {
+                tell!("{}: {}", escape(file), escape(note));
+            }
+        }
+    }
+
     /// The closing counts (`snake_case` names: JSON keys, and words in text).
     pub fn summary(self, counts: &[(&str, usize)], note: Option<&str>) {
         if self.json() {

@@ -355,11 +355,13 @@ pub async fn run(
     args: &crate::args::CsvArgs,
     out: crate::output::Output,
 ) -> Result<crate::Status, crate::Failure> {
-    let (rows, bad) = crate::rows::read(&args.csv).map_err(crate::Failure::Usage)?;
+    let crate::rows::Sheet { rows, bad, notes } =
+        crate::rows::read(&args.csv).map_err(crate::Failure::Usage)?;
     if let Some(path) = &args.report {
         crate::report::check(path).map_err(crate::Failure::Usage)?;
     }
     let connection = crate::connect::connect(global).await?;
+    out.notes(&args.csv.display().to_string(), &notes);
     let mut sink = crate::report::Sink::new(out);
     for row in &bad {
         out.bad_row(&args.csv.display().to_string(), row.line, &row.why);

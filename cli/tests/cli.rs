@@ -164,7 +164,7 @@ async fn bad_rows_are_reported_with_their_line_and_never_sent() {
         "line 4: has neither a serial_number nor a device_id; skipped",
         "line 6: the same device as line 2; skipped",
         "line 7: empty user_principal_name; skipped",
-        "line 8: device_id contains a control character; skipped",
+        "line 8: device_id contains a control character (U+001B); skipped",
     ] {
         assert!(stderr.contains(expected), "{expected}\n{stderr}");
     }
