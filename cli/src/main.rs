@@ -26,6 +26,7 @@ macro_rules! tell {
 
 mod apply;
 mod args;
+mod characters;
 mod connect;
 mod demo;
 mod device;

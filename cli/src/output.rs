@@ -209,26 +209,10 @@ pub fn table(counts: &[(String, usize)]) -> String {
     text
 }
 
-/// Characters that are never printed as they are, in text or JSON: C0 and C1 controls and DEL
-/// (`char::is_control`: ESC and CSI start terminal sequences), and the invisible formatting
-/// characters that reorder or hide text: bidirectional marks, embeddings, overrides and
-/// isolates, zero-width characters, line and paragraph separators, the byte-order mark,
-/// interlinear annotations and tags. The one definition of what is escaped, for every output
-/// (the CSV reader may use it too).
+/// Characters that are never printed as they are, in text or JSON: the one list in
+/// [`crate::characters`] (controls, bidirectional controls, invisible formatting characters).
 pub fn is_escaped(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{ad}'                      // soft hyphen
-            | '\u{61c}'                   // Arabic letter mark
-            | '\u{180e}'                  // Mongolian vowel separator
-            | '\u{200b}'..='\u{200f}'     // zero-width space, (non-)joiner, LRM, RLM
-            | '\u{2028}'..='\u{202e}'     // line and paragraph separators; LRE, RLE, PDF, LRO, RLO
-            | '\u{2060}'..='\u{2064}'     // word joiner, invisible operators
-            | '\u{2066}'..='\u{206f}'     // LRI, RLI, FSI, PDI; deprecated format characters
-            | '\u{feff}'                  // byte-order mark, zero-width no-break space
-            | '\u{fff9}'..='\u{fffb}'     // interlinear annotation
-            | '\u{e0000}'..='\u{e007f}'   // tags
-        )
+    crate::characters::is_hidden(c)
 }
 
 /// `value` as one line of JSON where every [`is_escaped`] character is written `\uXXXX` (a

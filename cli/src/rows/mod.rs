@@ -6,7 +6,6 @@
 //! [`headers`] (spellings and ignored columns), [`record`] (one row, [`characters`] it refuses),
 //! [`duplicates`] (rows that cannot both be right).
 
-mod characters;
 mod decode;
 mod delimiter;
 mod duplicates;

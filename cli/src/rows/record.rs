@@ -1,8 +1,8 @@
 //! One CSV record to one row, or the reason it cannot be one.
 
-use super::characters::{code_point, first_hidden};
 use super::headers::{Column, Columns};
 use super::{Row, Target};
+use crate::characters::{code_point, first_hidden};
 
 /// Longer values are refused: no serial, id, UPN or name comes near it.
 const MAX_VALUE_CHARS: usize = 1024;
