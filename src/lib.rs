@@ -96,6 +96,7 @@
 //! that retry.
 #![deny(missing_docs)]
 
+mod account;
 pub mod auth;
 #[cfg(feature = "azure-identity")]
 pub mod azure_identity;
@@ -117,6 +118,7 @@ pub mod stand_in;
 mod throttle;
 mod verify;
 
+pub use account::{AccountCheck, AccountStatus, TEAMS_ROOMS_SKUS};
 pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
 pub use bulk::{BulkItem, BulkOptions, DEFAULT_CONCURRENCY, Outcome, Pacing, RateHint, Target};
 pub use client::{
