@@ -353,3 +353,36 @@ async fn the_stand_in_honours_select_and_lists_microsofts_sku_ids() {
     );
     assert_eq!(graph.requests().last().unwrap().operation, None);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_reads_go_through_the_clients_retries() {
+    let (graph, _) = tenant().await;
+    let client = GraphClient::builder()
+        .base_url(&graph.base_url())
+        .bearer_token("t")
+        .build()
+        .unwrap();
+    let upn = "room-basic@contoso.com";
+    graph.script(
+        upn,
+        [Reply::status(503)
+            .header("Retry-After", "1")
+            .odata("ServiceUnavailable", "try later")],
+    );
+    let check = client.check_resource_account(upn).await.unwrap();
+    assert!(check.is_usable());
+    let requests = graph.requests();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert_eq!(requests[0].answered, Some(503));
+    assert_eq!(requests[1].header("retry-attempt"), Some("1"));
+    assert_eq!(
+        requests[0].header("client-request-id"),
+        requests[1].header("client-request-id")
+    );
+    assert!(
+        requests[0]
+            .header("user-agent")
+            .unwrap()
+            .starts_with("autopilot-resource-account/")
+    );
+}
