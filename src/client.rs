@@ -50,6 +50,8 @@ pub struct GraphClient {
     generated: generated::Client,
     /// Bounds a whole serial lookup (every page, with retries): see `devices.rs`.
     pub(crate) lookup_deadline: Duration,
+    /// The tenant's SKU names for the account check, read once (see `account/skus.rs`).
+    pub(crate) skus: Arc<crate::account::SkuCache>,
 }
 
 impl GraphClient {
@@ -268,6 +270,7 @@ impl GraphClientBuilder {
         Ok(GraphClient {
             generated: generated::Client::new_with_client(&base_url, http, state),
             lookup_deadline,
+            skus: Arc::default(),
         })
     }
 }

@@ -77,6 +77,8 @@
 //!
 //! `DeviceManagementServiceConfig.ReadWrite.All` (or `DeviceManagementConfiguration.ReadWrite.All`),
 //! application or delegated, admin-consented.
+//! The account check ([`GraphClient::check_resource_account`]) also needs `User.Read.All` and
+//! `Organization.Read.All` (or `Directory.Read.All`).
 //!
 //! # Clouds
 //!
@@ -96,6 +98,7 @@
 //! that retry.
 #![deny(missing_docs)]
 
+mod account;
 pub mod auth;
 #[cfg(feature = "azure-identity")]
 pub mod azure_identity;
@@ -117,6 +120,7 @@ pub mod stand_in;
 mod throttle;
 mod verify;
 
+pub use account::{AccountCheck, AccountStatus, TEAMS_ROOMS_SKUS};
 pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
 pub use bulk::{BulkItem, BulkOptions, DEFAULT_CONCURRENCY, Outcome, Pacing, RateHint, Target};
 pub use client::{

@@ -130,7 +130,9 @@ mod tests {
     fn a_serial_of_exactly_the_maximum_length_is_accepted() {
         let longest = "x".repeat(MAX_SERIAL_LEN);
         assert_eq!(check_serial(&longest).unwrap(), longest);
-        let e = check_serial(&format!("{longest}x")).unwrap_err().to_string();
+        let e = check_serial(&format!("{longest}x"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(&format!("at most {MAX_SERIAL_LEN}")), "{e}");
     }
 }

@@ -270,13 +270,6 @@ impl Inventory {
         if operation == "list_autopilot_devices" {
             return self.list(&query, now);
         }
-        // The account check's reads (issue 24) are in the spec but not modelled yet.
-        if matches!(operation, "get_user" | "list_subscribed_skus") {
-            return Reply::status(501).odata(
-                "NotImplemented",
-                &format!("the stand-in does not answer {operation} yet"),
-            );
-        }
         let id = device_id.unwrap_or_default();
         let empty = self.devices.is_empty();
         let delay = self.visibility_delay;
@@ -405,7 +398,7 @@ fn select(device: &Device, query: &[(String, String)]) -> Result<Map<String, Val
 
 /// The query of `target`, decoded as ASP.NET does (`+` is a space). A repeated or unknown
 /// system query option is refused, as Graph refuses it.
-fn parse_query(target: &str) -> Result<Vec<(String, String)>, String> {
+pub(super) fn parse_query(target: &str) -> Result<Vec<(String, String)>, String> {
     let Some((_, query)) = target.split_once('?') else {
         return Ok(Vec::new());
     };

@@ -4,6 +4,8 @@
 //! spec), checks each request against it, records every request (method, raw target, headers
 //! in arrival order with lower-cased names, body), and answers `204 No Content` unless a reply was scripted for that device. With devices in its
 //! [inventory](Device) it also behaves like Intune's device list: see [`StandIn::add_devices`].
+//! It has a directory for the account check: users ([`StandIn::add_user`]) and the tenant's
+//! subscribed SKUs.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -29,6 +31,7 @@ mod rate_limit;
 mod reply;
 mod spec;
 mod throttle_models;
+mod users;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -49,6 +52,7 @@ pub use rate_limit::{Counters, FaultMix, RateLimit};
 pub use reply::Reply;
 use spec::{Operation, SpecCheck};
 pub use throttle_models::{Model, Outages, PauseHint, Scope, Throttling};
+pub use users::{AccountReads, DEFAULT_SKUS, StandInUser};
 
 /// Request bodies beyond this size are refused with `413` and recorded with an empty body.
 const MAX_REQUEST_BODY: usize = 1024 * 1024;
@@ -65,6 +69,7 @@ struct Shared {
     state: Mutex<State>,
     inventory: Mutex<inventory::Inventory>,
     identity: Mutex<identity::Identity>,
+    directory: Mutex<users::Directory>,
 }
 
 #[derive(Default)]
@@ -250,6 +255,10 @@ impl Shared {
         self.identity.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn directory(&self) -> std::sync::MutexGuard<'_, users::Directory> {
+        self.directory.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn next_reply(
         &self,
         device_id: Option<&str>,
@@ -376,11 +385,15 @@ async fn handle(
             // Tokens the identity endpoint issued, when required: checked before anything else.
             let refused = shared.identity().check_bearer(tenant(&parts.headers));
             // Unscripted: the inventory answers (204 for any write while it is empty).
+            // The account reads go to the directory.
             let inventory = || {
                 let op = operation.as_deref().unwrap_or_default();
-                shared
-                    .inventory()
-                    .answer(op, device_id.as_deref(), &target, &body)
+                match users::serves(op) {
+                    true => shared.directory().answer(op, device_id.as_deref(), &target),
+                    false => shared
+                        .inventory()
+                        .answer(op, device_id.as_deref(), &target, &body),
+                }
             };
             match refused {
                 Some(refusal) => (refusal, Default::default()),
