@@ -98,7 +98,10 @@ async fn plan_signs_in_with_a_device_code_printed_on_stderr() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stderr.contains("enter the code STANDIN1"), "{stderr}");
     assert!(stderr.contains("/identity/devicelogin"), "{stderr}");
-    assert!(stdout.contains("line 2: device dev-1: assign"), "{stdout}");
+    assert!(
+        stdout.contains("line 2: device dev-1, account room-1@contoso.com: assign"),
+        "{stdout}"
+    );
     assert!(stdout.contains("line 3: device dev-2: assign"), "{stdout}");
     let counters = graph.identity_counters();
     assert_eq!(
