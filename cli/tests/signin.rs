@@ -102,7 +102,10 @@ async fn plan_signs_in_with_a_device_code_printed_on_stderr() {
         stdout.contains("line 2: device dev-1, account room-1@contoso.com: assign"),
         "{stdout}"
     );
-    assert!(stdout.contains("line 3: device dev-2: assign"), "{stdout}");
+    assert!(
+        stdout.contains("line 3: device dev-2, account room-2@contoso.com: assign"),
+        "{stdout}"
+    );
     let counters = graph.identity_counters();
     assert_eq!(
         (counters.sign_ins, counters.refused_graph_calls),
