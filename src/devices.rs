@@ -248,6 +248,10 @@ mod tests {
             ("http://localhost:8080/beta/x", "outside"),
             ("http://evil.example/beta/x", "outside"),
             ("http://u:p@127.0.0.1:8080/beta/x", "outside"),
+            // A user name alone, or a password alone, is refused too (kills the mutant
+            // `||` -> `&&` between the user name and password checks, found by cargo mutants).
+            ("http://u@127.0.0.1:8080/beta/x", "outside"),
+            ("http://:p@127.0.0.1:8080/beta/x", "outside"),
             ("http://127.0.0.1:8080/betax/y", "base path"),
             ("http://127.0.0.1:8080/beta/../other", "base path"),
             ("http://127.0.0.1:8080/", "base path"),

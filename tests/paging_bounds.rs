@@ -49,6 +49,9 @@ async fn a_repeated_page_link_stops_the_lookup_at_once() {
         .find_autopilot_devices_by_serial("PF1")
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("did not end after 2 pages"), "{err}");
+    assert!(
+        err.to_string().contains("did not end after 2 pages"),
+        "{err}"
+    );
     assert_eq!(graph.requests().len(), 2);
 }
