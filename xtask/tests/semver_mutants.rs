@@ -90,3 +90,31 @@ fn a_field_renamed_on_the_wire_is_reported() {
         "{all:?}"
     );
 }
+
+/// Kills the visibility guards of `Surface::items` → `true` (struct, enum, module, use, type
+/// alias, const) and → `false` (use, type alias, const): private items never count, public ones
+/// always do.
+#[test]
+fn only_public_items_count() {
+    let private_old = "struct S { pub a: u8 } enum E { A } mod m { pub struct X; } \
+                       use std::fmt as f1; type T1 = u8; const C1: u8 = 1;";
+    let private_new = "struct S { pub b: u8 } enum E { B } mod m { pub struct Y; } \
+                       use std::io as f1; type T1 = u16; const C1: u16 = 1;";
+    let v = verdict_of_rust(private_old, private_new);
+    assert_eq!(v.level, Level::Patch, "{v}");
+    assert!(
+        reasons(&v)
+            .iter()
+            .all(|r| r.contains("no public item changed")),
+        "{v}"
+    );
+
+    let v = verdict_of_rust(
+        "pub use std::fmt; pub type T = u8; pub const C: u8 = 1;",
+        "pub use std::io; pub type T = u16; pub const C: u16 = 1;",
+    );
+    let all = reasons(&v).join("\n");
+    for seen in ["std :: fmt", "std :: io", "type T", "const C"] {
+        assert!(all.contains(seen), "{seen}: {all}");
+    }
+}
