@@ -64,3 +64,20 @@ async fn an_error_body_is_read_only_to_its_bound() {
         "chunks read of the 640"
     );
 }
+
+#[test]
+fn the_client_debug_shows_its_settings_never_its_token() {
+    // Mutant killed: `Debug for HookState` replaced by `Ok(())` (cargo mutants): the hook state
+    // is shown by what is safe to show (scopes, retry policy), and the token never.
+    let client = GraphClient::builder()
+        .base_url("http://127.0.0.1:9/beta")
+        .bearer_token("s3cret-token")
+        .build()
+        .unwrap();
+    let shown = format!("{client:?}");
+    assert!(
+        shown.contains("HookState") && shown.contains("scopes") && shown.contains("retry"),
+        "{shown}"
+    );
+    assert!(!shown.contains("s3cret"), "{shown}");
+}
