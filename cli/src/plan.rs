@@ -156,7 +156,6 @@ impl Planned {
             result,
             detail: (!detail.is_empty()).then(|| detail.join("; ")),
             extra,
-            ..RowReport::default()
         }
     }
 }
