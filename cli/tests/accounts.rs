@@ -23,7 +23,10 @@ fn sent(graph: &StandIn, part: &str) -> usize {
 /// `dev-1..=5` and their accounts: Pro, Basic, only E5, disabled, absent.
 async fn tenant() -> StandIn {
     let graph = StandIn::start().await.unwrap();
-    fleet(&graph, 1..=5);
+    // Not `fleet`, which gives every device a licensed account.
+    graph.add_devices(
+        (1..=5).map(|i| Device::new(format!("dev-{i}"), format!("SN-{i}")).group_tag("MTR-Rooms")),
+    );
     graph.add_user(StandInUser::new("room-1@contoso.com").license(PRO));
     graph.add_user(StandInUser::new("room-2@contoso.com").license(BASIC));
     graph.add_user(StandInUser::new("room-3@contoso.com").license("SPE_E5"));
@@ -287,4 +290,76 @@ async fn the_demo_shows_each_account_outcome_and_exits_0() {
     ] {
         assert!(stdout.contains(expected), "{expected}\n{stdout}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_upn_graph_cannot_address_is_blocked_before_it_is_sent() {
+    let graph = StandIn::start().await.unwrap();
+    fleet(&graph, 1..=2);
+    graph.add_user(StandInUser::new("o'brien+room-1@contoso.com").license(PRO));
+    let dir = temp_dir("accounts-upn");
+    let csv = write_csv(
+        &dir,
+        "device_id,user_principal_name,addressable_user_name,resource_account_name\n\
+         dev-1,o'brien+room-1@contoso.com,Room 1,room-1\n\
+         dev-2,$room-2@contoso.com,Room 2,room-2\n",
+    );
+    let out = against(&graph, "t0ken", "plan", &["--csv", csv.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(
+            "line 2: device dev-1, account o'brien+room-1@contoso.com: assign: Teams Rooms \
+             license Microsoft_Teams_Rooms_Pro\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "line 3: device dev-2, account $room-2@contoso.com: blocked: cannot check the account"
+        ),
+        "{stdout}"
+    );
+    // Only the addressable account was read.
+    assert_eq!(sent(&graph, "/users/"), 1, "{}", both(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn account_checks_stay_within_the_concurrency_bound() {
+    use autopilot_resource_account::stand_in::{PauseHint, Throttling};
+    use std::time::Duration;
+    let graph = StandIn::start().await.unwrap();
+    fleet(&graph, 1..=7);
+    // Each request is held 400 ms after it arrives: requests that arrive within 300 ms of one
+    // another are all in flight at once, whatever the speed of the machine.
+    graph.throttling(Throttling::new(PauseHint::Seconds).latency(Duration::from_millis(400)));
+    let dir = temp_dir("accounts-bound");
+    let csv = write_csv(&dir, &rooms(1..=7));
+    let csv = csv.to_str().unwrap();
+    let out = against(
+        &graph,
+        "t0ken",
+        "plan",
+        &["--csv", csv, "--concurrency", "3"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", both(&out));
+    let arrivals: Vec<_> = graph
+        .requests()
+        .into_iter()
+        .filter(|r| r.target.contains("/users/"))
+        .map(|r| r.received_at)
+        .collect();
+    assert_eq!(arrivals.len(), 7);
+    let most = arrivals
+        .iter()
+        .map(|a| {
+            arrivals
+                .iter()
+                .filter(|b| *b >= a && b.duration_since(*a) < Duration::from_millis(300))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(most <= 3, "{most} account checks in flight at once");
 }
