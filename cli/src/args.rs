@@ -90,6 +90,7 @@ Examples:
   autopilot-ra plan --csv rooms.csv
   autopilot-ra plan --csv rooms.csv --report plan.csv      # a CSV file to hand on for review
   autopilot-ra plan --csv rooms.csv --force --output json  # lists re-arms, one JSON line per row
+  autopilot-ra plan --csv rooms.csv --no-account-checks    # the device side only: no user reads
 
 Graph permissions: DeviceManagementServiceConfig.Read.All (or .ReadWrite.All); for the account
 check (exists, enabled, Teams Rooms license) also User.Read.All and Organization.Read.All
