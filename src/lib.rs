@@ -77,6 +77,8 @@
 //!
 //! `DeviceManagementServiceConfig.ReadWrite.All` (or `DeviceManagementConfiguration.ReadWrite.All`),
 //! application or delegated, admin-consented.
+//! The account check ([`GraphClient::check_resource_account`]) also needs `User.Read.All` and
+//! `Organization.Read.All` (or `Directory.Read.All`).
 //!
 //! # Clouds
 //!

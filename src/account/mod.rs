@@ -150,3 +150,24 @@ impl GraphClient {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_is_exactly_the_generated_user_fields() {
+        let spec: serde_json::Value =
+            serde_json::from_str(include_str!("../../spec/openapi.json")).unwrap();
+        let mut fields: Vec<&str> = spec["components"]["schemas"]["User"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut selected: Vec<&str> = USER_SELECT.split(',').collect();
+        selected.sort_unstable();
+        fields.sort_unstable();
+        assert_eq!(selected, fields);
+    }
+}
