@@ -100,12 +100,17 @@ pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Statu
     }
     let options = Options {
         allow_next_enrollment: args.allow_next_enrollment,
-        reassign: args.reassign,
+        reassign: args.csv.reassign,
         verify_timeout: args.verify_timeout,
         concurrency: global.concurrency,
     };
     let stop = Stop::default();
-    let mut planned = plan::plan(&connection.client, todo, global.concurrency, &stop).await;
+    let plan_options = plan::PlanOptions {
+        concurrency: global.concurrency,
+        reassign: args.csv.reassign,
+        account_checks: !args.csv.no_account_checks,
+    };
+    let mut planned = plan::plan(&connection.client, todo, plan_options, &stop, out).await;
     for p in &mut planned {
         p.rearm = args.csv.force;
     }

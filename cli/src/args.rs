@@ -90,8 +90,11 @@ Examples:
   autopilot-ra plan --csv rooms.csv
   autopilot-ra plan --csv rooms.csv --report plan.csv      # a CSV file to hand on for review
   autopilot-ra plan --csv rooms.csv --force --output json  # lists re-arms, one JSON line per row
+  autopilot-ra plan --csv rooms.csv --no-account-checks    # the device side only: no user reads
 
-Graph permission: DeviceManagementServiceConfig.Read.All (or .ReadWrite.All).";
+Graph permissions: DeviceManagementServiceConfig.Read.All (or .ReadWrite.All); for the account
+check (exists, enabled, Teams Rooms license) also User.Read.All and Organization.Read.All
+(without them it is skipped with one notice; --no-account-checks turns it off).";
 
 const APPLY_HELP: &str = "\
 Examples:
@@ -99,7 +102,8 @@ Examples:
   autopilot-ra apply --csv rooms.csv --resume              # after a crash or a refused token
   autopilot-ra apply --csv rooms.csv --force               # re-arm reset devices (links last up to 90 days)
 
-Graph permission: DeviceManagementServiceConfig.ReadWrite.All.";
+Graph permissions: DeviceManagementServiceConfig.ReadWrite.All; for the account check also
+User.Read.All and Organization.Read.All (without them it is skipped with one notice).";
 
 const UNASSIGN_HELP: &str = "\
 Examples:
@@ -143,6 +147,16 @@ pub struct CsvArgs {
     /// sends the assignment again (a link lasts up to 90 days; a reset device needs it again).
     #[arg(long)]
     pub force: bool,
+    /// Let through a row whose account another device read by the plan already has (`plan`
+    /// warns, `apply` links it here too), and (`apply`) replace a different resource account
+    /// already linked to a device.
+    #[arg(long)]
+    pub reassign: bool,
+    /// Do not check the accounts (exists, enabled, Teams Rooms license): no user or license
+    /// request is sent. Without it a token lacking User.Read.All and Organization.Read.All
+    /// skips the check with one notice.
+    #[arg(long)]
+    pub no_account_checks: bool,
 }
 
 #[derive(Args)]
@@ -158,9 +172,6 @@ pub struct ApplyArgs {
     /// Call `allowNextEnrollment` first on devices whose userless enrollment is blocked.
     #[arg(long)]
     pub allow_next_enrollment: bool,
-    /// Also replace a different resource account already linked to a device.
-    #[arg(long)]
-    pub reassign: bool,
     /// How long to wait for each written assignment to show on its device.
     #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = seconds)]
     pub verify_timeout: Duration,

@@ -1,13 +1,14 @@
 //! `demo`: the whole job against a loopback stand-in of Graph with a small device inventory:
 //! the device-code sign-in at the stand-in's identity endpoint (approved by itself after one
-//! `authorization_pending`; Graph then takes only the tokens it issued), the plan of `cli/rooms.csv`, then `apply --allow-next-enrollment` (writes, verification after
-//! the stand-in's visibility delay), then the exact request one write sent. No credentials;
-//! nothing leaves the machine; no journal is written.
+//! `authorization_pending`; Graph then takes only the tokens it issued), the plan of `cli/rooms.csv`
+//! (device and account checks: one row for each account outcome), then `apply
+//! --allow-next-enrollment` (writes, verification after the stand-in's visibility delay), then the
+//! exact request one write sent. No credentials; nothing leaves the machine; no journal is written.
 
 use std::time::Duration;
 
 use autopilot_resource_account::device_code::DeviceCodeCredential;
-use autopilot_resource_account::stand_in::{Device, SignIn, StandIn};
+use autopilot_resource_account::stand_in::{Device, SignIn, StandIn, StandInUser};
 use autopilot_resource_account::{Cloud, GraphClient};
 
 use crate::apply::{self, Options, Recorder};
@@ -16,6 +17,9 @@ use crate::{Failure, Status, plan, rows};
 
 /// The fleet file of the demo (and an example of the format).
 const ROOMS: &str = include_str!("../rooms.csv");
+/// Teams Rooms licenses (`skuPartNumber`) the stand-in's tenant has.
+const PRO: &str = "Microsoft_Teams_Rooms_Pro";
+const BASIC: &str = "Microsoft_Teams_Rooms_Basic";
 
 pub async fn run(out: Output) -> Result<Status, Failure> {
     let graph = StandIn::start()
@@ -35,7 +39,40 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
         Device::new("7f9b6c1e-0000-4000-8000-000000000105", "PF3ABC105")
             .group_tag("MTR-Lobby")
             .profile_status("notAssigned"),
+        Device::new("7f9b6c1e-0000-4000-8000-000000000106", "PF3ABC106").group_tag("MTR-Floor2"),
+        Device::new("7f9b6c1e-0000-4000-8000-000000000107", "PF3ABC107").group_tag("MTR-Floor2"),
+        Device::new("7f9b6c1e-0000-4000-8000-000000000108", "PF3ABC108").group_tag("MTR-Floor3"),
+        Device::new("7f9b6c1e-0000-4000-8000-000000000109", "PF3ABC109").group_tag("MTR-Floor4"),
     ]);
+    // One account for each outcome of the account check (and `absent@contoso.com`, in rooms.csv,
+    // is no user at all). PF3ABC109's row names the boardroom account PF3ABC103 already has.
+    for user in [
+        StandInUser::new("room-101@contoso.com")
+            .display_name("Room 101")
+            .license(PRO),
+        StandInUser::new("room-102@contoso.com")
+            .display_name("Room 102")
+            .license(BASIC),
+        StandInUser::new("boardroom@contoso.com")
+            .display_name("Boardroom, 4th floor")
+            .license(PRO),
+        StandInUser::new("huddle-5a@contoso.com")
+            .display_name("Huddle 5A")
+            .license(BASIC),
+        StandInUser::new("lobby@contoso.com")
+            .display_name("Lobby")
+            .license(PRO),
+        // A user license only: no longer signs in a Teams Rooms device.
+        StandInUser::new("training@contoso.com")
+            .display_name("Training room")
+            .license("SPE_E5"),
+        StandInUser::new("old-annex@contoso.com")
+            .display_name("Old annex")
+            .license(PRO)
+            .disabled(),
+    ] {
+        graph.add_user(user);
+    }
     graph.set_visibility_delay(Duration::from_millis(300));
     graph.set_page_size(2);
     let say = |text: &str| {
@@ -44,7 +81,8 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
         }
     };
     say(&format!(
-        "A loopback stand-in of Microsoft Graph with 6 Autopilot devices is listening at {}.\n\
+        "A loopback stand-in of Microsoft Graph with 10 Autopilot devices and 7 users is listening\n\
+         at {}.\n\
          Nothing leaves this machine. With GRAPH_TOKEN set, or with --auth device-code,\n\
          `autopilot-ra plan|apply --csv FILE` does the same against the real Graph.\n",
         graph.base_url()
@@ -74,7 +112,12 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
 
     say("$ autopilot-ra plan --csv rooms.csv");
     let stop = crate::refusal::Stop::default();
-    let planned = plan::plan(&client, rows, 4, &stop).await;
+    let options = plan::PlanOptions {
+        concurrency: 4,
+        reassign: false,
+        account_checks: true,
+    };
+    let planned = plan::plan(&client, rows, options, &stop, out).await;
     plan::print(&planned, &mut crate::report::Sink::new(out));
 
     say("\n$ autopilot-ra apply --csv rooms.csv --allow-next-enrollment");

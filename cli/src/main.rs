@@ -5,7 +5,8 @@
 //! (client and sign-in), [`plan`] (what would happen to each row), [`apply`] (the writes),
 //! [`journal`] (what was done, bound to endpoint and tenant), [`output`] (text or JSON lines),
 //! [`device`] (`show`, `unassign`), [`demo`] (the loopback stand-in), [`refusal`] (a refused
-//! token stops the run), [`report`] (`--report`, the summary table).
+//! token stops the run), [`report`] (`--report`, the summary table), [`account_check`] (the
+//! resource account: exists, enabled, licensed).
 
 /// `println!` that never panics: a closed stdout (`autopilot-ra plan | head -1`) must not end a
 /// run half-way; the journal, not the terminal, is the record.
@@ -24,6 +25,7 @@ macro_rules! tell {
     }};
 }
 
+mod account_check;
 mod apply;
 mod args;
 mod characters;

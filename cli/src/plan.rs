@@ -3,14 +3,15 @@
 //!
 //! Checks, from Microsoft's Teams Rooms on Autopilot guide: the device's deployment profile
 //! must be assigned; userless enrollment must not be `blocked` (`allowNextEnrollment` fixes
-//! that); the group tag should start with `MTR-` (a warning: dynamic groups key on it).
+//! that); the group tag should start with `MTR-` (a warning: dynamic groups key on it). The
+//! account side (exists, enabled, Teams Rooms license) is [`crate::account_check`]'s.
 
 use std::collections::HashMap;
 
 use autopilot_resource_account::{AutopilotDevice, GraphClient};
 use futures_util::StreamExt;
 
-use crate::output::{Account, RowReport};
+use crate::output::{Account, Output, RowReport};
 use crate::refusal::{self, Stop};
 use crate::rows::{Row, Target};
 
@@ -54,6 +55,19 @@ pub struct Planned {
     pub not_attempted: bool,
     /// `--force`: write an assignment the device already reports.
     pub rearm: bool,
+    /// The Teams Rooms license the account holds, when the account check ran and found one.
+    pub account_license: Option<String>,
+}
+
+/// How to plan: from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanOptions {
+    /// Rows planned at once (device reads, then account checks).
+    pub concurrency: usize,
+    /// `--reassign`: an account another device has is a warning, not a blocker.
+    pub reassign: bool,
+    /// Not `--no-account-checks`: check each row's account.
+    pub account_checks: bool,
 }
 
 impl Planned {
@@ -69,6 +83,7 @@ impl Planned {
             device_serial: None,
             not_attempted: false,
             rearm: false,
+            account_license: None,
         }
     }
 
@@ -124,6 +139,14 @@ impl Planned {
             Decision::Blocked(why) => ("blocked", vec![why]),
         };
         detail.extend(self.warnings.iter().cloned());
+        let mut extra = serde_json::Map::new();
+        if let Some(license) = &self.account_license {
+            // On the line only where it goes ahead: a blocked line lists what blocks it.
+            if !matches!(result, "blocked" | "not-attempted") {
+                detail.push(format!("Teams Rooms license {license}"));
+            }
+            extra.insert("account_license".into(), license.clone().into());
+        }
         RowReport {
             line: Some(self.row.line),
             serial_number: self.row.serial().map(str::to_owned),
@@ -132,7 +155,7 @@ impl Planned {
             phase: Some("plan"),
             result,
             detail: (!detail.is_empty()).then(|| detail.join("; ")),
-            ..RowReport::default()
+            extra,
         }
     }
 }
@@ -146,14 +169,17 @@ pub fn account(row: &Row) -> Account {
     }
 }
 
-/// Plans every row, at most `concurrency` at a time; the result is in CSV order. A `401`
-/// trips `stop`: rows not yet read are `not_attempted`.
+/// Plans every row, at most `concurrency` at a time, then checks their accounts (unless turned
+/// off); the result is in CSV order. A `401` trips `stop`: rows not yet read are
+/// `not_attempted`. `out` gets the notice of a skipped account check.
 pub async fn plan(
     client: &GraphClient,
     rows: Vec<Row>,
-    concurrency: usize,
+    options: PlanOptions,
     stop: &Stop,
+    out: Output,
 ) -> Vec<Planned> {
+    let concurrency = options.concurrency;
     let mut rows = rows.into_iter();
     let mut planned = Vec::with_capacity(rows.len());
     // The first row alone: a refused token then costs one request, not `concurrency` of them.
@@ -167,7 +193,10 @@ pub async fn plan(
         .await;
     planned.extend(rest);
     same_device(&mut planned);
-    account_elsewhere(&mut planned);
+    account_elsewhere(&mut planned, options.reassign);
+    if options.account_checks && !stop.stopped() {
+        crate::account_check::check(client, &mut planned, concurrency, stop, out).await;
+    }
     planned
 }
 
@@ -197,8 +226,11 @@ fn same_device(planned: &mut [Planned]) {
 }
 
 /// A row whose account a device read by the plan already has, while the row is for another
-/// device: blocked before anything is sent (Graph would link one account to two devices).
-fn account_elsewhere(planned: &mut [Planned]) {
+/// device: blocked before anything is sent (Graph would link one account to two devices), or
+/// with `reassign` a warning. Graph cannot look devices up by account (the Autopilot list
+/// filters only with functions such as `contains(serialNumber, …)`), so only the devices the
+/// plan read are known.
+fn account_elsewhere(planned: &mut [Planned], reassign: bool) {
     let mut holders: HashMap<String, (String, Option<String>)> = HashMap::new();
     for p in planned.iter() {
         if let (Some(upn), Some(id)) = (&p.linked, &p.device_id) {
@@ -220,10 +252,17 @@ fn account_elsewhere(planned: &mut [Planned]) {
                 .as_deref()
                 .map(|s| format!(" (serial {s})"))
                 .unwrap_or_default();
-            p.blockers.push(format!(
-                "{} is already linked to device {id}{serial}; unassign it there first",
-                p.row.user_principal_name
-            ));
+            let upn = &p.row.user_principal_name;
+            if reassign {
+                p.warnings.push(format!(
+                    "{upn} is linked to device {id}{serial} too (--reassign); unassign it there"
+                ));
+            } else {
+                p.blockers.push(format!(
+                    "{upn} is already linked to device {id}{serial}; unassign it there first \
+                     (or --reassign)"
+                ));
+            }
         }
     }
 }
@@ -332,6 +371,7 @@ fn check(row: Row, device: AutopilotDevice) -> Planned {
         device_serial,
         not_attempted: false,
         rearm: false,
+        account_license: None,
     }
 }
 
@@ -368,7 +408,12 @@ pub async fn run(
         sink.bad_row(row.line, &row.why);
     }
     let stop = Stop::default();
-    let mut planned = plan(&connection.client, rows, global.concurrency, &stop).await;
+    let options = PlanOptions {
+        concurrency: global.concurrency,
+        reassign: args.reassign,
+        account_checks: !args.no_account_checks,
+    };
+    let mut planned = plan(&connection.client, rows, options, &stop, out).await;
     for p in &mut planned {
         p.rearm = args.force;
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use autopilot_resource_account::stand_in::{Device, Reply, StandIn};
+use autopilot_resource_account::stand_in::{Device, Reply, StandIn, StandInUser};
 
 const BIN: &str = env!("CARGO_BIN_EXE_autopilot-ra");
 
@@ -93,12 +93,19 @@ fn rooms(ids: impl IntoIterator<Item = usize>) -> String {
     text
 }
 
-/// Devices `dev-{i}` with serial `SN-{i}`, ready for Teams Rooms.
+/// Devices `dev-{i}` with serial `SN-{i}`, ready for Teams Rooms, and their accounts
+/// `room-{i}@contoso.com`, licensed for Teams Rooms Pro.
 fn fleet(graph: &StandIn, ids: impl IntoIterator<Item = usize>) {
+    let ids: Vec<usize> = ids.into_iter().collect();
     graph.add_devices(
-        ids.into_iter()
+        ids.iter()
             .map(|i| Device::new(format!("dev-{i}"), format!("SN-{i}")).group_tag("MTR-Rooms")),
     );
+    for i in ids {
+        graph.add_user(
+            StandInUser::new(format!("room-{i}@contoso.com")).license("Microsoft_Teams_Rooms_Pro"),
+        );
+    }
 }
 
 fn writes_to(graph: &StandIn) -> Vec<String> {
@@ -127,12 +134,12 @@ async fn demo_runs_offline_without_credentials() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("loopback stand-in"), "{stdout}");
     for expected in [
-        "line 2: serial PF3ABC101 (device 7f9b6c1e-0000-4000-8000-000000000101), account room-101@contoso.com: assign\n",
+        "line 2: serial PF3ABC101 (device 7f9b6c1e-0000-4000-8000-000000000101), account room-101@contoso.com: assign: Teams Rooms license Microsoft_Teams_Rooms_Pro\n",
         "line 4: serial PF3ABC103 (device 7f9b6c1e-0000-4000-8000-000000000103), account boardroom@contoso.com: already-assigned",
         "line 5: serial PF3ABC104 (device 7f9b6c1e-0000-4000-8000-000000000104), account huddle-5a@contoso.com: blocked: userless enrollment is blocked",
         "line 6: serial PF3ABC105 (device 7f9b6c1e-0000-4000-8000-000000000105), account lobby@contoso.com: blocked: deployment profile not assigned",
         "line 5: serial PF3ABC104 (device 7f9b6c1e-0000-4000-8000-000000000104), account huddle-5a@contoso.com: verified: warn: group tag \"Huddle\"",
-        "verified: 3, already assigned: 1, unverified: 0, failed: 0, blocked: 1",
+        "verified: 3, already assigned: 1, unverified: 0, failed: 0, blocked: 5",
         "authorization: Bearer <redacted>",
     ] {
         assert!(stdout.contains(expected), "{expected}\n{stdout}");
@@ -333,6 +340,7 @@ async fn resume_skips_what_this_endpoint_verified_and_survives_a_torn_line() {
     let requests = graph.requests()[before..].to_vec();
     let touched: std::collections::BTreeSet<String> = requests
         .iter()
+        .filter(|r| r.target.contains("/deviceManagement/"))
         .filter_map(|r| r.device_id.clone())
         .collect();
     assert_eq!(
@@ -503,8 +511,15 @@ fn mixed_fleet(graph: &StandIn) {
         Device::new("dev-11", "XSN-1").group_tag("MTR-A"),
         Device::new("dev-q", "PF3'Q\"1").group_tag("MTR-A"),
     ]);
+    for room in ["1", "2", "3", "4", "5", "6", "7", "8", "q"] {
+        graph.add_user(StandInUser::new(format!("room-{room}@contoso.com")).license(PRO));
+    }
     graph.set_page_size(2);
 }
+
+/// The Teams Rooms license of the test accounts, and how a plan line names it.
+const PRO: &str = "Microsoft_Teams_Rooms_Pro";
+const LICENSED: &str = "Teams Rooms license Microsoft_Teams_Rooms_Pro";
 
 const MIXED_CSV: &str = "serial_number,user_principal_name,addressable_user_name,resource_account_name\n\
     SN-1,room-1@contoso.com,Room 1,room-1\n\
@@ -527,15 +542,25 @@ async fn plan_tells_every_case_apart_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(1), "blocked rows: {}", both(&out));
     let stdout = text(&out.stdout);
     for expected in [
-        "line 2: serial SN-1 (device dev-1), account room-1@contoso.com: assign\n",
-        "line 3: serial sn-2 (device dev-2), account room-2@contoso.com: already-assigned\n",
-        "line 4: serial SN-3 (device dev-3), account room-3@contoso.com: reassign: old@contoso.com is linked now\n",
+        &format!(
+            "line 2: serial SN-1 (device dev-1), account room-1@contoso.com: assign: {LICENSED}\n"
+        ),
+        &format!(
+            "line 3: serial sn-2 (device dev-2), account room-2@contoso.com: already-assigned: {LICENSED}\n"
+        ),
+        &format!(
+            "line 4: serial SN-3 (device dev-3), account room-3@contoso.com: reassign: old@contoso.com is linked now; {LICENSED}\n"
+        ),
         "line 5: serial SN-4, account room-4@contoso.com: blocked: no Autopilot device has this serial number\n",
         "line 6: serial SN-5, account room-5@contoso.com: blocked: ambiguous serial number: 2 devices (dev-5a, dev-5b)\n",
         "line 7: serial SN-6 (device dev-6), account room-6@contoso.com: blocked: deployment profile not assigned (deploymentProfileAssignmentStatus notAssigned)\n",
         "line 8: serial SN-7 (device dev-7), account room-7@contoso.com: blocked: userless enrollment is blocked",
-        "line 9: serial SN-8 (device dev-8), account room-8@contoso.com: warn: group tag \"Lobby\" does not start with MTR-\n",
-        "line 10: serial PF3'Q\"1 (device dev-q), account room-q@contoso.com: assign\n",
+        &format!(
+            "line 9: serial SN-8 (device dev-8), account room-8@contoso.com: warn: group tag \"Lobby\" does not start with MTR-; {LICENSED}\n"
+        ),
+        &format!(
+            "line 10: serial PF3'Q\"1 (device dev-q), account room-q@contoso.com: assign: {LICENSED}\n"
+        ),
         "rows: 9, blocked: 4, bad rows: 0; nothing was written",
     ] {
         assert!(stdout.contains(expected), "{expected}\n{stdout}");

@@ -9,13 +9,15 @@ mod hardening_support;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use autopilot_resource_account::stand_in::{Device, StandIn};
+use autopilot_resource_account::stand_in::{Device, StandIn, StandInUser};
 use hardening_support::{both, rooms_csv, run, temp_dir, text};
 
 /// `apply --csv <csv>` against a new stand-in with `dev-1`, plus `extra`.
 async fn apply(csv: &Path, extra: &[&str]) -> (std::process::Output, StandIn) {
     let graph = StandIn::start().await.unwrap();
     graph.add_devices([Device::new("dev-1", "SN-1").group_tag("MTR-Rooms")]);
+    // The account check reads the row's account: licensed, so the row goes ahead.
+    graph.add_user(StandInUser::new("room-1@contoso.com").license("Microsoft_Teams_Rooms_Pro"));
     let out = apply_at(&graph, csv, extra).await;
     (out, graph)
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use autopilot_resource_account::stand_in::{Device, SignIn, StandIn};
+use autopilot_resource_account::stand_in::{Device, SignIn, StandIn, StandInUser};
 
 const BIN: &str = env!("CARGO_BIN_EXE_autopilot-ra");
 const CLIENT: &str = "11111111-2222-3333-4444-555555555555";
@@ -47,6 +47,12 @@ async fn stand_in(script: SignIn) -> (StandIn, PathBuf) {
     graph.add_devices(
         (1..=2).map(|i| Device::new(format!("dev-{i}"), format!("SN-{i}")).group_tag("MTR-Rooms")),
     );
+    // The account check reads the rows' accounts: licensed, so the rows go ahead.
+    for i in 1..=2 {
+        graph.add_user(
+            StandInUser::new(format!("room-{i}@contoso.com")).license("Microsoft_Teams_Rooms_Pro"),
+        );
+    }
     graph.script_sign_in(script.interval(Duration::from_secs(1)));
     graph.require_issued_tokens(true);
     let dir = std::env::temp_dir().join(format!(

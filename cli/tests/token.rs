@@ -3,7 +3,7 @@
 
 mod hardening_support;
 
-use autopilot_resource_account::stand_in::{Device, StandIn};
+use autopilot_resource_account::stand_in::{Device, StandIn, StandInUser};
 use base64::Engine as _;
 use hardening_support::{both, rooms_csv, run, temp_dir, text};
 
@@ -11,6 +11,8 @@ use hardening_support::{both, rooms_csv, run, temp_dir, text};
 async fn a_token_pasted_with_its_scheme_is_sent_once_prefixed() {
     let graph = StandIn::start().await.unwrap();
     graph.add_devices([Device::new("dev-1", "SN-1").group_tag("MTR-Rooms")]);
+    // The account check reads the row's account: licensed, so the row goes ahead.
+    graph.add_user(StandInUser::new("room-1@contoso.com").license("Microsoft_Teams_Rooms_Pro"));
     let dir = temp_dir("token-bearer");
     let csv = rooms_csv(&dir, 1..=1);
     let base = graph.base_url();
@@ -57,6 +59,8 @@ async fn the_journal_is_bound_to_the_tenant_of_the_token() {
     const B: &str = "22222222-2222-2222-2222-222222222222";
     let graph = StandIn::start().await.unwrap();
     graph.add_devices([Device::new("dev-1", "SN-1").group_tag("MTR-Rooms")]);
+    // The account check reads the row's account: licensed, so the row goes ahead.
+    graph.add_user(StandInUser::new("room-1@contoso.com").license("Microsoft_Teams_Rooms_Pro"));
     let dir = temp_dir("token-tenant");
     let csv = rooms_csv(&dir, 1..=1);
     let base = graph.base_url();

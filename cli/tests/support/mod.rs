@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use autopilot_resource_account::stand_in::{Device, StandIn};
+use autopilot_resource_account::stand_in::{Device, StandIn, StandInUser};
 use base64::Engine as _;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_autopilot-ra");
@@ -88,12 +88,19 @@ pub fn rooms(ids: impl IntoIterator<Item = usize>) -> String {
     text
 }
 
-/// Devices `dev-{i}` with serial `SN-{i}`, ready for Teams Rooms.
+/// Devices `dev-{i}` with serial `SN-{i}`, ready for Teams Rooms, and their accounts
+/// `room-{i}@contoso.com`, licensed for Teams Rooms Pro.
 pub fn fleet(graph: &StandIn, ids: impl IntoIterator<Item = usize>) {
+    let ids: Vec<usize> = ids.into_iter().collect();
     graph.add_devices(
-        ids.into_iter()
+        ids.iter()
             .map(|i| Device::new(format!("dev-{i}"), format!("SN-{i}")).group_tag("MTR-Rooms")),
     );
+    for i in ids {
+        graph.add_user(
+            StandInUser::new(format!("room-{i}@contoso.com")).license("Microsoft_Teams_Rooms_Pro"),
+        );
+    }
 }
 
 /// Device ids that received an assignment, in arrival order.
