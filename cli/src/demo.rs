@@ -38,14 +38,15 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
             .userless_enrollment("blocked"),
         Device::new("7f9b6c1e-0000-4000-8000-000000000105", "PF3ABC105")
             .group_tag("MTR-Lobby")
-            .profile_status("notAssigned"),
+            .profile_status("notAssigned")
+            .linked("events@contoso.com", "Events hall", "events"),
         Device::new("7f9b6c1e-0000-4000-8000-000000000106", "PF3ABC106").group_tag("MTR-Floor2"),
         Device::new("7f9b6c1e-0000-4000-8000-000000000107", "PF3ABC107").group_tag("MTR-Floor2"),
         Device::new("7f9b6c1e-0000-4000-8000-000000000108", "PF3ABC108").group_tag("MTR-Floor3"),
         Device::new("7f9b6c1e-0000-4000-8000-000000000109", "PF3ABC109").group_tag("MTR-Floor4"),
     ]);
     // One account for each outcome of the account check (and `absent@contoso.com`, in rooms.csv,
-    // is no user at all). PF3ABC109's row names the boardroom account PF3ABC103 already has.
+    // is no user at all). PF3ABC109's row names the events account PF3ABC105 already has.
     for user in [
         StandInUser::new("room-101@contoso.com")
             .display_name("Room 101")
@@ -61,6 +62,9 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
             .license(BASIC),
         StandInUser::new("lobby@contoso.com")
             .display_name("Lobby")
+            .license(PRO),
+        StandInUser::new("events@contoso.com")
+            .display_name("Events hall")
             .license(PRO),
         // A user license only: no longer signs in a Teams Rooms device.
         StandInUser::new("training@contoso.com")

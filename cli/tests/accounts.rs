@@ -79,7 +79,9 @@ async fn each_account_answer_blocks_its_row_and_licensed_rows_name_the_license()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn rows_that_share_an_account_share_one_check() {
+async fn rows_that_share_an_account_are_refused_before_any_check() {
+    // One resource account per Teams Rooms device: the file is refused (the CSV reader names
+    // both lines), so no account is read.
     let graph = tenant().await;
     let dir = temp_dir("accounts-shared");
     let csv = write_csv(
@@ -89,8 +91,13 @@ async fn rows_that_share_an_account_share_one_check() {
          dev-2,Room-1@Contoso.com,Room 1,room-1\n",
     );
     let out = against(&graph, "t0ken", "plan", &["--csv", csv.to_str().unwrap()]).await;
-    assert!(out.status.success(), "{}", both(&out));
-    assert_eq!(sent(&graph, "/users/"), 1, "{}", both(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        text(&out.stderr).contains("lines 2 and 3"),
+        "{}",
+        both(&out)
+    );
+    assert_eq!(sent(&graph, "/users/"), 0, "{}", both(&out));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -176,13 +183,14 @@ async fn an_account_another_device_has_is_blocked_unless_reassign() {
         ),
     ]);
     graph.add_user(StandInUser::new("room-1@contoso.com").license(PRO));
+    graph.add_user(StandInUser::new("room-2@contoso.com").license(PRO));
     let dir = temp_dir("accounts-elsewhere");
-    // dev-2's row (already assigned) is how the plan learns that dev-2 has the account.
+    // dev-2's row (it moves to room-2) is how the plan learns that dev-2 has room-1 now.
     let csv = write_csv(
         &dir,
         "serial_number,user_principal_name,addressable_user_name,resource_account_name\n\
          SN-1,room-1@contoso.com,Room 1,room-1\n\
-         SN-2,room-1@contoso.com,Room 1,room-1\n",
+         SN-2,room-2@contoso.com,Room 2,room-2\n",
     );
     let csv = csv.to_str().unwrap();
     let out = against(&graph, "t0ken", "plan", &["--csv", csv]).await;
@@ -211,7 +219,9 @@ async fn an_account_another_device_has_is_blocked_unless_reassign() {
     );
     let out = against(&graph, "t0ken", "apply", &["--csv", csv, "--reassign"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", both(&out));
-    assert_eq!(writes_to(&graph), ["dev-1"]);
+    let mut written = writes_to(&graph);
+    written.sort();
+    assert_eq!(written, ["dev-1", "dev-2"], "{}", both(&out));
 }
 
 /// `autopilot-ra demo`'s inventory: its devices and users (as `cli/src/demo.rs` sets them up).
@@ -229,7 +239,8 @@ fn demo_inventory(graph: &StandIn) {
             .userless_enrollment("blocked"),
         Device::new(id("0105"), "PF3ABC105")
             .group_tag("MTR-Lobby")
-            .profile_status("notAssigned"),
+            .profile_status("notAssigned")
+            .linked("events@contoso.com", "Events hall", "events"),
         Device::new(id("0106"), "PF3ABC106").group_tag("MTR-Floor2"),
         Device::new(id("0107"), "PF3ABC107").group_tag("MTR-Floor2"),
         Device::new(id("0108"), "PF3ABC108").group_tag("MTR-Floor3"),
@@ -241,6 +252,7 @@ fn demo_inventory(graph: &StandIn) {
         StandInUser::new("boardroom@contoso.com").license(PRO),
         StandInUser::new("huddle-5a@contoso.com").license(BASIC),
         StandInUser::new("lobby@contoso.com").license(PRO),
+        StandInUser::new("events@contoso.com").license(PRO),
         StandInUser::new("training@contoso.com").license("SPE_E5"),
         StandInUser::new("old-annex@contoso.com")
             .license(PRO)
@@ -268,8 +280,8 @@ async fn plan_of_the_demo_inventory_shows_each_account_outcome() {
         "line 9: serial PF3ABC108 (device 7f9b6c1e-0000-4000-8000-000000000108), account \
          absent@contoso.com: blocked: account not found",
         "line 10: serial PF3ABC109 (device 7f9b6c1e-0000-4000-8000-000000000109), account \
-         boardroom@contoso.com: blocked: boardroom@contoso.com is already linked to device \
-         7f9b6c1e-0000-4000-8000-000000000103 (serial PF3ABC103)",
+         events@contoso.com: blocked: events@contoso.com is already linked to device \
+         7f9b6c1e-0000-4000-8000-000000000105 (serial PF3ABC105)",
     ] {
         assert!(stdout.contains(expected), "{expected}\n{stdout}");
     }
@@ -286,7 +298,7 @@ async fn the_demo_shows_each_account_outcome_and_exits_0() {
         "no Teams Rooms license (it has SPE_E5)",
         "account disabled",
         "account not found",
-        "already linked to device 7f9b6c1e-0000-4000-8000-000000000103",
+        "already linked to device 7f9b6c1e-0000-4000-8000-000000000105",
     ] {
         assert!(stdout.contains(expected), "{expected}\n{stdout}");
     }
