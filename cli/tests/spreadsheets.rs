@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use autopilot_resource_account::stand_in::{Device, StandIn};
+use autopilot_resource_account::stand_in::{Device, StandIn, StandInUser};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_autopilot-ra");
@@ -34,6 +34,16 @@ async fn graph() -> StandIn {
             .iter()
             .map(|s| Device::new(format!("dev-{s}"), *s).group_tag("MTR-Rooms")),
     );
+    // The accounts of `rooms.csv`, licensed for Teams Rooms, so the account check passes.
+    for upn in [
+        "room-101@contoso.com",
+        "salle-reunion@contoso.com",
+        "boardroom@contoso.com",
+        "huddle-5a@contoso.com",
+        "lobby@contoso.com",
+    ] {
+        graph.add_user(StandInUser::new(upn).license("Microsoft_Teams_Rooms_Pro"));
+    }
     graph
 }
 
@@ -82,11 +92,17 @@ async fn plan_reads_an_excel_semicolon_file() {
     assert_eq!(out.status.code(), Some(0), "{}", both(&out));
     let stdout = text(&out.stdout);
     for (i, serial) in SERIALS.iter().enumerate() {
-        let line = format!(
-            "line {}: serial {serial} (device dev-{serial}): assign\n",
+        let start = format!(
+            "line {}: serial {serial} (device dev-{serial}), account ",
             i + 2
         );
-        assert!(stdout.contains(&line), "{line}\n{}", both(&out));
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&start) && l.contains(": assign: Teams Rooms license")),
+            "{start}\n{}",
+            both(&out)
+        );
     }
     assert!(
         stdout.contains("rows: 5, blocked: 0, bad rows: 0; nothing was written"),
