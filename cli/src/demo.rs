@@ -25,7 +25,7 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
     let graph = StandIn::start()
         .await
         .map_err(|e| Failure::Run(format!("cannot start the stand-in: {e}")))?;
-    graph.add_devices([
+    let devices = [
         Device::new("7f9b6c1e-0000-4000-8000-000000000101", "PF3ABC101").group_tag("MTR-Floor1"),
         Device::new("7f9b6c1e-0000-4000-8000-000000000102", "PF3ABC102").group_tag("MTR-Floor1"),
         // A near miss: the serial lookup's `contains` filter returns it, the exact match drops it.
@@ -44,10 +44,12 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
         Device::new("7f9b6c1e-0000-4000-8000-000000000107", "PF3ABC107").group_tag("MTR-Floor2"),
         Device::new("7f9b6c1e-0000-4000-8000-000000000108", "PF3ABC108").group_tag("MTR-Floor3"),
         Device::new("7f9b6c1e-0000-4000-8000-000000000109", "PF3ABC109").group_tag("MTR-Floor4"),
-    ]);
+    ];
+    let device_count = devices.len();
+    graph.add_devices(devices);
     // One account for each outcome of the account check (and `absent@contoso.com`, in rooms.csv,
     // is no user at all). PF3ABC109's row names the events account PF3ABC105 already has.
-    for user in [
+    let users = [
         StandInUser::new("room-101@contoso.com")
             .display_name("Room 101")
             .license(PRO),
@@ -74,7 +76,9 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
             .display_name("Old annex")
             .license(PRO)
             .disabled(),
-    ] {
+    ];
+    let user_count = users.len();
+    for user in users {
         graph.add_user(user);
     }
     graph.set_visibility_delay(Duration::from_millis(300));
@@ -85,7 +89,8 @@ pub async fn run(out: Output) -> Result<Status, Failure> {
         }
     };
     say(&format!(
-        "A loopback stand-in of Microsoft Graph with 10 Autopilot devices and 7 users is listening\n\
+        "A loopback stand-in of Microsoft Graph with {device_count} Autopilot devices and \
+         {user_count} users is listening\n\
          at {}.\n\
          Nothing leaves this machine. With GRAPH_TOKEN set, or with --auth device-code,\n\
          `autopilot-ra plan|apply --csv FILE` does the same against the real Graph.\n",
