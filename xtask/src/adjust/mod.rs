@@ -258,8 +258,11 @@ pub fn apply(slice: &Value, adj: &Adjustments) -> Result<Value, String> {
             Step::ResponseBodies => operations::check_response_bodies(d, adj)?,
             Step::AddedPaths => added_paths::added_paths(d, adj)?,
             Step::PruneUnreferenced if adj.prune_unreferenced => rules::prune_unreferenced(d),
-            // A rule switched off.
-            _ => {}
+            // A rule switched off (listed, so a new step cannot be forgotten here).
+            Step::DropAdditionalProperties
+            | Step::CollapseNullableRefs
+            | Step::JoinUnexplodedArrays
+            | Step::PruneUnreferenced => {}
         }
     }
 
