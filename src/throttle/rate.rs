@@ -1,0 +1,67 @@
+//! The rate estimate: what the server sustained over a 429 cycle, and its growth while the pacer
+//! is what holds calls back.
+
+use tokio::time::Instant;
+
+use super::bucket::Bucket;
+use super::tuning::TUNING;
+
+/// The estimated sustained rate and how it grows.
+#[derive(Debug, Default)]
+pub(super) struct RateEstimate {
+    /// Requests a second (the pacer's bucket paces at `hold_share` of it).
+    pub(super) rate: f64,
+    /// The rate the pacer was pacing at when a paced request was last refused.
+    pub(super) ceiling: Option<f64>,
+    /// Growth is accounted up to here.
+    pub(super) grown_until: Option<Instant>,
+}
+
+impl RateEstimate {
+    /// At the rate: the pacer is what limits the fleet, so the rate grows, fast below
+    /// `near_ceiling` of the ceiling (or before any overshoot), slowly near it.
+    pub(super) fn grow(&mut self, now: Instant, bucket: &mut Bucket) {
+        let from = self.grown_until.unwrap_or(now);
+        let elapsed = now.saturating_duration_since(from).as_secs_f64();
+        let per_s = if self
+            .ceiling
+            .is_none_or(|c| self.rate < TUNING.near_ceiling * c)
+        {
+            TUNING.ramp_per_s
+        } else {
+            TUNING.growth_per_s
+        };
+        self.rate = (self.rate * (per_s * elapsed).exp()).clamp(TUNING.min_rate, TUNING.max_rate);
+        bucket.rate = self.rate * TUNING.hold_share;
+    }
+}
+
+/// What an episode of `episode` seconds that got `got` successes, followed by a pause of `pause`
+/// seconds, says the server sustains. `since_refusal`: seconds from the refusal before to this
+/// one (or `episode + pause`); `burst_before`: the burst the episode resumed with at most.
+pub(super) fn measured(
+    got: f64,
+    episode: f64,
+    pause: f64,
+    since_refusal: f64,
+    burst_before: f64,
+) -> f64 {
+    // A paced episode (longer than its pause) drained a bucket empty at both refusals: what it
+    // got is what the server refilled in between. After a burst, the shorter of the two cycles
+    // is the closer one (docs/pacer.md, "Rate").
+    let cycle = if episode <= pause {
+        (episode + pause).min(since_refusal)
+    } else {
+        since_refusal
+    };
+    let cycle_rate = got / cycle.max(f64::MIN_POSITIVE);
+    // Beyond its burst, the server sustained at least this over the episode itself.
+    let sustained = if episode >= TUNING.min_episode {
+        (got - burst_before) / episode
+    } else {
+        0.0
+    };
+    cycle_rate
+        .max(sustained)
+        .clamp(TUNING.min_rate, TUNING.max_rate)
+}
