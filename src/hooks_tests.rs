@@ -81,3 +81,16 @@ fn the_client_debug_shows_its_settings_never_its_token() {
     );
     assert!(!shown.contains("s3cret"), "{shown}");
 }
+
+#[tokio::test]
+async fn an_error_body_is_cut_at_its_bound_inside_a_chunk() {
+    // Mutant killed: `MAX_ERROR_BODY - body.len()` → `+` in `read_bounded` (cargo mutants). The
+    // chunks (10,000 bytes) do not divide the bound, so the last one must be cut inside.
+    let chunks = futures_util::stream::iter(0..20)
+        .map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; 10_000])));
+    let mut response = http::Response::new(reqwest::Body::wrap_stream(chunks));
+    *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+    let response = finish(reqwest::Response::from(response)).await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.bytes().await.unwrap().len(), MAX_ERROR_BODY);
+}

@@ -285,6 +285,12 @@ mod tests {
         }
         let long = format!("{}@contoso.com", "a".repeat(MAX_ID_LEN));
         assert!(check_user("user_id", &long).is_err());
+        // Exactly the maximum is accepted, one byte more is not (kills `>` → `>=` in
+        // `check_user`, found by cargo mutants).
+        let longest = format!("{}@contoso.com", "a".repeat(MAX_ID_LEN - 12));
+        assert_eq!(longest.len(), MAX_ID_LEN);
+        assert_eq!(check_user("user_id", &longest).unwrap(), longest);
+        assert!(check_user("user_id", &format!("a{longest}")).is_err());
         // The pre-hook holds the user's path to the same rule, and other ids to theirs.
         let err = check_path("get_user", "/beta", "/beta/users/$metadata")
             .unwrap_err()
