@@ -15,6 +15,7 @@ pub fn generate_client(spec: &openapiv3::OpenAPI) -> Result<syn::File, String> {
         let mut file: syn::File = syn::parse2(tokens)
             .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
         add_input_constructors(&mut file, &input_types(spec))?;
+        file.items.push(operations_table(spec)?);
         Ok(file)
     };
     let hook = std::panic::take_hook();
@@ -32,6 +33,61 @@ pub fn generate_client(spec: &openapiv3::OpenAPI) -> Result<syn::File, String> {
             why.lines().next().unwrap_or("")
         ))
     })
+}
+
+/// `mod operations`: one row per operation of the spec (id, method, path template, path
+/// parameters) and one constant per operation id, so that the hand-written code names operations
+/// through the compiler (a misspelt id does not build) and no path is written down twice.
+fn operations_table(spec: &openapiv3::OpenAPI) -> Result<syn::Item, String> {
+    let mut consts = Vec::new();
+    let mut rows = Vec::new();
+    for (path, method, op) in spec.operations() {
+        let id = op
+            .operation_id
+            .as_deref()
+            .ok_or_else(|| format!("{} {path} has no operationId", method.to_uppercase()))?;
+        let name = quote::format_ident!("{}", id.to_uppercase());
+        let method = method.to_uppercase();
+        let params: Vec<&str> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .collect();
+        let doc = format!(" `{method} {path}`");
+        consts.push(quote::quote! {
+            #[doc = #doc]
+            pub const #name: &str = #id;
+        });
+        rows.push(quote::quote! {
+            Operation { id: #name, method: #method, path: #path, params: &[#(#params),*] }
+        });
+    }
+    let tokens = quote::quote! {
+        /// Every operation of the spec, generated from it (codegen.rs): the one list that path
+        /// checks, call spans and the stand-in's routes read.
+        pub mod operations {
+            /// One operation: its id, HTTP method, path template and path parameters in order.
+            #[non_exhaustive]
+            #[derive(Debug, Clone, Copy)]
+            pub struct Operation {
+                /// The spec's `operationId` (the generated method's name).
+                pub id: &'static str,
+                /// Upper case, as sent: `GET`, `POST`, …
+                pub method: &'static str,
+                /// The path template below the base URL, as in the spec: `/users/{user-id}`.
+                pub path: &'static str,
+                /// The template's parameters, in path order.
+                pub params: &'static [&'static str],
+            }
+            #(#consts)*
+            /// All of them, in the spec's order.
+            pub const OPERATIONS: &[Operation] = &[#(#rows),*];
+            /// The row of `id`, if the spec has it.
+            pub fn find(id: &str) -> Option<&'static Operation> {
+                OPERATIONS.iter().find(|op| op.id == id)
+            }
+        }
+    };
+    syn::parse2(tokens).map_err(|e| format!("internal: the operations table does not parse: {e}"))
 }
 
 /// progenitor's settings. Positional methods (the `GraphClient` wrapper calls them), hooks

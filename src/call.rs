@@ -24,14 +24,16 @@ pub(crate) mod field {
 /// The operation id of a request to an `@odata.nextLink`: its URL is the server's, sent as given.
 pub(crate) const NEXT_PAGE: &str = "next_page";
 /// The operation whose pages [`NEXT_PAGE`] requests fetch (its path is what the hooks check).
-pub(crate) const NEXT_PAGE_OF: &str = "list_autopilot_devices";
+pub(crate) const NEXT_PAGE_OF: &str = generated::operations::LIST_AUTOPILOT_DEVICES;
 
-/// One span per call: the operation, its ids, and the [`field`]s the hooks record.
+/// One span per call: the operation (a constant of the generated `operations` table, named
+/// without its path, so a misspelt id does not build), its ids, and the [`field`]s the hooks
+/// record.
 macro_rules! call_span {
-    ($operation:literal, $($id:ident = $value:expr),+) => {
+    ($operation:ident, $($id:ident = $value:expr),+) => {
         tracing::info_span!(
             "graph_call",
-            operation = $operation,
+            operation = $crate::generated::operations::$operation,
             $($id = $value,)+
             { $crate::call::field::CLIENT_REQUEST_ID } = tracing::field::Empty,
             { $crate::call::field::ATTEMPTS } = tracing::field::Empty,

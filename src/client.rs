@@ -78,7 +78,7 @@ impl GraphClient {
         assignment: &ResourceAccountAssignment,
     ) -> Result<(), Error> {
         let device_id = ids::check("device_id", device_id)?;
-        let span = call_span!("assign_resource_account_to_device", device_id = device_id);
+        let span = call_span!(ASSIGN_RESOURCE_ACCOUNT_TO_DEVICE, device_id = device_id);
         call::run(
             span,
             call::ASSIGNMENT,
@@ -100,7 +100,7 @@ impl GraphClient {
         let profile_id = ids::check("profile_id", profile_id)?;
         let device_id = ids::check("device_id", device_id)?;
         let span = call_span!(
-            "assign_resource_account_to_deployment_profile_device",
+            ASSIGN_RESOURCE_ACCOUNT_TO_DEPLOYMENT_PROFILE_DEVICE,
             profile_id = profile_id,
             device_id = device_id
         );
@@ -129,7 +129,7 @@ impl GraphClient {
         let device_id = ids::check("device_id", device_id)?;
         let assigned_device_id = ids::check("assigned_device_id", assigned_device_id)?;
         let span = call_span!(
-            "assign_resource_account_to_device_via_deployment_profile",
+            ASSIGN_RESOURCE_ACCOUNT_TO_DEVICE_VIA_DEPLOYMENT_PROFILE,
             device_id = device_id,
             assigned_device_id = assigned_device_id
         );

@@ -40,10 +40,7 @@ impl GraphClient {
         device_id: &str,
     ) -> Result<(), Error> {
         let device_id = ids::check("device_id", device_id)?;
-        let span = call_span!(
-            "unassign_resource_account_from_device",
-            device_id = device_id
-        );
+        let span = call_span!(UNASSIGN_RESOURCE_ACCOUNT_FROM_DEVICE, device_id = device_id);
         let call = self
             .generated()
             .unassign_resource_account_from_device(device_id);
@@ -65,7 +62,7 @@ impl GraphClient {
     /// ```
     pub async fn allow_next_enrollment(&self, device_id: &str) -> Result<(), Error> {
         let device_id = ids::check("device_id", device_id)?;
-        let span = call_span!("allow_next_enrollment", device_id = device_id);
+        let span = call_span!(ALLOW_NEXT_ENROLLMENT, device_id = device_id);
         let call = self.generated().allow_next_enrollment(device_id);
         call::run(span, call::ASSIGNMENT, Box::pin(call)).await
     }
@@ -83,7 +80,7 @@ impl GraphClient {
     /// ```
     pub async fn autopilot_device(&self, device_id: &str) -> Result<AutopilotDevice, Error> {
         let device_id = ids::check("device_id", device_id)?;
-        let span = call_span!("get_autopilot_device", device_id = device_id);
+        let span = call_span!(GET_AUTOPILOT_DEVICE, device_id = device_id);
         let call = self
             .generated()
             .get_autopilot_device(device_id, Some(DEVICE_SELECT));
@@ -141,7 +138,7 @@ impl GraphClient {
                 .is_some_and(|s| s.trim().to_lowercase() == wanted)
         };
         let filter = odata::serial_filter(serial);
-        let span = call_span!("list_autopilot_devices", serial = serial, page = 1);
+        let span = call_span!(LIST_AUTOPILOT_DEVICES, serial = serial, page = 1);
         let call = self.generated().list_autopilot_devices(
             Some(&filter),
             Some(DEVICE_SELECT),
@@ -173,7 +170,7 @@ impl GraphClient {
                 });
             }
             let url = checked_next_link(self.base_url(), &link)?;
-            let span = call_span!("list_autopilot_devices", serial = serial, page = number);
+            let span = call_span!(LIST_AUTOPILOT_DEVICES, serial = serial, page = number);
             let call = call::get_next_page(self.generated(), url);
             page = call::run(span, call::READ, Box::pin(call)).await?;
             *pages += 1;

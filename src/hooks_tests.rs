@@ -22,7 +22,7 @@ async fn the_authorization_header_is_marked_sensitive() {
         .unwrap();
     let url = "http://127.0.0.1:9/beta/deviceManagement/windowsAutopilotDeviceIdentities/d/assignResourceAccountToDevice";
     let info = OperationInfo {
-        operation_id: "assign_resource_account_to_device",
+        operation_id: crate::generated::operations::ASSIGN_RESOURCE_ACCOUNT_TO_DEVICE,
     };
     for _ in 0..2 {
         let mut request = reqwest::Client::new().post(url).build().unwrap();

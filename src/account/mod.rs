@@ -93,7 +93,7 @@ impl GraphClient {
         user_principal_name: &str,
     ) -> Result<AccountCheck, Error> {
         let upn = ids::check_user("user_principal_name", user_principal_name)?;
-        let span = call_span!("get_user", user_id = upn);
+        let span = call_span!(GET_USER, user_id = upn);
         let call = self.generated().get_user(upn, Some(USER_SELECT));
         let user: User = match call::run(span, call::READ, Box::pin(call)).await {
             Ok(user) => user,

@@ -54,7 +54,7 @@ impl GraphClient {
     pub(crate) async fn sku_names(&self) -> Result<Arc<SkuNames>, Error> {
         self.skus
             .get_or_try_init(|| async {
-                let span = call_span!("list_subscribed_skus", select = SKU_SELECT);
+                let span = call_span!(LIST_SUBSCRIBED_SKUS, select = SKU_SELECT);
                 let call = self.generated().list_subscribed_skus(Some(SKU_SELECT));
                 let list = call::run(span, call::READ, Box::pin(call)).await?;
                 // Graph answers subscribedSkus in one page (a tenant has tens of SKUs, not

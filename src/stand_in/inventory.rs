@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::{Reply, StandIn};
+use crate::generated::operations;
 
 /// Longest serial-filter literal the stand-in parses.
 const MAX_FILTER: usize = 4096;
@@ -267,7 +268,7 @@ impl Inventory {
             Ok(q) => q,
             Err(why) => return bad_request(&why),
         };
-        if operation == "list_autopilot_devices" {
+        if operation == operations::LIST_AUTOPILOT_DEVICES {
             return self.list(&query, now);
         }
         let id = device_id.unwrap_or_default();
@@ -275,19 +276,19 @@ impl Inventory {
         let delay = self.visibility_delay;
         let entry = self.devices.iter_mut().find(|e| e.device.id == id);
         match (operation, entry) {
-            ("get_autopilot_device", Some(e)) => match select(&e.device, &query) {
+            (operations::GET_AUTOPILOT_DEVICE, Some(e)) => match select(&e.device, &query) {
                 Ok(fields) => Reply::status(200).json(&Value::Object(fields)),
                 Err(why) => bad_request(&why),
             },
-            ("get_autopilot_device", None) => not_found(id),
+            (operations::GET_AUTOPILOT_DEVICE, None) => not_found(id),
             // Without an inventory every write succeeds, as before there was one.
             (_, None) if empty => Reply::status(204),
             (_, None) => not_found(id),
-            ("unassign_resource_account_from_device", Some(e)) => {
+            (operations::UNASSIGN_RESOURCE_ACCOUNT_FROM_DEVICE, Some(e)) => {
                 e.pending = Some((Linked::default(), now + delay));
                 Reply::status(204)
             }
-            ("allow_next_enrollment", Some(e)) => {
+            (operations::ALLOW_NEXT_ENROLLMENT, Some(e)) => {
                 if e.device.userless_enrollment_status == "blocked" {
                     e.device.userless_enrollment_status = "allowed".into();
                 }
@@ -346,8 +347,10 @@ impl Inventory {
                 Err(why) => return bad_request(&why),
             }
         }
+        // The list's path, from the generated table (no path is written by hand).
+        let list = operations::find(operations::LIST_AUTOPILOT_DEVICES).map_or("", |op| op.path);
         let mut page = json!({
-            "@odata.context": format!("{}/$metadata#deviceManagement/windowsAutopilotDeviceIdentities", self.base_url),
+            "@odata.context": format!("{}/$metadata#{}", self.base_url, list.trim_start_matches('/')),
             "value": value,
         });
         // Both come from the query: a huge `$skiptoken` or `$top` must not overflow.
@@ -359,10 +362,7 @@ impl Inventory {
                 .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
                 .collect();
             rest.push(format!("$skiptoken={}", skip + size));
-            page["@odata.nextLink"] = json!(format!(
-                "{base}/deviceManagement/windowsAutopilotDeviceIdentities?{}",
-                rest.join("&")
-            ));
+            page["@odata.nextLink"] = json!(format!("{base}{list}?{}", rest.join("&")));
         }
         Reply::status(200).json(&page)
     }

@@ -44,31 +44,24 @@ struct Spec {
 static PARSED: LazyLock<Spec> = LazyLock::new(|| {
     let doc: serde_json::Value =
         serde_json::from_str(SPEC).expect("spec/openapi.json is checked by build.rs");
-    let routes = doc["paths"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .flat_map(|(path, item)| {
-            item.as_object()
-                .into_iter()
-                .flatten()
-                .filter_map(move |(method, op)| {
-                    let operation_id = op["operationId"].as_str()?;
-                    let segments = path
-                        .split('/')
-                        .skip(1)
-                        .map(|s| match s.starts_with('{') && s.ends_with('}') {
-                            true => Segment::Param,
-                            false => Segment::Literal(s.to_owned()),
-                        })
-                        .collect();
-                    Some(Route {
-                        method: method.to_ascii_uppercase(),
-                        segments,
-                        operation_id: operation_id.to_owned(),
-                        takes_body: op.get("requestBody").is_some(),
-                    })
+    // The routes are the generated table's rows (codegen.rs): no path or id is written here.
+    let routes = crate::generated::operations::OPERATIONS
+        .iter()
+        .map(|op| Route {
+            method: op.method.to_owned(),
+            segments: op
+                .path
+                .split('/')
+                .skip(1)
+                .map(|s| match s.starts_with('{') && s.ends_with('}') {
+                    true => Segment::Param,
+                    false => Segment::Literal(s.to_owned()),
                 })
+                .collect(),
+            operation_id: op.id.to_owned(),
+            takes_body: doc["paths"][op.path][op.method.to_ascii_lowercase()]
+                .get("requestBody")
+                .is_some(),
         })
         .collect();
     let body_properties = doc["components"]["schemas"]["ResourceAccountAssignment"]["properties"]

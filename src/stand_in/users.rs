@@ -26,6 +26,7 @@ use serde_json::{Map, Value, json};
 
 use super::inventory::parse_query;
 use super::{Reply, StandIn};
+use crate::generated::operations;
 
 /// The tenant's SKUs by default: (skuPartNumber, skuId), the ids as Microsoft publishes them in
 /// "Product names and service plan identifiers for licensing".
@@ -137,7 +138,10 @@ impl Default for Directory {
 
 /// The operations this module answers.
 pub(super) fn serves(operation: &str) -> bool {
-    matches!(operation, "get_user" | "list_subscribed_skus")
+    matches!(
+        operation,
+        operations::GET_USER | operations::LIST_SUBSCRIBED_SKUS
+    )
 }
 
 impl StandIn {
@@ -182,8 +186,8 @@ impl StandIn {
                 .count()
         };
         AccountReads {
-            users: count("get_user"),
-            subscribed_skus: count("list_subscribed_skus"),
+            users: count(operations::GET_USER),
+            subscribed_skus: count(operations::LIST_SUBSCRIBED_SKUS),
         }
     }
 }
@@ -207,7 +211,7 @@ impl Directory {
             .find(|(k, _)| k == "$select")
             .map(|(_, v)| v.as_str());
         match operation {
-            "get_user" => self.user(key.unwrap_or_default(), select),
+            operations::GET_USER => self.user(key.unwrap_or_default(), select),
             _ => self.subscribed_skus(select),
         }
     }
