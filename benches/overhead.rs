@@ -3,6 +3,7 @@
 //! one run. Prints both per-call times and their ratio (target ≤ 1.05).
 //!
 //! `cargo bench --bench overhead` (release profile). Bounded: 2 × N calls after a warm-up.
+//! `-- --only graph|reqwest --calls C` runs one side alone, for instruction counts (BENCHMARKS.md).
 
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
@@ -96,6 +97,24 @@ async fn main() {
     for _ in 0..WARM_UP {
         raw_call().await;
         wrapper_call().await;
+    }
+    // `--only graph|reqwest [--calls C]`: C calls of one side after the warm-up, nothing printed.
+    // For instruction counts, which a loaded machine does not blur: callgrind at two values of C,
+    // per call = the difference / the difference of C (BENCHMARKS.md).
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| {
+        let at = args.iter().position(|a| a == name)?;
+        args.get(at + 1).cloned()
+    };
+    if let Some(only) = arg("--only") {
+        let calls: usize = arg("--calls").and_then(|c| c.parse().ok()).unwrap_or(N);
+        for _ in 0..calls {
+            match only.as_str() {
+                "graph" => wrapper_call().await,
+                _ => raw_call().await,
+            }
+        }
+        return;
     }
     // Interleaved rounds, so drift of the machine hits both alike.
     let (mut raw_time, mut wrapper_time) = (Duration::ZERO, Duration::ZERO);
