@@ -38,7 +38,9 @@ mod plan;
 mod refusal;
 mod report;
 mod rows;
+mod show;
 mod signin;
+mod unassign;
 
 use std::process::ExitCode;
 
@@ -88,8 +90,8 @@ async fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Plan(args) => plan::run(&cli.global, args, out).await,
         Command::Apply(args) => apply::run(&cli.global, args, out).await,
-        Command::Unassign(args) => device::unassign(&cli.global, args, out).await,
-        Command::Show(args) => device::show(&cli.global, args, out).await,
+        Command::Unassign(args) => unassign::unassign(&cli.global, args, out).await,
+        Command::Show(args) => show::show(&cli.global, args, out).await,
         Command::Demo => demo::run(out).await,
         Command::Completions { shell } => {
             use clap::CommandFactory as _;
