@@ -11,13 +11,15 @@ use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{ApplyArgs, Global};
+use crate::exit::{Failure, Status};
 use crate::journal::{Binding, Entry, Journal, RowResult};
 use crate::output::{Output, RowReport};
-use crate::plan::{self, Decision, Planned};
+use crate::plan;
+use crate::planned::{self, Decision, Planned};
 use crate::refusal::{self, Stop};
 use crate::report::{self, Sink};
 use crate::rows::Row;
-use crate::{Failure, Status, connect, rows};
+use crate::{connect, rows};
 
 /// What `apply` may do beyond assigning.
 #[derive(Debug, Clone, Copy)]
@@ -91,7 +93,7 @@ pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Statu
         sink.row(RowReport {
             line: Some(row.line),
             serial_number: row.serial().map(str::to_owned),
-            account: Some(plan::account(row)),
+            account: Some(planned::account(row)),
             phase: Some("apply"),
             result: "done",
             detail: Some("the journal records it as verified".into()),

@@ -169,7 +169,7 @@ fn parse(
             return Err(LoadError::OtherEndpoint(format!(
                 "the journal {shown} records a run against {}, not this one; pass --journal \
                  <new file> to keep both",
-                crate::output::escape(&was)
+                crate::characters::escape(&was)
             )));
         }
         last.insert(entry.row.clone(), entry);
@@ -206,7 +206,7 @@ impl Journal {
     /// cannot be one: a symbolic link, a file that is not a regular one, a file over
     /// [`MAX_BYTES`]. Nothing is read or changed yet: [`Journal::load`] does that.
     pub fn open(path: &Path) -> Result<Self, String> {
-        let shown = crate::output::escape(&path.display().to_string());
+        let shown = crate::characters::escape(&path.display().to_string());
         let file = safe_file::open(path, &shown, MAX_BYTES)?;
         match file.try_lock() {
             Ok(()) => {}
@@ -231,7 +231,7 @@ impl Journal {
     /// line is found to be an entry for `binding` is a torn last line cut, so the next entry
     /// starts on a line of its own.
     pub fn load(&mut self, binding: &Binding) -> Result<HashMap<String, Entry>, LoadError> {
-        let shown = crate::output::escape(&self.path.display().to_string());
+        let shown = crate::characters::escape(&self.path.display().to_string());
         let bytes = read_bounded(&mut self.file, MAX_BYTES)
             .map_err(|e| LoadError::Unreadable(format!("cannot read the journal {shown}: {e}")))?
             .ok_or_else(|| LoadError::Unreadable(too_large(&shown)))?;
@@ -254,7 +254,7 @@ impl Journal {
     /// Appends `entry` as one line and syncs it to disk. Refused before [`Journal::load`] has
     /// found the file to be this run's journal.
     pub fn record(&mut self, entry: &Entry) -> Result<(), String> {
-        let shown = || crate::output::escape(&self.path.display().to_string());
+        let shown = || crate::characters::escape(&self.path.display().to_string());
         if !self.checked {
             return Err(format!(
                 "the journal {} was not read before writing (a bug): nothing written",

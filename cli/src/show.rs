@@ -1,9 +1,10 @@
 //! `show`: one device, named by serial number or id, with every field Graph reports.
 
 use crate::args::{DeviceArgs, Global};
+use crate::connect;
 use crate::device::{base, resolve};
+use crate::exit::{Failure, Status};
 use crate::output::Output;
-use crate::{Failure, Status, connect};
 
 pub async fn show(global: &Global, args: &DeviceArgs, out: Output) -> Result<Status, Failure> {
     let connection = connect::connect(global).await?;
@@ -28,7 +29,7 @@ pub async fn show(global: &Global, args: &DeviceArgs, out: Output) -> Result<Sta
             let value = value
                 .as_str()
                 .map_or_else(|| value.to_string(), str::to_owned);
-            say!("  {name}: {}", crate::output::escape(&value));
+            say!("  {name}: {}", crate::characters::escape(&value));
         }
     }
     Ok(Status::AllDone)

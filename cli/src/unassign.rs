@@ -8,11 +8,12 @@ use autopilot_resource_account::GraphClient;
 use futures_util::StreamExt;
 
 use crate::args::{DeviceArgs, Global, UnassignArgs};
+use crate::connect;
 use crate::device::{base, resolve};
+use crate::exit::{Failure, Status};
 use crate::output::{Output, RowReport};
 use crate::plan::{linked, reports};
 use crate::rows::{self, Row, Target};
-use crate::{Failure, Status, connect};
 
 /// The first pause between reads while waiting for an unassignment to show; it doubles.
 const FIRST_POLL: Duration = Duration::from_millis(200);
