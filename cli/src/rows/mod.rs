@@ -3,8 +3,9 @@
 //! reported with its line number and never sent.
 //!
 //! Read as spreadsheets save it: [`decode`] (encodings), [`delimiter`] (`,` `;` tab),
-//! [`headers`] (spellings and ignored columns), [`record`] (one row, [`characters`] it refuses),
-//! [`duplicates`] (rows that cannot both be right).
+//! [`headers`] (spellings and ignored columns), [`record`] (one row, the
+//! [`characters`](crate::characters) it refuses), [`duplicates`] (rows that cannot both be
+//! right).
 
 mod decode;
 mod delimiter;
