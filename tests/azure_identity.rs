@@ -17,12 +17,12 @@ use autopilot_resource_account::azure_identity::{
 };
 use autopilot_resource_account::{Cloud, Error, GraphClient, TokenProvider};
 use azure_core::credentials::{AccessToken as AzureToken, TokenCredential, TokenRequestOptions};
-use azure_core::error::ErrorKind;
 use azure_core::http::{
     AsyncRawResponse, HttpClient, Request, StatusCode, Transport, headers::Headers,
 };
-use azure_core::time::{Duration as TimeDelta, OffsetDateTime};
+use azure_core::time::Duration as TimeDelta;
 use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
+use support::credential::{azure_token, credential_error, fetch};
 use support::{DEVICE, assert_a_401_renews_the_token_once, assignment, ends_by_itself};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -100,11 +100,8 @@ impl TokenCredential for Double {
             tokio::time::sleep(self.delay).await;
         }
         match step.expect("the double has a script") {
-            Step::Token(life) => Ok(AzureToken::new(
-                format!("token-{n}"),
-                OffsetDateTime::now_utc() + life,
-            )),
-            Step::Fail(text) => Err(azure_core::Error::with_message(ErrorKind::Credential, text)),
+            Step::Token(life) => Ok(azure_token(format!("token-{n}"), life)),
+            Step::Fail(text) => Err(credential_error(text)),
         }
     }
 }
@@ -115,16 +112,6 @@ fn hours(n: i64) -> Step {
 
 fn millis(n: i64) -> Step {
     Step::Token(TimeDelta::milliseconds(n))
-}
-
-async fn token(
-    adapter: &AzureCredential,
-    cloud: Cloud,
-) -> Result<String, autopilot_resource_account::TokenError> {
-    adapter
-        .token(&[cloud.scope()])
-        .await
-        .map(|t| t.secret().to_owned())
 }
 
 /// A one-request Graph stand-in on 127.0.0.1: answers `204 No Content` and hands back the request head.
@@ -211,13 +198,13 @@ async fn a_cached_token_is_reused_across_calls_and_clones() {
     let adapter = AzureCredential::new(double.clone());
     let clone = adapter.clone();
     for _ in 0..5 {
-        assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-1");
-        assert_eq!(token(&clone, Cloud::Global).await.unwrap(), "token-1");
+        assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-1");
+        assert_eq!(fetch(&clone, Cloud::Global).await.unwrap(), "token-1");
     }
     assert_eq!(double.calls(), 1);
     // Another scope is another cache entry.
-    assert_eq!(token(&adapter, Cloud::China).await.unwrap(), "token-2");
-    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-1");
+    assert_eq!(fetch(&adapter, Cloud::China).await.unwrap(), "token-2");
+    assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-1");
     assert_eq!(double.calls(), 2);
 }
 
@@ -227,12 +214,12 @@ async fn the_token_is_refreshed_the_configured_margin_before_it_expires() {
     let double = Double::new([Step::Token(TimeDelta::minutes(10))]);
     let adapter = AzureCredential::new(double.clone())
         .refresh_before(Duration::from_secs(600) - Duration::from_millis(600));
-    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-1");
-    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-1");
+    assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-1");
+    assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-1");
     tokio::time::sleep(Duration::from_millis(900)).await;
     // token-1 is still valid for more than nine minutes, yet a new one is fetched.
-    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-2");
-    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-2");
+    assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-2");
+    assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-2");
     assert_eq!(double.calls(), 2);
 }
 
@@ -241,11 +228,11 @@ async fn a_token_that_arrives_inside_the_margin_is_refreshed_at_half_its_life() 
     // Two-second tokens under the default five-minute margin: reused for about a second.
     let double = Double::new([millis(2_000)]);
     let adapter = AzureCredential::new(double.clone());
-    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-1");
-    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-1");
+    assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-1");
+    assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-1");
     tokio::time::sleep(Duration::from_millis(1_300)).await;
     // Still before token-1 expires.
-    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-2");
+    assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-2");
     assert_eq!(double.calls(), 2);
 }
 
@@ -259,7 +246,7 @@ async fn fifty_concurrent_calls_on_an_expired_cache_make_one_credential_call() {
     // The first token lives 300 ms; the refresh takes 200 ms, so all 50 calls overlap it.
     let double = Double::slow(Duration::from_millis(200), [millis(300), hours(1)]);
     let adapter = AzureCredential::new(double.clone());
-    assert_eq!(token(&adapter, Cloud::UsGovL5Dod).await.unwrap(), "token-1");
+    assert_eq!(fetch(&adapter, Cloud::UsGovL5Dod).await.unwrap(), "token-1");
     tokio::time::sleep(Duration::from_millis(400)).await;
 
     let barrier = Arc::new(tokio::sync::Barrier::new(50));
@@ -268,7 +255,7 @@ async fn fifty_concurrent_calls_on_an_expired_cache_make_one_credential_call() {
         let (adapter, barrier) = (adapter.clone(), barrier.clone());
         calls.spawn(async move {
             barrier.wait().await;
-            token(&adapter, Cloud::UsGovL5Dod).await
+            fetch(&adapter, Cloud::UsGovL5Dod).await
         });
     }
     let tokens = calls.join_all().await;
@@ -297,7 +284,7 @@ async fn concurrent_callers_share_one_failure() {
         let (adapter, barrier) = (adapter.clone(), barrier.clone());
         calls.spawn(async move {
             barrier.wait().await;
-            token(&adapter, Cloud::Global).await
+            fetch(&adapter, Cloud::Global).await
         });
     }
     let outcomes = calls.join_all().await;
@@ -307,7 +294,7 @@ async fn concurrent_callers_share_one_failure() {
     }));
     assert_eq!(double.calls(), 1);
     // A later call tries again.
-    assert!(token(&adapter, Cloud::Global).await.is_err());
+    assert!(fetch(&adapter, Cloud::Global).await.is_err());
     assert_eq!(double.calls(), 2);
 }
 
@@ -331,7 +318,7 @@ fn assert_no_secret(text: &str) {
 async fn a_failing_credential_gives_a_one_line_token_error_without_secrets() {
     let double = Double::new([Step::Fail(leaky_error())]);
     let adapter = AzureCredential::new(double.clone());
-    let error = token(&adapter, Cloud::Global).await.unwrap_err();
+    let error = fetch(&adapter, Cloud::Global).await.unwrap_err();
     let text = error.to_string();
     assert_no_secret(&text);
     assert!(!text.contains('\n'), "{text:?}");
@@ -375,7 +362,7 @@ async fn a_failing_credential_gives_a_one_line_token_error_without_secrets() {
 #[tokio::test]
 async fn very_long_errors_are_cut_and_empty_ones_still_say_something() {
     let double = Double::new([Step::Fail(format!("{} end", "word ".repeat(500)))]);
-    let text = token(&AzureCredential::new(double), Cloud::Global)
+    let text = fetch(&AzureCredential::new(double), Cloud::Global)
         .await
         .unwrap_err()
         .to_string();
@@ -383,7 +370,7 @@ async fn very_long_errors_are_cut_and_empty_ones_still_say_something() {
     assert!(text.ends_with('…'));
 
     let double = Double::new([Step::Fail(String::new())]);
-    let text = token(&AzureCredential::new(double), Cloud::Global)
+    let text = fetch(&AzureCredential::new(double), Cloud::Global)
         .await
         .unwrap_err()
         .to_string();
@@ -399,20 +386,20 @@ async fn a_failed_refresh_serves_the_still_valid_token_and_retries_later() {
         hours(1),
     ]);
     let adapter = AzureCredential::new(double.clone());
-    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-1");
+    assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-1");
     tokio::time::sleep(Duration::from_millis(2_200)).await;
     assert_eq!(
-        token(&adapter, Cloud::Global).await.unwrap(),
+        fetch(&adapter, Cloud::Global).await.unwrap(),
         "token-1",
         "failed refresh, valid token"
     );
     assert_eq!(double.calls(), 2);
     // Not asked again at once…
-    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-1");
+    assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-1");
     assert_eq!(double.calls(), 2);
     // …but after half of token-1's remaining life (~0.9 s), before it expires.
     tokio::time::sleep(Duration::from_millis(1_200)).await;
-    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-3");
+    assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-3");
     assert_eq!(double.calls(), 3);
 }
 
@@ -521,16 +508,16 @@ async fn invalidating_a_token_the_cache_no_longer_holds_keeps_the_new_one() {
     let double = Double::new([hours(1)]);
     let adapter = AzureCredential::new(double.clone());
     let scopes = [Cloud::Global.scope()];
-    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-1");
+    assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-1");
     adapter
         .invalidate(&scopes, &AccessToken::new("token-1"))
         .await;
-    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-2");
+    assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-2");
     // A late 401 for the old token must not throw the fresh one away.
     adapter
         .invalidate(&scopes, &AccessToken::new("token-1"))
         .await;
-    assert_eq!(token(&adapter, Cloud::Global).await.unwrap(), "token-2");
+    assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-2");
     assert_eq!(double.calls(), 2);
 }
 
@@ -569,7 +556,7 @@ fn credential_errors_are_redacted_by_structure() {
     for case in cases {
         let text = runtime.block_on(async {
             let adapter = AzureCredential::new(Double::new([Step::Fail(case.to_owned())]));
-            token(&adapter, Cloud::Global)
+            fetch(&adapter, Cloud::Global)
                 .await
                 .unwrap_err()
                 .to_string()

@@ -3,15 +3,17 @@
 //! credential says reaches the caller redacted. Timing runs on tokio's paused clock.
 #![cfg(feature = "azure-identity")]
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use autopilot_resource_account::azure_identity::{AzureCredential, DEFAULT_TIMEOUT};
-use autopilot_resource_account::{Cloud, Error, GraphClient, TokenError, TokenProvider};
+use autopilot_resource_account::{Cloud, Error, GraphClient, TokenError};
 use azure_core::credentials::{AccessToken as AzureToken, TokenCredential, TokenRequestOptions};
-use azure_core::error::ErrorKind;
-use azure_core::time::{Duration as TimeDelta, OffsetDateTime};
+use azure_core::time::Duration as TimeDelta;
+use support::credential::{azure_token, credential_error, fetch};
 use tokio::time::Instant;
 
 /// Answers its first `answered` calls with an hour-long token, then never answers again: an `az`
@@ -33,10 +35,7 @@ impl TokenCredential for HangsAfter {
         if n > self.answered {
             std::future::pending::<()>().await;
         }
-        Ok(AzureToken::new(
-            format!("token-{n}"),
-            OffsetDateTime::now_utc() + TimeDelta::hours(1),
-        ))
+        Ok(azure_token(format!("token-{n}"), TimeDelta::hours(1)))
     }
 }
 
@@ -47,11 +46,12 @@ fn hung() -> Arc<HangsAfter> {
 /// One fetch through the adapter. The outer bound (virtual time: the clock is paused) only turns
 /// a regression, a fetch that never ends, into a failure instead of a hung test.
 async fn token(adapter: &AzureCredential) -> Result<String, TokenError> {
-    let scopes = [Cloud::Global.scope()];
-    tokio::time::timeout(Duration::from_secs(24 * 3600), adapter.token(&scopes))
-        .await
-        .expect("the fetch ends by itself")
-        .map(|t| t.secret().to_owned())
+    tokio::time::timeout(
+        Duration::from_secs(24 * 3600),
+        fetch(adapter, Cloud::Global),
+    )
+    .await
+    .expect("the fetch ends by itself")
 }
 
 #[tokio::test(start_paused = true)]
@@ -117,10 +117,7 @@ impl TokenCredential for FailsWith {
         _: &[&str],
         _: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AzureToken> {
-        Err(azure_core::Error::with_message(
-            ErrorKind::Credential,
-            self.0.clone(),
-        ))
+        Err(credential_error(self.0.clone()))
     }
 }
 
@@ -203,16 +200,10 @@ impl TokenCredential for ExpiresThenFails {
         _: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AzureToken> {
         if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
-            return Ok(AzureToken::new(
-                "token-1",
-                OffsetDateTime::now_utc() + TimeDelta::seconds(1),
-            ));
+            return Ok(azure_token("token-1".to_owned(), TimeDelta::seconds(1)));
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
-        Err(azure_core::Error::with_message(
-            ErrorKind::Credential,
-            "AADSTS50000: refresh failed",
-        ))
+        Err(credential_error("AADSTS50000: refresh failed".to_owned()))
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use autopilot_resource_account::Error;
 use autopilot_resource_account::stand_in::{Device, RecordedRequest, StandIn};
-use support::{DEVICE, assert_call_headers, assignment, client};
+use support::{DEVICE, assert_call_headers, assignment, client, client_request_ids};
 
 const SELECT: &str = "id,serialNumber,displayName,groupTag,userPrincipalName,addressableUserName,resourceName,deploymentProfileAssignmentStatus,userlessEnrollmentStatus,enrollmentState,lastContactedDateTime";
 const LIST: &str = "/beta/deviceManagement/windowsAutopilotDeviceIdentities";
@@ -133,11 +133,7 @@ async fn serial_lookup_follows_three_pages_and_drops_near_misses() {
         );
     }
     // Every page is its own call with its own client-request-id.
-    let ids: std::collections::HashSet<_> = requests
-        .iter()
-        .map(|r| r.header("client-request-id").unwrap().to_owned())
-        .collect();
-    assert_eq!(ids.len(), 3);
+    assert_eq!(client_request_ids(&requests).len(), 3);
 }
 
 #[tokio::test]

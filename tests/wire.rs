@@ -5,7 +5,7 @@ mod support;
 
 use autopilot_resource_account::stand_in::{RecordedRequest, Reply, StandIn};
 use autopilot_resource_account::{ResourceAccountAssignment, USER_AGENT};
-use support::{DEVICE, TOKEN, assert_call_headers, assignment, client};
+use support::{DEVICE, TOKEN, assert_call_headers, assignment, client, client_request_ids};
 
 /// An assignment call as it arrives: POST with a JSON body, the headers of every call, answered.
 fn assert_common_headers(request: &RecordedRequest) {
@@ -131,12 +131,7 @@ async fn every_call_gets_a_fresh_client_request_id() {
             .await
             .unwrap();
     }
-    let ids: std::collections::HashSet<_> = graph
-        .requests()
-        .iter()
-        .map(|r| r.header("client-request-id").unwrap().to_owned())
-        .collect();
-    assert_eq!(ids.len(), 3);
+    assert_eq!(client_request_ids(&graph.requests()).len(), 3);
 }
 
 #[tokio::test]

@@ -13,8 +13,9 @@ use autopilot_resource_account::{AccountStatus, GraphClient};
 use futures_util::StreamExt;
 use serde_json::json;
 
-use crate::output::{Output, escape, json_text};
-use crate::plan::Planned;
+use crate::characters::escape;
+use crate::output::{Output, json_text};
+use crate::planned::Planned;
 use crate::refusal::Stop;
 
 /// The Graph permissions the check needs (`Directory.Read.All` covers both).

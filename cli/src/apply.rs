@@ -11,13 +11,15 @@ use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{ApplyArgs, Global};
-use crate::journal::{Binding, Entry, Journal, Outcome};
+use crate::exit::{Failure, Status};
+use crate::journal::{Binding, Entry, Journal, RowResult};
 use crate::output::{Output, RowReport};
-use crate::plan::{self, Decision, Planned};
+use crate::plan;
+use crate::planned::{self, Decision, Planned};
 use crate::refusal::{self, Stop};
 use crate::report::{self, Sink};
 use crate::rows::Row;
-use crate::{Failure, Status, connect, rows};
+use crate::{connect, rows};
 
 /// What `apply` may do beyond assigning.
 #[derive(Debug, Clone, Copy)]
@@ -85,13 +87,13 @@ pub async fn run(global: &Global, args: &ApplyArgs, out: Output) -> Result<Statu
         !args.resume
             || !last
                 .get(&row.fingerprint())
-                .is_some_and(|entry| entry.outcome == Outcome::Verified)
+                .is_some_and(|entry| entry.outcome == RowResult::Verified)
     });
     for row in &done {
         sink.row(RowReport {
             line: Some(row.line),
             serial_number: row.serial().map(str::to_owned),
-            account: Some(plan::account(row)),
+            account: Some(planned::account(row)),
             phase: Some("apply"),
             result: "done",
             detail: Some("the journal records it as verified".into()),
@@ -154,7 +156,7 @@ impl Recorder<'_> {
     fn record(
         &mut self,
         planned: &Planned,
-        outcome: Outcome,
+        outcome: RowResult,
         detail: Option<String>,
         error: Option<&Error>,
     ) -> Result<(), Failure> {
@@ -242,7 +244,14 @@ impl Execution<'_, '_> {
                     Err(e) => {
                         let why =
                             format!("allowNextEnrollment failed: {}", refusal::explain(&e, true));
-                        self.finish(&p, "apply", "failed", Outcome::Failed, Some(why), Some(&e))?;
+                        self.finish(
+                            &p,
+                            "apply",
+                            "failed",
+                            RowResult::Failed,
+                            Some(why),
+                            Some(&e),
+                        )?;
                         continue;
                     }
                 }
@@ -252,13 +261,13 @@ impl Execution<'_, '_> {
                 Decision::Reassign { .. } if self.options.reassign => None,
                 Decision::Reassign { current } => Some((
                     "blocked",
-                    Outcome::Blocked,
+                    RowResult::Blocked,
                     Some(format!(
                         "{current} is linked now; apply --reassign replaces it"
                     )),
                 )),
-                Decision::AlreadyAssigned => Some(("already-assigned", Outcome::Verified, None)),
-                Decision::Blocked(why) => Some(("blocked", Outcome::Blocked, Some(why))),
+                Decision::AlreadyAssigned => Some(("already-assigned", RowResult::Verified, None)),
+                Decision::Blocked(why) => Some(("blocked", RowResult::Blocked, Some(why))),
                 Decision::NotAttempted => {
                     self.not_attempted(&p, "apply");
                     continue;
@@ -308,7 +317,7 @@ impl Execution<'_, '_> {
             match &outcome.result {
                 Ok(()) => {
                     ended.insert(*outcome.key());
-                    self.record.record(p, Outcome::Assigned, None, None)?;
+                    self.record.record(p, RowResult::Assigned, None, None)?;
                     written.push(*outcome.key());
                 }
                 // The refused row is left for the loop below, with every row not written.
@@ -318,7 +327,7 @@ impl Execution<'_, '_> {
                     progress.inc(1);
                     let why = refusal::explain(e, true);
                     progress.suspend(|| {
-                        self.finish(p, "apply", "failed", Outcome::Failed, Some(why), Some(e))
+                        self.finish(p, "apply", "failed", RowResult::Failed, Some(why), Some(e))
                     })?;
                 }
             }
@@ -364,16 +373,16 @@ impl Execution<'_, '_> {
         while let Some((p, result)) = verifications.next().await {
             progress.inc(1);
             let (result, outcome, why, error) = match &result {
-                Some(Ok(_)) => ("verified", Outcome::Verified, None, None),
+                Some(Ok(_)) => ("verified", RowResult::Verified, None, None),
                 Some(Err(e)) if !self.stop.check(e) => (
                     "unverified",
-                    Outcome::Unverified,
+                    RowResult::Unverified,
                     Some(e.to_string()),
                     Some(e),
                 ),
                 _ => (
                     "unverified",
-                    Outcome::Unverified,
+                    RowResult::Unverified,
                     Some(
                         "written, not verified: the run stopped when Graph refused the token"
                             .into(),
@@ -402,24 +411,24 @@ impl Execution<'_, '_> {
         p: &Planned,
         phase: &'static str,
         result: &'static str,
-        outcome: Outcome,
+        outcome: RowResult,
         why: Option<String>,
         error: Option<&Error>,
     ) -> Result<(), Failure> {
         let counts = &mut self.counts;
         match (result, outcome) {
             ("already-assigned", _) => counts.already_assigned += 1,
-            (_, Outcome::Verified) => counts.verified += 1,
-            (_, Outcome::Unverified) => counts.unverified += 1,
-            (_, Outcome::Blocked) => counts.blocked += 1,
-            (_, Outcome::Failed | Outcome::Assigned) => counts.failed += 1,
+            (_, RowResult::Verified) => counts.verified += 1,
+            (_, RowResult::Unverified) => counts.unverified += 1,
+            (_, RowResult::Blocked) => counts.blocked += 1,
+            (_, RowResult::Failed | RowResult::Assigned) => counts.failed += 1,
         }
         self.record.record(p, outcome, why.clone(), error)?;
         let mut report = p.report();
         report.phase = Some(phase);
         report.result = result;
         let mut detail: Vec<String> = why.into_iter().collect();
-        if outcome != Outcome::Blocked {
+        if outcome != RowResult::Blocked {
             detail.extend(p.warnings.iter().map(|w| format!("warn: {w}")));
         }
         report.detail = (!detail.is_empty()).then(|| detail.join("; "));

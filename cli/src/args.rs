@@ -7,6 +7,8 @@ use autopilot_resource_account::{Cloud, DEFAULT_CONCURRENCY};
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::output::OutputFormat;
+
 /// Plan, apply, verify and undo Teams Rooms resource-account assignments on Windows Autopilot
 /// devices.
 ///
@@ -44,7 +46,7 @@ pub struct Global {
     /// Sign in instead of passing a token (then `--token` and `GRAPH_TOKEN` are not used):
     /// `device-code` in any build, Azure SDK credentials with the `azure-identity` feature.
     #[arg(long, global = true, value_enum)]
-    pub auth: Option<crate::connect::AuthArg>,
+    pub auth: Option<AuthArg>,
     /// Tenant (id or domain) for `--auth device-code` and `--auth client-secret`.
     #[arg(long, global = true, env = "AZURE_TENANT_ID")]
     pub tenant_id: Option<String>,
@@ -210,10 +212,21 @@ pub struct DeviceArgs {
     pub device: Option<String>,
 }
 
+/// Sign-in methods of `--auth` (the Azure SDK ones with feature `azure-identity`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
+pub enum AuthArg {
+    /// Delegated sign-in on any browser with a code (`--client-id` of your public client,
+    /// `--tenant-id`); tokens are refreshed during the run.
+    DeviceCode,
+    /// The account of `az login` (run `az cloud set` for a national cloud).
+    #[cfg(feature = "azure-identity")]
+    AzureCli,
+    /// An app registration: `--tenant-id`, `--client-id` and `AZURE_CLIENT_SECRET`.
+    #[cfg(feature = "azure-identity")]
+    ClientSecret,
+    /// The managed identity of the VM or service (`--client-id` for a user-assigned one).
+    #[cfg(feature = "azure-identity")]
+    ManagedIdentity,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

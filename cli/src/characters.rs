@@ -1,7 +1,8 @@
 //! The one list of characters that hide what a value is: controls (they drive terminals),
 //! bidirectional controls (they reorder what is shown) and invisible formatting characters.
-//! Output escapes them (`output::escape`, `output::json_text`); the CSV reader refuses a value
-//! holding one (`rows`), so what is sent is what the admin saw.
+//! Output escapes them ([`escape`] here, `output::json_text` for JSON); the CSV reader refuses a
+//! value holding one (`rows`), so what is sent is what the admin saw. Every module that prints a
+//! value escapes it, so this one imports none of them.
 
 /// What kind of hiding character `c` is, or `None` for an ordinary one.
 ///
@@ -43,9 +44,34 @@ pub fn code_point(c: char) -> String {
     format!("U+{:04X}", u32::from(c))
 }
 
+/// Makes a value safe to print on a terminal: every [`is_hidden`] character and backslashes
+/// (so that an escape is never ambiguous) are shown as Rust escapes (`\u{9b}`, `\n`, `\\`).
+pub fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if is_hidden(c) || c == '\\' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{code_point, first_hidden, kind};
+    use super::{code_point, escape, first_hidden, kind};
+
+    #[test]
+    fn escapes_what_could_drive_a_terminal() {
+        assert_eq!(escape("Room 101"), "Room 101");
+        assert_eq!(escape("Boardroom, 4th floor ☕"), "Boardroom, 4th floor ☕");
+        assert_eq!(escape("a\u{1b}[31mred"), "a\\u{1b}[31mred");
+        assert_eq!(escape("a\rb\nc\td"), "a\\rb\\nc\\td");
+        assert_eq!(escape("\u{9b}2J"), "\\u{9b}2J");
+        assert_eq!(escape("abc\u{202e}fed"), "abc\\u{202e}fed");
+        assert_eq!(escape("a\\u{1b}"), "a\\\\u{1b}");
+    }
 
     #[test]
     fn every_class_is_found_and_named() {

@@ -6,38 +6,16 @@ use std::time::Duration;
 #[cfg(any(feature = "azure-identity", test))]
 use autopilot_resource_account::{AccessToken, TokenProvider};
 use autopilot_resource_account::{Cloud, GraphClient};
-use base64::Engine as _;
 
-use crate::args::Global;
+use crate::args::{AuthArg, Global};
+use crate::exit::ConnectError;
 use crate::journal::Binding;
+use crate::token::tenant_of;
 
 /// A client, and what its journal entries are bound to.
 pub struct Connection {
     pub client: GraphClient,
     pub binding: Binding,
-}
-
-/// Why no client could be built. `Usage` exits 2 (fix the command line); `SignIn` exits 1.
-pub enum ConnectError {
-    Usage(String),
-    SignIn(String),
-}
-
-/// Sign-in methods of `--auth` (the Azure SDK ones with feature `azure-identity`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum AuthArg {
-    /// Delegated sign-in on any browser with a code (`--client-id` of your public client,
-    /// `--tenant-id`); tokens are refreshed during the run.
-    DeviceCode,
-    /// The account of `az login` (run `az cloud set` for a national cloud).
-    #[cfg(feature = "azure-identity")]
-    AzureCli,
-    /// An app registration: `--tenant-id`, `--client-id` and `AZURE_CLIENT_SECRET`.
-    #[cfg(feature = "azure-identity")]
-    ClientSecret,
-    /// The managed identity of the VM or service (`--client-id` for a user-assigned one).
-    #[cfg(feature = "azure-identity")]
-    ManagedIdentity,
 }
 
 /// The client's timeout (the library's default), which also bounds the first token fetch.
@@ -138,21 +116,6 @@ fn no_token_hint() -> &'static str {
     }
 }
 
-/// The tenant id (`tid` claim) of a JWT access token, if the token is one. Only read, never
-/// trusted for anything but labelling the journal: Graph checks the token, not us.
-pub fn tenant_of(token: &str) -> Option<String> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    let tid = claims.get("tid")?.as_str()?;
-    let plausible = !tid.is_empty()
-        && tid.len() <= 64
-        && tid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    plausible.then(|| tid.to_owned())
-}
-
 #[cfg(feature = "azure-identity")]
 mod azure {
     use std::sync::Arc;
@@ -164,8 +127,8 @@ mod azure {
         ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
     };
 
-    use super::{AuthArg, ConnectError};
-    use crate::args::Global;
+    use crate::args::{AuthArg, Global};
+    use crate::exit::ConnectError;
 
     pub(super) fn provider(
         auth: AuthArg,
@@ -227,9 +190,9 @@ mod azure {
 
 #[cfg(test)]
 mod tests {
-    use super::{ConnectError, first_token, tenant_of, without_scheme};
+    use super::{first_token, without_scheme};
+    use crate::exit::ConnectError;
     use autopilot_resource_account::{AccessToken, BoxFuture, TokenError, TokenProvider};
-    use base64::Engine as _;
     use std::time::Duration;
 
     #[test]
@@ -273,31 +236,5 @@ mod tests {
             message,
             "cannot sign in: the credential gave no token within 60 s (the client timeout)"
         );
-    }
-
-    fn jwt(claims: &str) -> String {
-        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-        format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(claims))
-    }
-
-    #[test]
-    fn the_tenant_comes_from_the_tid_claim() {
-        assert_eq!(
-            tenant_of(&jwt(
-                r#"{"tid":"72f988bf-86f1-41af-91ab-2d7cd011db47","aud":"x"}"#
-            ))
-            .as_deref(),
-            Some("72f988bf-86f1-41af-91ab-2d7cd011db47")
-        );
-        for opaque in [
-            "",
-            "opaque",
-            "a.b.c",
-            &jwt(r#"{"aud":"x"}"#),
-            &jwt(r#"{"tid":"a/../b"}"#),
-            &jwt(r#"{"tid":7}"#),
-        ] {
-            assert_eq!(tenant_of(opaque), None, "{opaque}");
-        }
     }
 }

@@ -12,8 +12,10 @@ use autopilot_resource_account::stand_in::{Device, SignIn, StandIn, StandInUser}
 use autopilot_resource_account::{Cloud, GraphClient};
 
 use crate::apply::{self, Options, Recorder};
-use crate::output::{Output, escape};
-use crate::{Failure, Status, plan, rows};
+use crate::characters::escape;
+use crate::exit::{Failure, Status};
+use crate::output::Output;
+use crate::{plan, rows};
 
 /// The fleet file of the demo (and an example of the format).
 const ROOMS: &str = include_str!("../rooms.csv");

@@ -47,10 +47,10 @@ pub struct Binding {
     pub tenant: Option<String>,
 }
 
-/// What became of a row.
+/// What became of a row, as the journal records it (not the library's bulk `Outcome`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub enum RowResult {
     /// The device reports the assignment (written by this run, or already there).
     Verified,
     /// Graph accepted the write (`204`); nothing has read the device since.
@@ -78,7 +78,7 @@ pub struct Entry {
     pub serial_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
-    pub outcome: Outcome,
+    pub outcome: RowResult,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,7 +91,7 @@ pub struct Entry {
 
 impl Entry {
     /// An entry for `binding`, stamped now.
-    pub fn new(binding: &Binding, row: String, line: u64, outcome: Outcome) -> Self {
+    pub fn new(binding: &Binding, row: String, line: u64, outcome: RowResult) -> Self {
         Self {
             v: VERSION,
             endpoint: binding.endpoint.clone(),
@@ -169,7 +169,7 @@ fn parse(
             return Err(LoadError::OtherEndpoint(format!(
                 "the journal {shown} records a run against {}, not this one; pass --journal \
                  <new file> to keep both",
-                crate::output::escape(&was)
+                crate::characters::escape(&was)
             )));
         }
         last.insert(entry.row.clone(), entry);
@@ -206,7 +206,7 @@ impl Journal {
     /// cannot be one: a symbolic link, a file that is not a regular one, a file over
     /// [`MAX_BYTES`]. Nothing is read or changed yet: [`Journal::load`] does that.
     pub fn open(path: &Path) -> Result<Self, String> {
-        let shown = crate::output::escape(&path.display().to_string());
+        let shown = crate::characters::escape(&path.display().to_string());
         let file = safe_file::open(path, &shown, MAX_BYTES)?;
         match file.try_lock() {
             Ok(()) => {}
@@ -231,7 +231,7 @@ impl Journal {
     /// line is found to be an entry for `binding` is a torn last line cut, so the next entry
     /// starts on a line of its own.
     pub fn load(&mut self, binding: &Binding) -> Result<HashMap<String, Entry>, LoadError> {
-        let shown = crate::output::escape(&self.path.display().to_string());
+        let shown = crate::characters::escape(&self.path.display().to_string());
         let bytes = read_bounded(&mut self.file, MAX_BYTES)
             .map_err(|e| LoadError::Unreadable(format!("cannot read the journal {shown}: {e}")))?
             .ok_or_else(|| LoadError::Unreadable(too_large(&shown)))?;
@@ -254,7 +254,7 @@ impl Journal {
     /// Appends `entry` as one line and syncs it to disk. Refused before [`Journal::load`] has
     /// found the file to be this run's journal.
     pub fn record(&mut self, entry: &Entry) -> Result<(), String> {
-        let shown = || crate::output::escape(&self.path.display().to_string());
+        let shown = || crate::characters::escape(&self.path.display().to_string());
         if !self.checked {
             return Err(format!(
                 "the journal {} was not read before writing (a bug): nothing written",
@@ -327,15 +327,15 @@ mod tests {
         assert!(err.contains(&path.display().to_string()), "{err}");
         // The holder reads and writes through its own handle.
         first
-            .record(&Entry::new(&b, "r1".into(), 2, Outcome::Verified))
+            .record(&Entry::new(&b, "r1".into(), 2, RowResult::Verified))
             .unwrap();
-        assert_eq!(first.load(&b).unwrap()["r1"].outcome, Outcome::Verified);
+        assert_eq!(first.load(&b).unwrap()["r1"].outcome, RowResult::Verified);
         drop(first);
         let mut second = Journal::open(&path).unwrap();
         assert_eq!(second.load(&b).unwrap().len(), 1);
     }
 
-    fn write(path: &Path, binding: &Binding, entries: &[(&str, Outcome)]) {
+    fn write(path: &Path, binding: &Binding, entries: &[(&str, RowResult)]) {
         let mut journal = Journal::open(path).unwrap();
         journal.load(binding).unwrap();
         for (row, outcome) in entries {
@@ -353,22 +353,22 @@ mod tests {
             &path,
             &b,
             &[
-                ("r1", Outcome::Verified),
-                ("r2", Outcome::Failed),
-                ("r1", Outcome::Failed),
-                ("r2", Outcome::Verified),
+                ("r1", RowResult::Verified),
+                ("r2", RowResult::Failed),
+                ("r1", RowResult::Failed),
+                ("r2", RowResult::Verified),
             ],
         );
         let last = load(&path, &b).unwrap();
-        assert_eq!(last["r1"].outcome, Outcome::Failed);
-        assert_eq!(last["r2"].outcome, Outcome::Verified);
+        assert_eq!(last["r1"].outcome, RowResult::Failed);
+        assert_eq!(last["r2"].outcome, RowResult::Verified);
     }
 
     #[test]
     fn another_endpoint_or_tenant_is_refused() {
         let path = temp("other.jsonl");
         let written = binding("http://127.0.0.1:9/beta", Some("t1"));
-        write(&path, &written, &[("r1", Outcome::Verified)]);
+        write(&path, &written, &[("r1", RowResult::Verified)]);
         let err = load(
             &path,
             &binding("https://graph.microsoft.com/beta", Some("t1")),
@@ -398,10 +398,10 @@ mod tests {
     fn a_torn_last_line_is_ignored_and_cut_before_appending() {
         let b = binding("https://graph.microsoft.com/beta", None);
         let path = temp("torn.jsonl");
-        write(&path, &b, &[("r1", Outcome::Verified)]);
+        write(&path, &b, &[("r1", RowResult::Verified)]);
         let whole = serde_json::to_string(&Entry {
             detail: Some("Salle de réunion — 4ᵉ étage".into()),
-            ..Entry::new(&b, "r2".into(), 3, Outcome::Verified)
+            ..Entry::new(&b, "r2".into(), 3, RowResult::Verified)
         })
         .unwrap();
         let good = std::fs::read(&path).unwrap();
@@ -415,17 +415,17 @@ mod tests {
             assert!(last.contains_key("r1"));
         }
         // Appending after a torn tail starts a fresh line.
-        write(&path, &b, &[("r3", Outcome::Failed)]);
+        write(&path, &b, &[("r3", RowResult::Failed)]);
         let last = load(&path, &b).unwrap();
         assert_eq!(last.len(), 2);
-        assert_eq!(last["r3"].outcome, Outcome::Failed);
+        assert_eq!(last["r3"].outcome, RowResult::Failed);
     }
 
     #[test]
     fn a_damaged_middle_line_is_refused() {
         let b = binding("https://graph.microsoft.com/beta", None);
         let path = temp("middle.jsonl");
-        write(&path, &b, &[("r1", Outcome::Verified)]);
+        write(&path, &b, &[("r1", RowResult::Verified)]);
         let good = std::fs::read(&path).unwrap();
         let bytes = [good.as_slice(), b"{\"v\":1,\"endp\n", good.as_slice()].concat();
         std::fs::write(&path, bytes).unwrap();
@@ -448,7 +448,7 @@ mod tests {
         let path = temp("unchecked.jsonl");
         let mut journal = Journal::open(&path).unwrap();
         let err = journal
-            .record(&Entry::new(&b, "r1".into(), 2, Outcome::Verified))
+            .record(&Entry::new(&b, "r1".into(), 2, RowResult::Verified))
             .unwrap_err();
         assert!(err.contains("not read before writing"), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), b"");

@@ -1,12 +1,15 @@
 //! `autopilot-ra`: link Teams Rooms resource accounts to Windows Autopilot devices from a CSV
 //! file — plan, apply, verify, resume — on top of the `autopilot-resource-account` library.
 //!
-//! One module per job: [`args`] (the command line), [`rows`] (the CSV file), [`connect`]
-//! (client and sign-in), [`plan`] (what would happen to each row), [`apply`] (the writes),
-//! [`journal`] (what was done, bound to endpoint and tenant), [`output`] (text or JSON lines),
-//! [`device`] (`show`, `unassign`), [`demo`] (the loopback stand-in), [`refusal`] (a refused
-//! token stops the run), [`report`] (`--report`, the summary table), [`account_check`] (the
-//! resource account: exists, enabled, licensed).
+//! One module per job, in layers that import only downwards. At the bottom: [`characters`]
+//! (what is escaped, [`characters::escape`]), [`exit`] (how a command ends), [`token`] (a
+//! token's tenant), [`output`] (text or JSON lines), [`journal`] (what was done, bound to
+//! endpoint and tenant), [`rows`] (the CSV file), [`refusal`] (a refused token stops the run),
+//! [`report`] (`--report`, the summary table), [`planned`] (a planned row and its decision).
+//! Above them: [`args`] (the command line), [`signin`] and [`connect`] (client and sign-in),
+//! [`device`] (the one device a command names), [`account_check`] (the resource account:
+//! exists, enabled, licensed). Then the commands: [`plan`], [`apply`], [`show`], [`unassign`],
+//! [`demo`] (the loopback stand-in); this file dispatches to them.
 
 /// `println!` that never panics: a closed stdout (`autopilot-ra plan | head -1`) must not end a
 /// run half-way; the journal, not the terminal, is the record.
@@ -32,49 +35,26 @@ mod characters;
 mod connect;
 mod demo;
 mod device;
+mod exit;
 mod journal;
 mod output;
 mod plan;
+mod planned;
 mod refusal;
 mod report;
 mod rows;
+mod show;
 mod signin;
+mod token;
+mod unassign;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use crate::args::{Cli, Command};
+use crate::exit::{Failure, Status};
 use crate::output::Output;
-
-/// How a command ended, when it ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Every row done (exit 0).
-    AllDone,
-    /// Some row failed, was blocked, bad, or stayed unverified (exit 1).
-    SomeFailed,
-}
-
-/// Why a command could not run (one line on stderr).
-#[derive(Debug)]
-pub enum Failure {
-    /// Bad input or usage: nothing was sent (exit 2).
-    Usage(String),
-    /// Sign-in or the environment failed (exit 1).
-    Run(String),
-    /// Graph refused the token (401): the run stopped at the first refusal (exit 2).
-    Refused(String),
-}
-
-impl From<connect::ConnectError> for Failure {
-    fn from(e: connect::ConnectError) -> Self {
-        match e {
-            connect::ConnectError::Usage(m) => Failure::Usage(m),
-            connect::ConnectError::SignIn(m) => Failure::Run(m),
-        }
-    }
-}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -88,8 +68,8 @@ async fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Plan(args) => plan::run(&cli.global, args, out).await,
         Command::Apply(args) => apply::run(&cli.global, args, out).await,
-        Command::Unassign(args) => device::unassign(&cli.global, args, out).await,
-        Command::Show(args) => device::show(&cli.global, args, out).await,
+        Command::Unassign(args) => unassign::unassign(&cli.global, args, out).await,
+        Command::Show(args) => show::show(&cli.global, args, out).await,
         Command::Demo => demo::run(out).await,
         Command::Completions { shell } => {
             use clap::CommandFactory as _;
@@ -144,7 +124,7 @@ fn usage_error(e: &clap::Error) -> ExitCode {
             .to_owned()
     };
     Output {
-        format: args::OutputFormat::Json,
+        format: output::OutputFormat::Json,
     }
     .failure("usage", &message);
     ExitCode::from(code)

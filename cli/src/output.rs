@@ -6,7 +6,14 @@ use std::io::Write as _;
 
 use serde_json::{Map, Value, json};
 
-use crate::args::OutputFormat;
+use crate::characters::escape;
+
+/// `--output`: text for people, JSON lines for scripts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
 
 /// Where rows and summaries go. Text: rows on stdout, problems on stderr. JSON: everything on
 /// stdout, one object per line.
@@ -240,35 +247,11 @@ pub fn json_text(value: &Value) -> String {
     out
 }
 
-/// Makes a value safe to print on a terminal: every [`is_escaped`] character and backslashes
-/// (so that an escape is never ambiguous) are shown as Rust escapes (`\u{9b}`, `\n`, `\\`).
-pub fn escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        if is_escaped(c) || c == '\\' {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{escape, is_escaped, json_text};
+    use super::{is_escaped, json_text};
+    use crate::characters::escape;
     use serde_json::json;
-
-    #[test]
-    fn escapes_what_could_drive_a_terminal() {
-        assert_eq!(escape("Room 101"), "Room 101");
-        assert_eq!(escape("Boardroom, 4th floor ☕"), "Boardroom, 4th floor ☕");
-        assert_eq!(escape("a\u{1b}[31mred"), "a\\u{1b}[31mred");
-        assert_eq!(escape("a\rb\nc\td"), "a\\rb\\nc\\td");
-        assert_eq!(escape("\u{9b}2J"), "\\u{9b}2J");
-        assert_eq!(escape("abc\u{202e}fed"), "abc\\u{202e}fed");
-        assert_eq!(escape("a\\u{1b}"), "a\\\\u{1b}");
-    }
 
     /// One of each class: C0 (ESC), DEL, C1 (CSI), Arabic letter mark, zero-width space,
     /// line and paragraph separators, byte-order mark, every bidi embedding, override and

@@ -11,53 +11,10 @@ use std::collections::HashMap;
 use autopilot_resource_account::{AutopilotDevice, GraphClient};
 use futures_util::StreamExt;
 
-use crate::output::{Account, Output, RowReport};
+use crate::output::Output;
+use crate::planned::{Decision, Planned};
 use crate::refusal::{self, Stop};
 use crate::rows::{Row, Target};
-
-/// What `apply` would do with a row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Link the account (perhaps with warnings).
-    Assign,
-    /// The device already reports this account: nothing to write.
-    AlreadyAssigned,
-    /// The device already reports this account and `--force` writes it again (a link lasts up
-    /// to 90 days, and a reset device needs it again).
-    Rearm,
-    /// Not tried: the run stopped when Graph refused the token.
-    NotAttempted,
-    /// Another account is linked; writing replaces it.
-    Reassign { current: String },
-    /// Nothing can be done for the row, and why.
-    Blocked(String),
-}
-
-/// A row, the device it resolved to, and the findings of the checks.
-#[derive(Debug, Clone)]
-pub struct Planned {
-    pub row: Row,
-    /// The device id, once known.
-    pub device_id: Option<String>,
-    /// What blocks the row, other than userless enrollment.
-    pub blockers: Vec<String>,
-    /// `userlessEnrollmentStatus` is `blocked`: `--allow-next-enrollment` can fix it.
-    pub userless_blocked: bool,
-    /// What `apply` may do, but should tell.
-    pub warnings: Vec<String>,
-    /// The account the device reports now, if any.
-    pub linked: Option<String>,
-    /// Whether the device already reports exactly this row's assignment.
-    pub assigned: bool,
-    /// The serial number the device reports (to name it when another row wants its account).
-    pub device_serial: Option<String>,
-    /// Not planned: the run stopped when Graph refused the token.
-    pub not_attempted: bool,
-    /// `--force`: write an assignment the device already reports.
-    pub rearm: bool,
-    /// The Teams Rooms license the account holds, when the account check ran and found one.
-    pub account_license: Option<String>,
-}
 
 /// How to plan: from the command line.
 #[derive(Debug, Clone, Copy)]
@@ -68,105 +25,6 @@ pub struct PlanOptions {
     pub reassign: bool,
     /// Not `--no-account-checks`: check each row's account.
     pub account_checks: bool,
-}
-
-impl Planned {
-    fn blocked(row: Row, device_id: Option<String>, why: String) -> Self {
-        Self {
-            row,
-            device_id,
-            blockers: vec![why],
-            userless_blocked: false,
-            warnings: Vec::new(),
-            linked: None,
-            assigned: false,
-            device_serial: None,
-            not_attempted: false,
-            rearm: false,
-            account_license: None,
-        }
-    }
-
-    fn not_attempted(row: Row, device_id: Option<String>) -> Self {
-        let mut p = Self::blocked(
-            row,
-            device_id,
-            "the run stopped: Graph refused the token".into(),
-        );
-        p.not_attempted = true;
-        p
-    }
-
-    /// The decision, with userless enrollment counted as unblocked when `unblocked`.
-    pub fn decision(&self, unblocked: bool) -> Decision {
-        if self.not_attempted {
-            return Decision::NotAttempted;
-        }
-        let mut blockers = self.blockers.clone();
-        if self.userless_blocked && !unblocked {
-            blockers.push(
-                "userless enrollment is blocked (apply --allow-next-enrollment unblocks it)".into(),
-            );
-        }
-        if !blockers.is_empty() {
-            return Decision::Blocked(blockers.join("; "));
-        }
-        match (&self.linked, self.assigned) {
-            (_, true) if self.rearm => Decision::Rearm,
-            (_, true) => Decision::AlreadyAssigned,
-            (Some(current), false) => Decision::Reassign {
-                current: current.clone(),
-            },
-            (None, false) => Decision::Assign,
-        }
-    }
-
-    /// The plan's line for this row: `assign`, `already-assigned`, `reassign`, `blocked: …` or
-    /// `warn: …`.
-    pub fn report(&self) -> RowReport {
-        let (result, mut detail) = match self.decision(false) {
-            Decision::Assign if !self.warnings.is_empty() => ("warn", Vec::new()),
-            Decision::Assign => ("assign", Vec::new()),
-            Decision::AlreadyAssigned => ("already-assigned", Vec::new()),
-            Decision::Rearm => (
-                "rearm",
-                vec!["already assigned; --force sends it again".to_owned()],
-            ),
-            Decision::NotAttempted => ("not-attempted", self.blockers.clone()),
-            Decision::Reassign { current } => {
-                ("reassign", vec![format!("{current} is linked now")])
-            }
-            Decision::Blocked(why) => ("blocked", vec![why]),
-        };
-        detail.extend(self.warnings.iter().cloned());
-        let mut extra = serde_json::Map::new();
-        if let Some(license) = &self.account_license {
-            // On the line only where it goes ahead: a blocked line lists what blocks it.
-            if !matches!(result, "blocked" | "not-attempted") {
-                detail.push(format!("Teams Rooms license {license}"));
-            }
-            extra.insert("account_license".into(), license.clone().into());
-        }
-        RowReport {
-            line: Some(self.row.line),
-            serial_number: self.row.serial().map(str::to_owned),
-            device_id: self.device_id.clone(),
-            account: Some(account(&self.row)),
-            phase: Some("plan"),
-            result,
-            detail: (!detail.is_empty()).then(|| detail.join("; ")),
-            extra,
-        }
-    }
-}
-
-/// The account fields of a row, for its printed line and the report.
-pub fn account(row: &Row) -> Account {
-    Account {
-        user_principal_name: row.user_principal_name.clone(),
-        addressable_user_name: row.addressable_user_name.clone(),
-        resource_account_name: row.resource_account_name.clone(),
-    }
 }
 
 /// Plans every row, at most `concurrency` at a time, then checks their accounts (unless turned
@@ -394,11 +252,11 @@ pub async fn run(
     global: &crate::args::Global,
     args: &crate::args::CsvArgs,
     out: crate::output::Output,
-) -> Result<crate::Status, crate::Failure> {
+) -> Result<crate::exit::Status, crate::exit::Failure> {
     let crate::rows::Sheet { rows, bad, notes } =
-        crate::rows::read(&args.csv).map_err(crate::Failure::Usage)?;
+        crate::rows::read(&args.csv).map_err(crate::exit::Failure::Usage)?;
     if let Some(path) = &args.report {
-        crate::report::check(path).map_err(crate::Failure::Usage)?;
+        crate::report::check(path).map_err(crate::exit::Failure::Usage)?;
     }
     let connection = crate::connect::connect(global).await?;
     out.notes(&args.csv.display().to_string(), &notes);
@@ -427,13 +285,13 @@ pub async fn run(
         Some("nothing was written"),
     );
     sink.finish(args.report.as_deref())
-        .map_err(crate::Failure::Run)?;
+        .map_err(crate::exit::Failure::Run)?;
     if let Some(message) = stop.message(global.token.as_deref()) {
-        return Err(crate::Failure::Refused(message));
+        return Err(crate::exit::Failure::Refused(message));
     }
     Ok(match blocked + bad.len() {
-        0 => crate::Status::AllDone,
-        _ => crate::Status::SomeFailed,
+        0 => crate::exit::Status::AllDone,
+        _ => crate::exit::Status::SomeFailed,
     })
 }
 

@@ -112,7 +112,7 @@ pub fn describe(token: &str) -> String {
     format!(
         "The token says: {}. Graph needs audience https://graph.microsoft.com (or the \
          national cloud's) and {WRITE_PERMISSION}",
-        crate::output::escape(&parts.join(", "))
+        crate::characters::escape(&parts.join(", "))
     )
 }
 

@@ -213,7 +213,7 @@ mod tests {
     #[test]
     fn counts_follow_the_results_in_order_of_appearance() {
         let mut sink = Sink::new(Output {
-            format: crate::args::OutputFormat::Json,
+            format: crate::output::OutputFormat::Json,
         });
         for result in ["verified", "blocked", "verified"] {
             sink.rows.push(RowReport {

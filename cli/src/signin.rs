@@ -9,8 +9,10 @@ use autopilot_resource_account::{Cloud, DeviceCodePrompt, TokenProvider};
 use serde_json::json;
 
 use crate::args::Global;
-use crate::connect::{ConnectError, tenant_of};
-use crate::output::{Output, escape};
+use crate::characters::escape;
+use crate::exit::ConnectError;
+use crate::output::Output;
+use crate::token::tenant_of;
 
 /// Signs in with the global flags; returns the credential and the tenant (`tid`) of its token.
 pub async fn device_code(

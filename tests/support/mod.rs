@@ -3,6 +3,10 @@
 // Each test crate uses only part of this.
 #![allow(dead_code)]
 
+#[cfg(feature = "azure-identity")]
+pub mod credential;
+
+use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
@@ -82,4 +86,12 @@ pub async fn assert_a_401_renews_the_token_once(graph: &StandIn, client: &GraphC
         .map(|r| r.header("authorization").unwrap().to_owned())
         .collect();
     assert_eq!(sent, ["Bearer token-1", "Bearer token-2", "Bearer token-2"]);
+}
+
+/// The distinct `client-request-id`s of `requests`: one per call when every call gets a fresh one.
+pub fn client_request_ids(requests: &[RecordedRequest]) -> HashSet<String> {
+    requests
+        .iter()
+        .map(|r| r.header("client-request-id").unwrap().to_owned())
+        .collect()
 }

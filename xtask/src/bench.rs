@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use crate::adjust::Adjustments;
 use crate::fixture;
+use crate::layout;
 use crate::slice::{self, Mode};
 use crate::spec;
 use crate::yaml;
 
 fn adjustments(spec_dir: &Path) -> Result<Adjustments, String> {
-    let p = spec_dir.join(spec::ADJUSTMENTS);
+    let p = spec_dir.join(layout::ADJUSTMENTS);
     Adjustments::parse(
         &std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?,
     )

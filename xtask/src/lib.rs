@@ -8,8 +8,10 @@ pub mod bench;
 pub mod codegen {
     include!("../../codegen.rs");
 }
+pub mod doc_comments;
 pub mod fetch;
 pub mod fixture;
+pub mod layout;
 pub mod multi;
 pub mod provenance;
 pub mod replace;

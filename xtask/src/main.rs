@@ -2,8 +2,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use xtask::provenance::SourceInfo;
 use xtask::slice::Mode;
-use xtask::spec::{self, SourceInfo};
+use xtask::spec;
 use xtask::{EXIT_SURFACE_CHANGED, bench, fixture, one_line, yaml};
 
 #[derive(Parser)]

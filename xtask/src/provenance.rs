@@ -10,7 +10,18 @@
 use serde_json::{Map, Value, json};
 
 use crate::fetch;
-use crate::spec::{SLICE, SourceInfo, to_json};
+use crate::layout::{SLICE, to_json};
+
+/// Where the upstream text came from, beyond its bytes.
+#[derive(Debug, Default, Clone)]
+pub struct SourceInfo {
+    pub repository: Option<String>,
+    pub path: Option<String>,
+    pub commit: Option<String>,
+    pub date: Option<String>,
+    /// A pin: the input must have this sha256 (lower-case hex), else nothing is written.
+    pub sha256: Option<String>,
+}
 
 /// One input as read.
 pub struct Source<'a> {

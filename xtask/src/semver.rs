@@ -474,5 +474,5 @@ fn docless(t: &impl ToTokens) -> String {
 
 /// The whole file without doc comments, as text (for telling bodies from docs).
 fn strip(file: &syn::File) -> String {
-    crate::surface::strip_docs(file.to_token_stream()).to_string()
+    crate::doc_comments::strip_docs(file.to_token_stream()).to_string()
 }

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::{TokenStream, TokenTree};
 use serde_json::Value;
+
+use crate::doc_comments::strip_docs;
 
 /// The generated client exactly as build.rs writes it to `$OUT_DIR/generated.rs` (same
 /// codegen.rs, same pretty-printer), docs included.
@@ -85,40 +86,6 @@ fn without_docs(file: &syn::File) -> Result<String, String> {
     let file: syn::File = syn::parse2(strip_docs(tokens))
         .map_err(|e| format!("internal: generated code without docs does not parse: {e}"))?;
     Ok(prettyplease::unparse(&file))
-}
-
-pub fn strip_docs(ts: TokenStream) -> TokenStream {
-    let mut out = Vec::new();
-    let mut it = ts.into_iter().peekable();
-    while let Some(tt) = it.next() {
-        match tt {
-            TokenTree::Punct(p) if p.as_char() == '#' => {
-                let mut look = it.clone();
-                let bang = matches!(look.peek(), Some(TokenTree::Punct(q)) if q.as_char() == '!');
-                if bang {
-                    look.next();
-                }
-                if let Some(TokenTree::Group(g)) = look.peek()
-                    && g.delimiter() == proc_macro2::Delimiter::Bracket
-                    && matches!(g.stream().into_iter().next(), Some(TokenTree::Ident(i)) if i == "doc")
-                {
-                    if bang {
-                        it.next();
-                    }
-                    it.next();
-                    continue;
-                }
-                out.push(TokenTree::Punct(p));
-            }
-            TokenTree::Group(g) => {
-                let mut ng = proc_macro2::Group::new(g.delimiter(), strip_docs(g.stream()));
-                ng.set_span(g.span());
-                out.push(TokenTree::Group(ng));
-            }
-            other => out.push(other),
-        }
-    }
-    out.into_iter().collect()
 }
 
 /// Human-readable differences between two adjusted documents: operations, parameters,

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use xtask::slice::Mode;
-use xtask::spec;
+use xtask::{provenance, spec};
 
 use common::*;
 
@@ -40,8 +40,8 @@ fn modules() -> Vec<String> {
 }
 
 /// Where the four came from, as upstream-texts/README.md records it (one commit).
-fn source() -> spec::SourceInfo {
-    spec::SourceInfo {
+fn source() -> provenance::SourceInfo {
+    provenance::SourceInfo {
         repository: Some("microsoftgraph/msgraph-sdk-powershell".into()),
         commit: Some("f43aa05b3585171922fc830fa74aabcaea897679".into()),
         date: Some("2025-01-27".into()),

@@ -17,7 +17,7 @@ use common::*;
 use serde_json::{Value, json};
 use xtask::adjust::{self, Adjustments};
 use xtask::slice::{self, Mode};
-use xtask::{spec, surface, yaml};
+use xtask::{provenance, spec, surface, yaml};
 
 fn committed_openapi() -> Value {
     serde_json::from_str(&std::fs::read_to_string(spec_dir().join("openapi.json")).unwrap())
@@ -173,7 +173,7 @@ fn spec_is_reproducible_from_its_recorded_source() {
     assert_eq!(prov["source"]["retrieved_as"], name.as_str());
     let t = scratch_spec("reproduce", false);
     let sd = t.path().join("spec");
-    let source = spec::SourceInfo {
+    let source = provenance::SourceInfo {
         repository: field("repository"),
         path: field("path"),
         commit: field("commit"),

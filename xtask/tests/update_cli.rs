@@ -59,7 +59,7 @@ fn changed_surface_exits_3_and_says_why() {
     let paths = doc["paths"].as_object_mut().unwrap();
     let first = paths.keys().next().unwrap().clone();
     paths.shift_remove(&first);
-    std::fs::write(sd.join("openapi.json"), xtask::spec::to_json(&doc)).unwrap();
+    std::fs::write(sd.join("openapi.json"), xtask::layout::to_json(&doc)).unwrap();
     let o = xtask(&[
         "spec",
         "update",

@@ -43,7 +43,7 @@ pub fn one_row_per_account(rows: &[Row]) -> Result<(), String> {
         match first.get(&upn) {
             Some(&line) => repeats.push(format!(
                 "{} on lines {line} and {}",
-                crate::output::escape(&row.user_principal_name),
+                crate::characters::escape(&row.user_principal_name),
                 row.line
             )),
             None => {

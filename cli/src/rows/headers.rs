@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::output::escape;
+use crate::characters::escape;
 
 /// Our columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,8 +3,9 @@
 //! reported with its line number and never sent.
 //!
 //! Read as spreadsheets save it: [`decode`] (encodings), [`delimiter`] (`,` `;` tab),
-//! [`headers`] (spellings and ignored columns), [`record`] (one row, [`characters`] it refuses),
-//! [`duplicates`] (rows that cannot both be right).
+//! [`headers`] (spellings and ignored columns), [`record`] (one row, the
+//! [`characters`](crate::characters) it refuses), [`duplicates`] (rows that cannot both be
+//! right).
 
 mod decode;
 mod delimiter;
@@ -110,7 +111,7 @@ impl Row {
 /// Reads the file. `Err` (one line) when the file as a whole cannot be used: unreadable, too
 /// large, undecodable, no header, a missing or repeated column, one account on two rows.
 pub fn read(path: &Path) -> Result<Sheet, String> {
-    let shown = crate::output::escape(&path.display().to_string());
+    let shown = crate::characters::escape(&path.display().to_string());
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     let mut bytes = Vec::new();
     // Read at most one byte past the cap, whatever the file claims to be (a FIFO, /dev/zero…).

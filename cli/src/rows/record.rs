@@ -47,7 +47,7 @@ pub fn row(record: &csv::StringRecord, columns: &Columns, line: u64) -> Result<R
     if !well_formed {
         return Err(format!(
             "user_principal_name {:?} is not of the form name@domain",
-            crate::output::escape(&upn)
+            crate::characters::escape(&upn)
         ));
     }
     Ok(Row {

@@ -165,8 +165,8 @@ pub fn scratch_spec(tag: &str, with_committed: bool) -> TempDir {
 }
 
 /// Where S1 came from, as its row in upstream-texts/README.md records it (the sha256 pins it).
-pub fn s1_source() -> xtask::spec::SourceInfo {
-    xtask::spec::SourceInfo {
+pub fn s1_source() -> xtask::provenance::SourceInfo {
+    xtask::provenance::SourceInfo {
         repository: Some("microsoftgraph/msgraph-sdk-powershell".into()),
         path: Some("openApiDocs/beta/DeviceManagement.Enrollment.yml".into()),
         commit: Some("042c9483f5eccc46c0f5b0623414a643001a13a5".into()),
