@@ -12,8 +12,8 @@ mod common;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use autopilot_resource_account::stand_in::{FaultMix, StandIn};
 use autopilot_resource_account::{BulkOptions, GraphClient, RetryPolicy};
+use autopilot_resource_account_stand_in::{FaultMix, StandIn};
 use futures_util::StreamExt;
 
 const N: usize = 5_000;

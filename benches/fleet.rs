@@ -40,10 +40,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use autopilot_resource_account::stand_in::{Model, PauseHint, Scope, StandIn, Throttling};
 use autopilot_resource_account::{
     BulkOptions, GraphClient, Pacing, RateHint, ResourceAccountAssignment, USER_AGENT,
 };
+use autopilot_resource_account_stand_in::{Model, PauseHint, Scope, StandIn, Throttling};
 use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 use tracing::Instrument;

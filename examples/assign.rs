@@ -10,8 +10,8 @@
 
 use std::process::ExitCode;
 
-use autopilot_resource_account::stand_in::StandIn;
 use autopilot_resource_account::{GraphClient, ResourceAccountAssignment};
+use autopilot_resource_account_stand_in::StandIn;
 
 #[tokio::main]
 async fn main() -> ExitCode {

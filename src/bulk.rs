@@ -272,26 +272,22 @@ impl GraphClient {
     /// last request may or may not have reached Graph (re-sending the same assignment later is
     /// harmless). To stop cleanly, stop feeding the input and drain the stream instead.
     ///
-    /// ```
-    /// # // The stand-in needs feature `test-util` (the packaged crate has no dev-dependency enabling it).
-    /// # #[cfg(feature = "test-util")]
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use autopilot_resource_account::stand_in::StandIn;
+    /// ```no_run
     /// use autopilot_resource_account::{BulkItem, BulkOptions, GraphClient, ResourceAccountAssignment, Target};
     /// use futures_util::StreamExt;
     ///
-    /// let graph = StandIn::start().await?;
-    /// let client = GraphClient::builder().base_url(&graph.base_url()).bearer_token("t").build()?;
+    /// # async fn run() -> Result<(), autopilot_resource_account::Error> {
+    /// let client = GraphClient::builder()
+    ///     .bearer_token(std::env::var("GRAPH_TOKEN").expect("GRAPH_TOKEN"))
+    ///     .build()?;
     /// let items = (0..20).map(|i| {
     ///     BulkItem::new(i, Target::device(format!("device-{i}")), ResourceAccountAssignment::default())
     /// });
     /// let outcomes: Vec<_> = client.assign_many(items, BulkOptions::default()).collect().await;
     /// assert_eq!(outcomes.len(), 20);
-    /// assert!(outcomes.iter().all(|o| o.is_success()));
+    /// let failed = outcomes.iter().filter(|o| !o.is_success()).count();
+    /// println!("{failed} of 20 failed");
     /// # Ok(()) }
-    /// # #[cfg(not(feature = "test-util"))]
-    /// # fn main() {}
     /// ```
     pub fn assign_many<K, I>(
         &self,

@@ -31,23 +31,22 @@
 //! single-flight refresh; the scope follows the [`Cloud`]. See the `azure_identity` module
 //! (built with the `azure-identity` feature) and `examples/client_credentials.rs`.
 //!
-//! # Quickstart: test against a loopback stand-in (feature `test-util`)
+//! # Quickstart: another endpoint (a test double, a proxy)
 //!
-//! ```
-//! # // The stand-in needs feature `test-util` (the packaged crate has no dev-dependency enabling it).
-//! # #[cfg(feature = "test-util")]
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use autopilot_resource_account::stand_in::StandIn;
+//! [`GraphClientBuilder::base_url`] points the client at any Graph-shaped endpoint, such as the
+//! loopback stand-in of this workspace (the unpublished crate `autopilot-resource-account-stand-in`
+//! in `stand-in/`, whose docs have a runnable version of this example):
+//!
+//! ```no_run
 //! use autopilot_resource_account::{GraphClient, ResourceAccountAssignment};
 //!
-//! let graph = StandIn::start().await?; // 127.0.0.1, checks requests against the spec
-//! let client = GraphClient::builder().base_url(&graph.base_url()).bearer_token("t").build()?;
+//! # async fn run() -> Result<(), autopilot_resource_account::Error> {
+//! let client = GraphClient::builder()
+//!     .base_url("http://127.0.0.1:8080/beta") // the stand-in's `base_url()`
+//!     .bearer_token("t")
+//!     .build()?;
 //! client.assign_resource_account_to_device("device-1", &ResourceAccountAssignment::default()).await?;
-//! assert_eq!(graph.requests()[0].body, &b"{}"[..]);
 //! # Ok(()) }
-//! # #[cfg(not(feature = "test-util"))]
-//! # fn main() {}
 //! ```
 //!
 //! # Building a request body
@@ -115,8 +114,6 @@ mod ids;
 mod odata;
 mod retry;
 mod retry_after;
-#[cfg(feature = "test-util")]
-pub mod stand_in;
 mod throttle;
 mod verify;
 

@@ -1,8 +1,8 @@
 //! The account check (issue 24) on the wire, at the stand-in: each answer, the UPN in the
 //! path, the id rule before sending, one SKU read per client, and a refused read.
 
-use autopilot_resource_account::stand_in::{Reply, StandIn, StandInUser};
 use autopilot_resource_account::{AccountStatus, Error, GraphClient, RetryPolicy};
+use autopilot_resource_account_stand_in::{Reply, StandIn, StandInUser};
 
 const SELECT: &str = "id,userPrincipalName,displayName,accountEnabled,assignedLicenses";
 

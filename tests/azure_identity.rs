@@ -490,7 +490,7 @@ async fn client_options_send_a_real_credential_to_the_clouds_authority_host() {
 
 #[tokio::test]
 async fn a_401_drops_the_cached_token_once() {
-    use autopilot_resource_account::stand_in::StandIn;
+    use autopilot_resource_account_stand_in::StandIn;
     let graph = StandIn::start().await.unwrap();
     let double = Double::new([hours(1)]);
     let client = GraphClient::builder()

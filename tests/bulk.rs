@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use autopilot_resource_account::stand_in::{
-    FaultMix, Model, Outages, PauseHint, RateLimit, Reply, Scope, StandIn, Throttling,
-};
 use autopilot_resource_account::{
     BulkItem, BulkOptions, Error, GraphClient, Outcome, RateHint, ResourceAccountAssignment,
     RetryPolicy, Target,
+};
+use autopilot_resource_account_stand_in::{
+    FaultMix, Model, Outages, PauseHint, RateLimit, Reply, Scope, StandIn, Throttling,
 };
 use futures_util::StreamExt;
 

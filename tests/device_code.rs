@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use autopilot_resource_account::device_code::DeviceCodeCredential;
-use autopilot_resource_account::stand_in::{SignIn, StandIn};
 use autopilot_resource_account::{
     DeviceCodePrompt, GraphClient, ResourceAccountAssignment, TokenError, TokenProvider,
 };
+use autopilot_resource_account_stand_in::{SignIn, StandIn};
 
 const SCOPE: &str = "https://graph.microsoft.com/.default";
 
@@ -232,7 +232,7 @@ async fn a_401_from_graph_makes_the_next_call_refresh() {
     graph.require_issued_tokens(true);
     graph.script(
         "device-1",
-        [autopilot_resource_account::stand_in::Reply::status(401)],
+        [autopilot_resource_account_stand_in::Reply::status(401)],
     );
     let client = GraphClient::builder()
         .base_url(&graph.base_url())

@@ -1,8 +1,8 @@
 //! Error bodies as Graph (and the gateways in front of it) really send them: each becomes a
 //! typed error that keeps the status, and nothing panics.
 
-use autopilot_resource_account::stand_in::{Reply, StandIn};
 use autopilot_resource_account::{Error, GraphClient, ResourceAccountAssignment, RetryPolicy};
+use autopilot_resource_account_stand_in::{Reply, StandIn};
 use serde_json::json;
 
 const TOKEN: &str = "secret-token-never-printed";

@@ -9,11 +9,11 @@ mod support;
 
 use std::time::Duration;
 
-use autopilot_resource_account::stand_in::{Device, PauseHint, Reply, StandIn, Throttling};
 use autopilot_resource_account::{
     AccessToken, BoxFuture, Error, GraphClient, GraphClientBuilder, RetryPolicy, TokenError,
     TokenProvider,
 };
+use autopilot_resource_account_stand_in::{Device, PauseHint, Reply, StandIn, Throttling};
 use support::{DEVICE, TOKEN, assignment};
 use tokio::time::Instant;
 

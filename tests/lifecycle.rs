@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use autopilot_resource_account::Error;
-use autopilot_resource_account::stand_in::{Device, RecordedRequest, StandIn};
+use autopilot_resource_account_stand_in::{Device, RecordedRequest, StandIn};
 use support::{DEVICE, assert_call_headers, assignment, client, client_request_ids};
 
 const SELECT: &str = "id,serialNumber,displayName,groupTag,userPrincipalName,addressableUserName,resourceName,deploymentProfileAssignmentStatus,userlessEnrollmentStatus,enrollmentState,lastContactedDateTime";

@@ -5,7 +5,7 @@
 mod support;
 
 use autopilot_resource_account::Error;
-use autopilot_resource_account::stand_in::{Reply, StandIn};
+use autopilot_resource_account_stand_in::{Reply, StandIn};
 use serde_json::json;
 use support::client;
 

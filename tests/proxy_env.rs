@@ -9,8 +9,8 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use autopilot_resource_account::stand_in::StandIn;
 use autopilot_resource_account::{GraphClient, ResourceAccountAssignment, RetryPolicy};
+use autopilot_resource_account_stand_in::StandIn;
 
 const TOKEN: &str = "real-token-must-not-reach-a-proxy";
 

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use autopilot_resource_account::stand_in::{Reply, StandIn};
 use autopilot_resource_account::{GraphClient, ResourceAccountAssignment, RetryPolicy};
+use autopilot_resource_account_stand_in::{Reply, StandIn};
 
 fn client(graph: &StandIn, policy: RetryPolicy) -> GraphClient {
     GraphClient::builder()

@@ -1,6 +1,6 @@
 //! The stand-in refuses what Graph would refuse, with Graph's error shape, and records everything.
 
-use autopilot_resource_account::stand_in::StandIn;
+use autopilot_resource_account_stand_in::StandIn;
 
 const PATH: &str =
     "/deviceManagement/windowsAutopilotDeviceIdentities/d1/assignResourceAccountToDevice";
@@ -154,8 +154,8 @@ async fn stops_when_dropped() {
 
 #[tokio::test]
 async fn huge_paging_values_and_delays_do_not_panic() {
-    use autopilot_resource_account::stand_in::Device;
     use autopilot_resource_account::{GraphClient, ResourceAccountAssignment};
+    use autopilot_resource_account_stand_in::Device;
     let graph = StandIn::start().await.unwrap();
     graph.add_devices([Device::new("dev-1", "PF3ABC12")]);
     let list = "/deviceManagement/windowsAutopilotDeviceIdentities";
@@ -195,7 +195,7 @@ async fn huge_paging_values_and_delays_do_not_panic() {
 
 #[tokio::test]
 async fn latency_delays_each_answer_and_the_limits_still_apply() {
-    use autopilot_resource_account::stand_in::{Model, PauseHint, Scope, Throttling};
+    use autopilot_resource_account_stand_in::{Model, PauseHint, Scope, Throttling};
     use std::time::{Duration, Instant};
     let graph = StandIn::start().await.unwrap();
     // One request per 10 s, answered 400 ms after sending.

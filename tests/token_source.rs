@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use autopilot_resource_account::stand_in::StandIn;
 use autopilot_resource_account::{
     AccessToken, BoxFuture, Error, GraphClient, RetryPolicy, TokenError, TokenProvider,
 };
+use autopilot_resource_account_stand_in::StandIn;
 use support::{DEVICE, assert_a_401_renews_the_token_once, assignment, ends_by_itself};
 
 /// Never answers: an `az` process that hangs, an IMDS endpoint that swallows packets.

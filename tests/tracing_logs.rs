@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use autopilot_resource_account::stand_in::{Reply, StandIn};
 use autopilot_resource_account::{GraphClient, ResourceAccountAssignment, RetryPolicy};
+use autopilot_resource_account_stand_in::{Reply, StandIn};
 
 const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJ-very-secret-token";
 

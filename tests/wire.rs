@@ -3,8 +3,8 @@
 
 mod support;
 
-use autopilot_resource_account::stand_in::{RecordedRequest, Reply, StandIn};
 use autopilot_resource_account::{ResourceAccountAssignment, USER_AGENT};
+use autopilot_resource_account_stand_in::{RecordedRequest, Reply, StandIn};
 use support::{DEVICE, TOKEN, assert_call_headers, assignment, client, client_request_ids};
 
 /// An assignment call as it arrives: POST with a JSON body, the headers of every call, answered.

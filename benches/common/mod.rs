@@ -2,8 +2,8 @@
 
 #![allow(dead_code)]
 
-use autopilot_resource_account::stand_in::StandIn;
 use autopilot_resource_account::{BulkItem, Outcome, ResourceAccountAssignment, Target};
+use autopilot_resource_account_stand_in::StandIn;
 
 pub fn items(n: usize) -> Vec<BulkItem<usize>> {
     items_from(0, n)

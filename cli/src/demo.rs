@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use autopilot_resource_account::device_code::DeviceCodeCredential;
-use autopilot_resource_account::stand_in::{Device, SignIn, StandIn, StandInUser};
 use autopilot_resource_account::{Cloud, GraphClient};
+use autopilot_resource_account_stand_in::{Device, SignIn, StandIn, StandInUser};
 
 use crate::apply::{self, Options, Recorder};
 use crate::characters::escape;

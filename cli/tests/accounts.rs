@@ -5,7 +5,7 @@
 
 mod support;
 
-use autopilot_resource_account::stand_in::{Device, StandIn, StandInUser};
+use autopilot_resource_account_stand_in::{Device, StandIn, StandInUser};
 use support::*;
 
 const PRO: &str = "Microsoft_Teams_Rooms_Pro";
@@ -338,7 +338,7 @@ async fn a_upn_graph_cannot_address_is_blocked_before_it_is_sent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn account_checks_stay_within_the_concurrency_bound() {
-    use autopilot_resource_account::stand_in::{PauseHint, Throttling};
+    use autopilot_resource_account_stand_in::{PauseHint, Throttling};
     use std::time::Duration;
     let graph = StandIn::start().await.unwrap();
     fleet(&graph, 1..=7);

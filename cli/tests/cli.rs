@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use autopilot_resource_account::stand_in::{Device, Reply, StandIn, StandInUser};
+use autopilot_resource_account_stand_in::{Device, Reply, StandIn, StandInUser};
 
 const BIN: &str = env!("CARGO_BIN_EXE_autopilot-ra");
 

@@ -4,7 +4,7 @@
 
 mod hardening_support;
 
-use autopilot_resource_account::stand_in::{Device, StandIn};
+use autopilot_resource_account_stand_in::{Device, StandIn};
 use hardening_support::{both, run, text};
 
 /// C1 CSI, DEL, Arabic letter mark, zero-width space, line separator, byte-order mark, RLO, RLI.

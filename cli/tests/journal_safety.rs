@@ -9,7 +9,7 @@ mod hardening_support;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use autopilot_resource_account::stand_in::{Device, StandIn, StandInUser};
+use autopilot_resource_account_stand_in::{Device, StandIn, StandInUser};
 use hardening_support::{both, rooms_csv, run, temp_dir, text};
 
 /// `apply --csv <csv>` against a new stand-in with `dev-1`, plus `extra`.

@@ -3,7 +3,7 @@
 
 mod support;
 
-use autopilot_resource_account::stand_in::{Reply, StandIn};
+use autopilot_resource_account_stand_in::{Reply, StandIn};
 use support::*;
 
 fn expired_token() -> String {

@@ -3,7 +3,7 @@
 
 mod support;
 
-use autopilot_resource_account::stand_in::{Device, StandIn, StandInUser};
+use autopilot_resource_account_stand_in::{Device, StandIn, StandInUser};
 
 /// A Teams Rooms Pro account, so the account check lets its row through.
 fn licensed(graph: &StandIn, upn: &str) {

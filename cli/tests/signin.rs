@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use autopilot_resource_account::stand_in::{Device, SignIn, StandIn, StandInUser};
+use autopilot_resource_account_stand_in::{Device, SignIn, StandIn, StandInUser};
 
 const BIN: &str = env!("CARGO_BIN_EXE_autopilot-ra");
 const CLIENT: &str = "11111111-2222-3333-4444-555555555555";

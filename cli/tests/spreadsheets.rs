@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use autopilot_resource_account::stand_in::{Device, StandIn, StandInUser};
+use autopilot_resource_account_stand_in::{Device, StandIn, StandInUser};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_autopilot-ra");

@@ -3,7 +3,7 @@
 
 mod hardening_support;
 
-use autopilot_resource_account::stand_in::{Device, StandIn, StandInUser};
+use autopilot_resource_account_stand_in::{Device, StandIn, StandInUser};
 use base64::Engine as _;
 use hardening_support::{both, rooms_csv, run, temp_dir, text};
 

@@ -71,7 +71,8 @@ impl DeviceCodeBuilder {
     }
 
     /// Another authority than the cloud's (`https`, or plain `http` to a loopback host only),
-    /// e.g. the stand-in's `StandIn::authority_url()` (feature `test-util`).
+    /// e.g. `StandIn::authority_url()` of the workspace's stand-in crate
+    /// (`autopilot-resource-account-stand-in`).
     pub fn authority(mut self, url: &str) -> Self {
         self.authority = Some(url.to_owned());
         self

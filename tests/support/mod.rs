@@ -10,8 +10,8 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
-use autopilot_resource_account::stand_in::{RecordedRequest, Reply, StandIn};
 use autopilot_resource_account::{GraphClient, ResourceAccountAssignment, USER_AGENT};
+use autopilot_resource_account_stand_in::{RecordedRequest, Reply, StandIn};
 
 /// The bearer token of [`client`].
 pub const TOKEN: &str = "test-token-Zm9vYmFy";

@@ -10,7 +10,7 @@ use super::ResetConnection;
 /// One scripted answer of the [`StandIn`](super::StandIn).
 ///
 /// ```
-/// use autopilot_resource_account::stand_in::Reply;
+/// use autopilot_resource_account_stand_in::Reply;
 /// use std::time::Duration;
 ///
 /// let throttled = Reply::status(429).header("Retry-After", "1").odata("TooManyRequests", "Slow down");

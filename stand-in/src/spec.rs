@@ -45,7 +45,7 @@ static PARSED: LazyLock<Spec> = LazyLock::new(|| {
     let doc: serde_json::Value =
         serde_json::from_str(SPEC).expect("spec/openapi.json is checked by build.rs");
     // The routes are the generated table's rows (codegen.rs): no path or id is written here.
-    let routes = crate::generated::operations::OPERATIONS
+    let routes = autopilot_resource_account::generated::operations::OPERATIONS
         .iter()
         .map(|op| Route {
             method: op.method.to_owned(),

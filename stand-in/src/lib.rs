@@ -1,4 +1,5 @@
-//! A loopback stand-in of the Graph endpoint, for tests, demos and your own test suites.
+//! A loopback stand-in of the Graph endpoint of `autopilot-resource-account`, for tests, demos
+//! and your own test suites.
 //!
 //! It serves the operations of `spec/openapi.json` (read at compile time, so it follows the
 //! spec), checks each request against it, records every request (method, raw target, headers
@@ -7,11 +8,31 @@
 //! It has a directory for the account check: users ([`StandIn::add_user`]) and the tenant's
 //! subscribed SKUs.
 //!
+//! This crate is a member of the library's workspace and is not published: it reads the
+//! workspace's `spec/openapi.json`. Depend on it by path or git.
+//!
+//! # Quickstart
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use autopilot_resource_account::stand_in::{Reply, StandIn};
 //! use autopilot_resource_account::{GraphClient, ResourceAccountAssignment};
+//! use autopilot_resource_account_stand_in::StandIn;
+//!
+//! let graph = StandIn::start().await?; // 127.0.0.1, checks requests against the spec
+//! let client = GraphClient::builder().base_url(&graph.base_url()).bearer_token("t").build()?;
+//! client.assign_resource_account_to_device("device-1", &ResourceAccountAssignment::default()).await?;
+//! assert_eq!(graph.requests()[0].body, &b"{}"[..]);
+//! # Ok(()) }
+//! ```
+//!
+//! # Scripted replies
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use autopilot_resource_account::{GraphClient, ResourceAccountAssignment};
+//! use autopilot_resource_account_stand_in::{Reply, StandIn};
 //!
 //! let graph = StandIn::start().await?;
 //! graph.script("device-2", [Reply::status(403).odata("Forbidden", "Insufficient privileges")]);
@@ -24,6 +45,7 @@
 //! assert_eq!(graph.requests().len(), 2);
 //! # Ok(()) }
 //! ```
+#![deny(missing_docs)]
 
 mod identity;
 mod inventory;
@@ -168,7 +190,7 @@ impl StandIn {
         })
     }
 
-    /// The base URL to hand to [`GraphClientBuilder::base_url`](crate::GraphClientBuilder::base_url).
+    /// The base URL to hand to [`GraphClientBuilder::base_url`](autopilot_resource_account::GraphClientBuilder::base_url).
     pub fn base_url(&self) -> String {
         format!("http://{}{}", self.addr, spec::BASE_PATH)
     }
@@ -212,7 +234,7 @@ impl StandIn {
     }
 
     /// The authority URL of its identity endpoint (device-code sign-in and refresh), for
-    /// [`DeviceCodeBuilder::authority`](crate::device_code::DeviceCodeBuilder::authority).
+    /// [`DeviceCodeBuilder::authority`](autopilot_resource_account::device_code::DeviceCodeBuilder::authority).
     pub fn authority_url(&self) -> String {
         format!("http://{}{}", self.addr, identity::PATH)
     }

@@ -9,7 +9,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
-//! use autopilot_resource_account::stand_in::{Device, StandIn};
+//! use autopilot_resource_account_stand_in::{Device, StandIn};
 //! use autopilot_resource_account::{GraphClient, ResourceAccountAssignment};
 //!
 //! let graph = StandIn::start().await?;
@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::{Reply, StandIn};
-use crate::generated::operations;
+use autopilot_resource_account::generated::operations;
 
 /// Longest serial-filter literal the stand-in parses.
 const MAX_FILTER: usize = 4096;

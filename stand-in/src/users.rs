@@ -10,7 +10,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use autopilot_resource_account::stand_in::{StandIn, StandInUser};
+//! use autopilot_resource_account_stand_in::{StandIn, StandInUser};
 //! use autopilot_resource_account::{AccountStatus, GraphClient};
 //!
 //! let graph = StandIn::start().await?;
@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 
 use super::inventory::parse_query;
 use super::{Reply, StandIn};
-use crate::generated::operations;
+use autopilot_resource_account::generated::operations;
 
 /// The tenant's SKUs by default: (skuPartNumber, skuId), the ids as Microsoft publishes them in
 /// "Product names and service plan identifiers for licensing".

@@ -28,12 +28,13 @@ use super::{Reply, ResetConnection, Shared, StandIn};
 
 /// A token bucket per tenant: `rate` requests per second, bursts of up to `burst`.
 ///
+/// Intune's documented limit (100 writes per 20 s, fixed windows) is
+/// [`Throttling::intune()`], not a bucket.
+///
 /// ```
-/// use autopilot_resource_account::stand_in::RateLimit;
-/// let intune = RateLimit::intune();
-/// assert_eq!((intune.rate(), intune.get_burst()), (5.0, 100));
+/// use autopilot_resource_account_stand_in::RateLimit;
 /// let bench = RateLimit::per_second(300.0).burst(300);
-/// assert_eq!(bench.get_burst(), 300);
+/// assert_eq!((bench.rate(), bench.get_burst()), (300.0, 300));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateLimit {
@@ -53,11 +54,6 @@ impl RateLimit {
             rate,
             burst: rate.ceil() as u32,
         }
-    }
-
-    /// Intune's documented limit for this action: 100 requests per 20 s (5/s, burst 100).
-    pub fn intune() -> Self {
-        Self::per_second(5.0).burst(100)
     }
 
     /// Most requests accepted back to back from a full bucket (at least 1).
@@ -92,7 +88,7 @@ impl RateLimit {
 /// (checked in that order; the rest get `204`).
 ///
 /// ```
-/// use autopilot_resource_account::stand_in::FaultMix;
+/// use autopilot_resource_account_stand_in::FaultMix;
 /// let soak = FaultMix::default().unavailable(0.10).throttled(0.05).resets(0.02).seed(7);
 /// # let _ = soak;
 /// ```
@@ -312,7 +308,7 @@ impl StandIn {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use autopilot_resource_account::stand_in::{RateLimit, StandIn};
+    /// use autopilot_resource_account_stand_in::{RateLimit, StandIn};
     /// use autopilot_resource_account::{GraphClient, ResourceAccountAssignment, RetryPolicy};
     ///
     /// let graph = StandIn::start().await?;
@@ -337,7 +333,7 @@ impl StandIn {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use autopilot_resource_account::stand_in::{StandIn, Throttling};
+    /// use autopilot_resource_account_stand_in::{StandIn, Throttling};
     ///
     /// let graph = StandIn::start().await?;
     /// graph.throttling(Throttling::intune());

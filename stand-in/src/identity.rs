@@ -17,7 +17,7 @@ pub(super) const PATH: &str = "/identity";
 /// How the stand-in's identity endpoint answers the next device-code sign-ins.
 ///
 /// ```
-/// use autopilot_resource_account::stand_in::SignIn;
+/// use autopilot_resource_account_stand_in::SignIn;
 /// use std::time::Duration;
 ///
 /// // Two "authorization_pending", one "slow_down", then a token that lives 60 s.

@@ -143,7 +143,7 @@ impl Outages {
 ///
 /// ```
 /// use std::time::Duration;
-/// use autopilot_resource_account::stand_in::{Model, PauseHint, Scope, Throttling};
+/// use autopilot_resource_account_stand_in::{Model, PauseHint, Scope, Throttling};
 ///
 /// // Intune's documented write limit, as fixed windows, with `Retry-After` in seconds.
 /// let intune = Throttling::intune();
@@ -175,8 +175,9 @@ impl Throttling {
         }
     }
 
-    /// Intune's documented write limit: 100 requests per 20 s per app per tenant and 200 per 20 s
-    /// per tenant, as fixed windows, `Retry-After` in whole seconds.
+    /// Intune's documented write limit (the stand-in's one Intune preset): 100 requests per 20 s
+    /// per app per tenant and 200 per 20 s per tenant, as fixed windows, `Retry-After` in whole
+    /// seconds.
     pub fn intune() -> Self {
         let window = Duration::from_secs(20);
         Self::new(PauseHint::Seconds)
