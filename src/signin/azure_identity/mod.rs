@@ -44,8 +44,8 @@ use azure_core::http::ClientOptions;
 use azure_core::time::OffsetDateTime;
 use tokio::time::Instant;
 
-use crate::auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
-use crate::cloud::Cloud;
+use crate::signin::auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
+use crate::signin::cloud::Cloud;
 
 mod redact;
 use redact::redact;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::auth::{AccessToken, TokenError};
+use crate::signin::auth::{AccessToken, TokenError};
 
 /// Only this much of an identity answer is read: a token answer is a few KiB.
 const MAX_BODY: usize = 64 * 1024;

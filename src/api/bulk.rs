@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use futures_util::stream::{self, Stream, StreamExt};
 
-use crate::client::GraphClient;
+use crate::api::client::GraphClient;
 use crate::error::Error;
 use crate::generated::types::ResourceAccountAssignment;
-use crate::throttle::{self, Bucket, RunPacing};
+use crate::request::throttle::{self, Bucket, RunPacing};
 
 /// Concurrency of [`GraphClient::assign_many`] unless [`BulkOptions::concurrency`] says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 8;

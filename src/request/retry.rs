@@ -8,7 +8,7 @@
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
-use crate::retry_after::RetryAfter;
+use crate::request::retry_after::RetryAfter;
 
 /// The hard cap on retries, whatever the configuration says.
 pub const MAX_RETRIES_CAP: u32 = 10;

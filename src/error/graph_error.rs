@@ -140,7 +140,7 @@ impl GraphError {
 
     /// Whether waiting and trying again may succeed: throttling (429) and transient 503/504.
     pub fn is_retryable(&self) -> bool {
-        crate::retry::is_retryable_status(self.status)
+        crate::request::retry::is_retryable_status(self.status)
     }
 }
 

@@ -7,11 +7,11 @@ mod skus;
 pub(crate) use skus::SkuCache;
 pub use skus::TEAMS_ROOMS_SKUS;
 
-use crate::GraphClient;
-use crate::call::{self, call_span};
+use crate::api::client::GraphClient;
 use crate::error::Error;
 use crate::generated::types::User;
-use crate::ids;
+use crate::request::call::{self, call_span};
+use crate::request::ids;
 
 /// `$select` of the user read: exactly what the check needs.
 pub(crate) const USER_SELECT: &str =
@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn select_is_exactly_the_generated_user_fields() {
         let spec: serde_json::Value =
-            serde_json::from_str(include_str!("../../spec/openapi.json")).unwrap();
+            serde_json::from_str(include_str!("../../../spec/openapi.json")).unwrap();
         let mut fields: Vec<&str> = spec["components"]["schemas"]["User"]["properties"]
             .as_object()
             .unwrap()

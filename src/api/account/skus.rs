@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::GraphClient;
-use crate::call::{self, call_span};
+use crate::api::client::GraphClient;
 use crate::error::Error;
+use crate::request::call::{self, call_span};
 
 /// The Teams Rooms licences (`skuPartNumber`), from Microsoft's "Product names and service plan
 /// identifiers for licensing"

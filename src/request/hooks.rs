@@ -15,13 +15,13 @@ use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 
-use crate::auth::{AccessToken, TokenError, TokenProvider};
-use crate::call::{self, field};
 use crate::generated::Client;
-use crate::ids;
-use crate::retry::{self, RetryPolicy};
-use crate::retry_after;
-use crate::throttle::{self, Throttle};
+use crate::request::call::{self, field};
+use crate::request::ids;
+use crate::request::retry::{self, RetryPolicy};
+use crate::request::retry_after;
+use crate::request::throttle::{self, Throttle};
+use crate::signin::auth::{AccessToken, TokenError, TokenProvider};
 
 /// Error bodies are read up to this many bytes; the rest of the body is never read.
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -222,14 +222,14 @@ impl ClientHooks<HookState> for Client {
         };
         if let Err(refused) = ids::check_path(operation, base_path, request.url().path()) {
             let message = match refused {
-                crate::Error::InvalidInput(message) => message,
+                crate::error::Error::InvalidInput(message) => message,
                 other => other.to_string(),
             };
             return Err(progenitor_client::Error::InvalidRequest(message));
         }
         // A next page's URL is the server's own text: sent exactly as given.
         if info.operation_id != call::NEXT_PAGE {
-            crate::odata::reencode_query(request.url_mut());
+            crate::request::odata::reencode_query(request.url_mut());
         }
         // A hung credential (an az CLI that never exits, an unreachable IMDS) must not stall
         // every call: it gets as long as a request would. A source that answers at once (a

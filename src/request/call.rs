@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use crate::error::Error;
 use crate::generated::{self, types::ODataError};
-use crate::hooks::CallRecord;
+use crate::request::hooks::CallRecord;
 
 /// The names of the span fields the hooks fill in as answers arrive, defined once.
 pub(crate) mod field {
@@ -35,11 +35,11 @@ macro_rules! call_span {
             "graph_call",
             operation = $crate::generated::operations::$operation,
             $($id = $value,)+
-            { $crate::call::field::CLIENT_REQUEST_ID } = tracing::field::Empty,
-            { $crate::call::field::ATTEMPTS } = tracing::field::Empty,
-            { $crate::call::field::STATUS } = tracing::field::Empty,
-            { $crate::call::field::REQUEST_ID } = tracing::field::Empty,
-            { $crate::call::field::DIAGNOSTIC } = tracing::field::Empty,
+            { $crate::request::call::field::CLIENT_REQUEST_ID } = tracing::field::Empty,
+            { $crate::request::call::field::ATTEMPTS } = tracing::field::Empty,
+            { $crate::request::call::field::STATUS } = tracing::field::Empty,
+            { $crate::request::call::field::REQUEST_ID } = tracing::field::Empty,
+            { $crate::request::call::field::DIAGNOSTIC } = tracing::field::Empty,
         )
     };
 }

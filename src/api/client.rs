@@ -4,14 +4,14 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{AccessToken, StaticToken, TokenProvider};
-use crate::call::{self, call_span};
-use crate::cloud::Cloud;
 use crate::error::Error;
 use crate::generated::{self, types::ResourceAccountAssignment};
-use crate::hooks::HookState;
-use crate::ids;
-use crate::retry::RetryPolicy;
+use crate::request::call::{self, call_span};
+use crate::request::hooks::HookState;
+use crate::request::ids;
+use crate::request::retry::RetryPolicy;
+use crate::signin::auth::{AccessToken, StaticToken, TokenProvider};
+use crate::signin::cloud::Cloud;
 
 /// Sent as `User-Agent` on every request.
 pub const USER_AGENT: &str = concat!("autopilot-resource-account/", env!("CARGO_PKG_VERSION"));
@@ -51,7 +51,7 @@ pub struct GraphClient {
     /// Bounds a whole serial lookup (every page, with retries): see `devices.rs`.
     pub(crate) lookup_deadline: Duration,
     /// The tenant's SKU names for the account check, read once (see `account/skus.rs`).
-    pub(crate) skus: Arc<crate::account::SkuCache>,
+    pub(crate) skus: Arc<crate::api::account::SkuCache>,
 }
 
 impl GraphClient {

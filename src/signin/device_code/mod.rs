@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
-use crate::cloud::Cloud;
+use crate::signin::auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
+use crate::signin::cloud::Cloud;
 use flow::{Endpoints, Failure, Secret};
 
 /// The delegated permission the assignment needs (besides `offline_access`, for the refresh token).
@@ -149,7 +149,7 @@ impl DeviceCodeBuilder {
 
     fn connect(&self) -> Result<Inner, TokenError> {
         let authority = match &self.authority {
-            Some(url) => crate::client::checked_base_url(url).map_err(|e| {
+            Some(url) => crate::api::client::checked_base_url(url).map_err(|e| {
                 TokenError::new(e.to_string().replacen("base URL", "authority URL", 1))
             })?,
             None => self.cloud.authority_host().to_owned(),

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use crate::api::client::GraphClient;
 use crate::error::Error;
 use crate::generated::types::{AutopilotDevice, ResourceAccountAssignment};
-use crate::{GraphClient, ids};
+use crate::request::ids;
 
 /// The first pause between reads; it doubles up to [`MAX_POLL_INTERVAL`].
 const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(200);

@@ -1,12 +1,15 @@
-//! The crate's one error type, and how progenitor's errors map onto it.
+//! The crate's one error type, and how progenitor's errors map onto it; [`graph_error`] holds
+//! what Graph said. This layer imports only `signin` (for [`TokenError`]).
+
+pub(crate) mod graph_error;
 
 use std::fmt;
 
-use crate::auth::TokenError;
+use crate::error::graph_error::{GraphError, one_line};
 use crate::generated::types::ODataError;
-use crate::graph_error::{GraphError, one_line};
-use crate::hooks::CallRecord;
-use crate::retry;
+use crate::request::hooks::CallRecord;
+use crate::request::retry;
+use crate::signin::auth::TokenError;
 
 /// Everything that can go wrong with a call. `Display` is one line and never holds a token.
 #[derive(Debug)]
@@ -36,7 +39,7 @@ pub enum Error {
         /// `userPrincipalName is "old@contoso.com" (expected "room@contoso.com")`.
         still_reports: String,
         /// The device as last read.
-        device: Box<crate::AutopilotDevice>,
+        device: Box<crate::generated::types::AutopilotDevice>,
     },
     /// A serial lookup did not finish within the client's
     /// [`lookup_deadline`](crate::GraphClientBuilder::lookup_deadline) (a server that pages
@@ -157,7 +160,7 @@ impl Error {
                 status: None,
                 detail: format!(
                     "the response body is longer than {} bytes; not read further",
-                    crate::hooks::MAX_SUCCESS_BODY
+                    crate::request::hooks::MAX_SUCCESS_BODY
                 ),
             },
             E::CommunicationError(source)

@@ -3,10 +3,11 @@
 
 use std::collections::HashSet;
 
-use crate::call::{self, call_span};
+use crate::api::client::GraphClient;
 use crate::error::Error;
 use crate::generated::types::{AutopilotDevice, AutopilotDeviceCollectionResponse};
-use crate::{GraphClient, ids, odata};
+use crate::request::call::{self, call_span};
+use crate::request::{ids, odata};
 
 /// The `$select` of every device read: exactly the fields of [`AutopilotDevice`] (a unit test
 /// holds this to the spec).
@@ -216,7 +217,7 @@ mod tests {
     #[test]
     fn select_is_exactly_the_generated_device_fields() {
         let spec: serde_json::Value =
-            serde_json::from_str(include_str!("../spec/openapi.json")).unwrap();
+            serde_json::from_str(include_str!("../../spec/openapi.json")).unwrap();
         let fields: Vec<&str> = spec["components"]["schemas"]["AutopilotDevice"]["properties"]
             .as_object()
             .unwrap()
