@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::later;
+use super::shared::later;
 use super::tuning::TUNING;
 
 /// A token bucket: `rate` per second, up to `burst`.

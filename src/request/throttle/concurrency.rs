@@ -3,7 +3,7 @@
 
 use tokio::time::Instant;
 
-use super::pacer::Pending;
+use super::shared::Pending;
 use super::tuning::TUNING;
 
 /// Most attempts in flight, once a 429 came while others were being served.

@@ -5,7 +5,7 @@
 //! and paces calls to it: [`rate`] estimates the rate and [`bucket`] paces at it, [`windows`]
 //! handles reopened windows, [`probing`] finds the reopening without `Retry-After`, and
 //! [`concurrency`] caps the requests in flight; [`pacer`] ties them to the episodes, and
-//! [`tuning`] holds every constant. Before the first 429 nothing is paced, unless the caller
+//! [`tuning`] holds every constant; [`shared`] holds what they all use (none imports the pacer). Before the first 429 nothing is paced, unless the caller
 //! stated the limit ([`RateHint`](crate::RateHint)); a bulk run can also pace fixed or not at all
 //! ([`Pacing`](crate::Pacing)). The reasoning and its measurements are in `docs/pacer.md`.
 
@@ -14,6 +14,7 @@ mod concurrency;
 mod pacer;
 mod probing;
 mod rate;
+mod shared;
 #[cfg(test)]
 mod tests;
 mod tuning;
@@ -27,6 +28,7 @@ use tokio::time::Instant;
 
 pub(crate) use bucket::Bucket;
 use pacer::Pacer;
+use shared::{Wait, later};
 use tuning::TUNING;
 
 /// How a bulk run paces its calls (see [`Pacing`](crate::Pacing)); visible to the hooks through a
@@ -118,14 +120,6 @@ struct State {
 pub(crate) struct PacerState {
     pub(crate) rate: Option<f64>,
     pub(crate) burst: f64,
-}
-
-/// Why an attempt cannot go yet.
-#[derive(Debug)]
-enum Wait {
-    Until(Instant),
-    /// The concurrency cap is full: wait for an answer.
-    Slot,
 }
 
 impl Throttle {
@@ -254,11 +248,4 @@ impl Throttle {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-/// `at + delay`, saturating at a far-off instant instead of panicking.
-fn later(at: Instant, delay: Duration) -> Instant {
-    at.checked_add(delay)
-        .or_else(|| at.checked_add(TUNING.max_pause))
-        .unwrap_or(at)
 }

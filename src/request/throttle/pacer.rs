@@ -5,14 +5,13 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::Wait;
 use super::bucket::Bucket;
 use super::concurrency::{self, ConcurrencyCap};
-use super::later;
 use super::probing::Probing;
 use super::rate::{self, RateEstimate};
+use super::shared::{Pending, Wait, later};
 use super::tuning::TUNING;
-use super::windows::Windows;
+use super::windows::{Resumed, Windows};
 
 /// What the pacer has learnt (docs/pacer.md); each mechanism owns its part.
 #[derive(Debug, Default)]
@@ -34,18 +33,6 @@ pub(super) struct Pacer {
     last_refusal: Option<Instant>,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Pending {
-    /// When the refused request was sent, and when the refusal arrived.
-    pub(super) sent: Instant,
-    pub(super) answered: Instant,
-    /// The episode settles once successes can resume: at the end of the server's pause, or at
-    /// the first successful probe.
-    pub(super) resume_at: Option<Instant>,
-    /// Requests in flight when the 429 came and accepted well after it: they were being served.
-    pub(super) in_service: u32,
-}
-
 impl Pacer {
     /// `None`: send now. `Some(wait)`: not yet; ask again then.
     pub(super) fn try_admit(
@@ -63,12 +50,15 @@ impl Pacer {
             self.settle(resume_at);
         }
         self.episode_start.get_or_insert(now);
-        if self.finishes_in_window(left) {
+        if self
+            .windows
+            .finishes_in_window(self.pending.is_some(), self.successes, left)
+        {
             return None;
         }
         if self.windows.extending {
             if self.may_extend(in_flight) {
-                return self.extend(now, in_flight, left);
+                return self.windows.extend(now, in_flight, left);
             }
             self.windows.extending = false;
         }
@@ -88,7 +78,7 @@ impl Pacer {
             Some(at) => {
                 self.windows.burst_over = true;
                 if self.may_extend(in_flight) {
-                    return self.extend(now, in_flight, left);
+                    return self.windows.extend(now, in_flight, left);
                 }
                 Some(Wait::Until(at))
             }
@@ -225,5 +215,58 @@ impl Pacer {
     /// [`Probing::note_reopening`]).
     pub(super) fn first_start(&self) -> Option<Instant> {
         (self.cycles == 0).then_some(self.episode_start).flatten()
+    }
+
+    /// Whether the burst goes on unpaced now (see [`Windows::extend`]).
+    fn may_extend(&self, in_flight: u32) -> bool {
+        self.windows.may_extend(
+            self.cycles,
+            self.successes,
+            in_flight,
+            self.pending.is_some(),
+        )
+    }
+
+    /// A success of `pending`'s episode while probing (see [`Probing::accepted`]); `true` when
+    /// it ended the probing and settled the episode.
+    fn probe_accepted(&mut self, pending: Pending, sent_at: Instant, now: Instant) -> bool {
+        let first_start = self.first_start();
+        if !self.probing.accepted(&pending, sent_at, first_start) {
+            return false;
+        }
+        self.settle(sent_at.max(pending.sent).min(now));
+        // The probe is the new episode's first success, and it used what the server had
+        // refilled by then: without this, the next request went out at once and was refused,
+        // one 429 per success on a bucket without `Retry-After`.
+        self.successes = 1;
+        if let Some(bucket) = &mut self.bucket {
+            bucket.tokens = (bucket.tokens - 1.0).max(0.0);
+        }
+        true
+    }
+
+    /// The pause of `pending` ends at `resume` (`pause` seconds after the refusal was sent; the
+    /// episode got `got`): a stated pause tells probing where the server reopened, and the
+    /// windows decide what the pacer resumes with (see [`Windows::resume`]).
+    fn resume(&mut self, pending: &Pending, resume: Instant, pause: f64, got: f64) {
+        let told = pending.resume_at.is_some();
+        if told {
+            let after = resume.checked_sub(TUNING.hint_resolution).unwrap_or(resume);
+            let first_start = self.first_start();
+            self.probing
+                .note_reopening(after.max(pending.answered), resume, first_start);
+        }
+        // A reopening the period foretold counts once, when there is a rate to resume at.
+        let known = self.bucket.is_some() && (told || std::mem::take(&mut self.probing.foreseen));
+        let resumed = Resumed {
+            at: resume,
+            pause,
+            got,
+            tokens: self.estimate.rate * pause,
+            told,
+            known,
+            first: self.cycles == 0,
+        };
+        self.windows.resume(self.bucket.as_mut(), resumed);
     }
 }

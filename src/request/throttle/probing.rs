@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::Wait;
-use super::later;
-use super::pacer::{Pacer, Pending};
+use super::shared::{Pending, Wait, later};
 use super::tuning::TUNING;
 
 /// What probing has learnt, and the probing under way.
@@ -219,18 +217,19 @@ impl Probing {
     }
 }
 
-impl Pacer {
+impl Probing {
     /// A success of `pending`'s episode while probing: any request sent after the refusal
     /// arrived is a probe (the gate lets only probes through), and one accepted ends the
     /// probing, not only the latest probe (a server that holds requests in service answers it
-    /// after the next one went out). `true` when it did.
-    pub(super) fn probe_accepted(
+    /// after the next one went out). `true` when it did; the pacer then settles the episode.
+    /// `first_start`: see [`note_reopening`](Self::note_reopening).
+    pub(super) fn accepted(
         &mut self,
-        pending: Pending,
+        pending: &Pending,
         sent_at: Instant,
-        now: Instant,
+        first_start: Option<Instant>,
     ) -> bool {
-        let Some(probe) = self.probing.probe else {
+        let Some(probe) = self.probe else {
             return false;
         };
         if sent_at < pending.answered {
@@ -243,21 +242,11 @@ impl Pacer {
             // The first probe was accepted: it may have been late; start earlier next time.
             None => open.saturating_sub(probe.step),
         };
-        self.probing.recovery = Some((closed.min(open), open));
+        self.recovery = Some((closed.min(open), open));
         let after = later(pending.answered, closed.min(open));
-        let first_start = self.first_start();
-        self.probing
-            .note_reopening(after.max(pending.sent), sent_at.max(after), first_start);
-        self.probing.foreseen = probe.steady_until.is_some_and(|until| sent_at <= until);
-        self.probing.probe = None;
-        self.settle(sent_at.max(pending.sent).min(now));
-        // The probe is the new episode's first success, and it used what the server had
-        // refilled by then: without this, the next request went out at once and was refused,
-        // one 429 per success on a bucket without `Retry-After`.
-        self.successes = 1;
-        if let Some(bucket) = &mut self.bucket {
-            bucket.tokens = (bucket.tokens - 1.0).max(0.0);
-        }
+        self.note_reopening(after.max(pending.sent), sent_at.max(after), first_start);
+        self.foreseen = probe.steady_until.is_some_and(|until| sent_at <= until);
+        self.probe = None;
         true
     }
 }

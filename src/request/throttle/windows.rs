@@ -5,9 +5,8 @@
 
 use tokio::time::Instant;
 
-use super::Wait;
 use super::bucket::Bucket;
-use super::pacer::{Pacer, Pending};
+use super::shared::Wait;
 use super::tuning::TUNING;
 
 /// What the pacer knows of the server's bursts and windows, and the extension under way.
@@ -26,9 +25,9 @@ pub(super) struct Windows {
     burst_cycle: bool,
     /// An episode got far more than a burst: the server refills over time (not a window).
     refills: bool,
-    /// Extending the burst at a few requests in flight (see [`Pacer::extend`]).
+    /// Extending the burst at a few requests in flight (see [`Windows::extend`]).
     pub(super) extending: bool,
-    /// The rate of the rest after a reopened window's full-speed part (see [`Pacer::extend`]).
+    /// The rate of the rest after a reopened window's full-speed part (see [`Windows::extend`]).
     extend_pace: Option<Bucket>,
     /// What bursts got lately (the server's capacity, as far as seen).
     pub(super) capacity: f64,
@@ -69,35 +68,61 @@ impl Windows {
     }
 }
 
-impl Pacer {
+/// How an episode's pause ended, as the pacer tells it to [`Windows::resume`].
+pub(super) struct Resumed {
+    /// When successes resume, `pause` seconds after the refusal was sent.
+    pub(super) at: Instant,
+    pub(super) pause: f64,
+    /// The successes of the episode that ended.
+    pub(super) got: f64,
+    /// What the pacer refilled during the pause, at its rate.
+    pub(super) tokens: f64,
+    /// The server stated the pause; `known`: stated, or foreseen by the period of its windows.
+    pub(super) told: bool,
+    pub(super) known: bool,
+    /// No episode settled before this one.
+    pub(super) first: bool,
+}
+
+impl Windows {
     /// Whether the run's items not yet done fit in what this app got of a window lately, in a
     /// window that reopened: then they all go at full speed (a run with no later window gains
     /// nothing from sharing this one evenly). Within the requests in flight beyond the capacity
-    /// when a window's 429 comes anyway.
-    pub(super) fn finishes_in_window(&self, left: Option<usize>) -> bool {
+    /// when a window's 429 comes anyway. `pending`: a 429 of the episode is not settled yet;
+    /// `successes`: the episode's so far.
+    pub(super) fn finishes_in_window(
+        &self,
+        pending: bool,
+        successes: u32,
+        left: Option<usize>,
+    ) -> bool {
         let slack = f64::from(TUNING.extend_in_flight);
-        self.windows.full_resume
-            && self.pending.is_none()
-            && left.is_some_and(|left| {
-                left as f64 + f64::from(self.successes) <= self.windows.capacity + slack
-            })
+        self.full_resume
+            && !pending
+            && left.is_some_and(|left| left as f64 + f64::from(successes) <= self.capacity + slack)
     }
 
-    /// Whether the burst goes on unpaced now (see [`extend`](Self::extend)).
-    pub(super) fn may_extend(&self, in_flight: u32) -> bool {
+    /// Whether the burst goes on unpaced now (see [`extend`](Self::extend)); `cycles`: the
+    /// episodes settled so far.
+    pub(super) fn may_extend(
+        &self,
+        cycles: u32,
+        successes: u32,
+        in_flight: u32,
+        pending: bool,
+    ) -> bool {
         // A window gives nothing beyond its burst: ask at once, so that the 429 (and a pause
         // hint rounded up to whole seconds) comes as early as it can; so does a reopened window
         // shared with other apps. Every few cycles the pacer paces beyond most of the capacity
         // instead, to notice a server that gives more over time (then `refills` ends this).
-        let w = &self.windows;
-        let recheck = self.cycles.is_multiple_of(TUNING.window_recheck_every);
-        let asked = f64::from(self.successes.saturating_add(in_flight));
-        (!recheck || asked < TUNING.recheck_share * w.capacity)
-            && !w.shrank_small()
-            && !w.refills
-            && w.after_burst.is_none()
-            && self.pending.is_none()
-            && (w.window_like || w.full_resume && w.burst_cycle)
+        let recheck = cycles.is_multiple_of(TUNING.window_recheck_every);
+        let asked = f64::from(successes.saturating_add(in_flight));
+        (!recheck || asked < TUNING.recheck_share * self.capacity)
+            && !self.shrank_small()
+            && !self.refills
+            && self.after_burst.is_none()
+            && !pending
+            && (self.window_like || self.full_resume && self.burst_cycle)
     }
 
     /// After the part of a burst sent at full speed, the burst goes on with `extend_in_flight`
@@ -109,7 +134,7 @@ impl Pacer {
         in_flight: u32,
         left: Option<usize>,
     ) -> Option<Wait> {
-        self.windows.extending = true;
+        self.extending = true;
         // Counted by the requests in flight, not by answers: a request that fails or is
         // cancelled frees its place too.
         if in_flight >= TUNING.extend_in_flight {
@@ -118,34 +143,26 @@ impl Pacer {
         // The rate weighs the windows the run still needs at its share (a scale every app of a
         // tenant shares): one that fell behind takes more of each rest, until they need as many.
         let windows_left = left.map_or(TUNING.catch_up_windows, |left| {
-            left as f64 / self.windows.capacity.max(1.0)
+            left as f64 / self.capacity.max(1.0)
         });
-        let pace = self.windows.extend_pace.as_mut()?;
+        let pace = self.extend_pace.as_mut()?;
         pace.rate = TUNING.extend_rate * (windows_left / TUNING.catch_up_windows).clamp(0.25, 1.0);
         pace.take(now).map(Wait::Until)
     }
 
-    /// The pause of `pending` ends at `resume` (`pause` seconds after the refusal was sent; the
-    /// episode got `got`): what the pacer resumes with. The server refilled during the pause, and
-    /// so does the pacer, at the rate; a pause that refilled a good part of the capacity, at a
-    /// moment every app of the tenant knows, reopened a window (docs/pacer.md).
-    pub(super) fn resume(&mut self, pending: &Pending, resume: Instant, pause: f64, got: f64) {
-        self.windows.full_resume = false;
-        let told = pending.resume_at.is_some();
-        if told {
-            let after = resume.checked_sub(TUNING.hint_resolution).unwrap_or(resume);
-            let first_start = self.first_start();
-            self.probing
-                .note_reopening(after.max(pending.answered), resume, first_start);
-        }
-        let Some(bucket) = &mut self.bucket else {
+    /// A pause ends (see [`Resumed`]): what the pacer's `bucket` resumes with. The server
+    /// refilled during the pause, and so does the pacer, at the rate; a pause that refilled a
+    /// good part of the capacity, at a moment every app of the tenant knows, reopened a window
+    /// (docs/pacer.md).
+    pub(super) fn resume(&mut self, bucket: Option<&mut Bucket>, r: Resumed) {
+        self.full_resume = false;
+        let Some(bucket) = bucket else {
             return;
         };
-        let mut tokens = self.estimate.rate * pause;
-        let known = told || std::mem::take(&mut self.probing.foreseen);
-        let w = &mut self.windows;
+        let mut tokens = r.tokens;
+        let w = self;
         w.extend_pace = None;
-        let refilled = if told && pause >= TUNING.long_pause {
+        let refilled = if r.told && r.pause >= TUNING.long_pause {
             TUNING.long_pause_refilled_share
         } else {
             TUNING.refilled_share
@@ -153,23 +170,23 @@ impl Pacer {
         // The first burst says nothing of how the server refills, and a pause shorter than a
         // hint's resolution may be a bucket's refill of a token or two rounded up: the pacer
         // paces from one request instead.
-        let first_short_pause = self.cycles == 0 && pause < TUNING.hint_resolution.as_secs_f64();
+        let first_short_pause = r.first && r.pause < TUNING.hint_resolution.as_secs_f64();
         if first_short_pause {
             tokens = 1.0;
-        } else if known && w.capacity > 1.0 && tokens >= refilled * w.capacity {
+        } else if r.known && w.capacity > 1.0 && tokens >= refilled * w.capacity {
             w.full_resume = true;
-            tokens = (TUNING.full_speed_share * got).max(1.0);
+            tokens = (TUNING.full_speed_share * r.got).max(1.0);
             // Counted from the reopening, not from this app's first request after it: an app
             // that starts late (its wake-up, its first answers) catches up a little.
             let mut pace = Bucket::new(TUNING.extend_rate, TUNING.extend_burst);
             pace.tokens = 0.0;
-            pace.at = Some(resume);
+            pace.at = Some(r.at);
             w.extend_pace = Some(pace);
         } else if tokens >= TUNING.probed_refill_share * bucket.burst {
             tokens = bucket.burst;
         }
         bucket.tokens = tokens.clamp(1.0, bucket.burst);
-        bucket.at = Some(resume);
+        bucket.at = Some(r.at);
         tracing::debug!(
             burst = bucket.tokens,
             window_reopened = w.full_resume,
