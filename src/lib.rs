@@ -106,6 +106,7 @@ mod request;
 mod signin;
 #[cfg(feature = "test-util")]
 pub mod stand_in;
+mod text;
 
 #[cfg(feature = "azure-identity")]
 pub use signin::azure_identity;
@@ -117,9 +118,7 @@ pub use api::account::{AccountCheck, AccountStatus, TEAMS_ROOMS_SKUS};
 pub use api::bulk::{
     BulkItem, BulkOptions, DEFAULT_CONCURRENCY, Outcome, Pacing, RateHint, Target,
 };
-pub use api::client::{
-    DEFAULT_LOOKUP_DEADLINE, DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder, USER_AGENT,
-};
+pub use api::client::{DEFAULT_LOOKUP_DEADLINE, DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder};
 pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
 pub use cloud::Cloud;
 pub use device_code::{DeviceCodeCredential, DeviceCodePrompt};
@@ -128,14 +127,13 @@ pub use error::graph_error::{GraphError, IntuneMessage};
 pub use generated::types::{AutopilotDevice, ResourceAccountAssignment};
 pub use request::ids::MAX_ID_LEN;
 pub use request::retry::{MAX_RETRIES_CAP, RetryPolicy};
+pub use signin::endpoint::USER_AGENT;
 
 /// The progenitor-generated client and types (from `spec/openapi.json`, at build time).
 ///
 /// Never edited by hand: change the spec adjustments and regenerate instead.
 #[allow(missing_docs)]
-pub mod generated {
-    include!(concat!(env!("OUT_DIR"), "/generated.rs"));
-}
+pub mod generated;
 
 // The README's Rust example is compiled as a doctest, so it cannot drift from the API.
 #[cfg(doctest)]

@@ -12,9 +12,7 @@ use crate::request::ids;
 use crate::request::retry::RetryPolicy;
 use crate::signin::auth::{AccessToken, StaticToken, TokenProvider};
 use crate::signin::cloud::Cloud;
-
-/// Sent as `User-Agent` on every request.
-pub const USER_AGENT: &str = concat!("autopilot-resource-account/", env!("CARGO_PKG_VERSION"));
+use crate::signin::endpoint::{USER_AGENT, checked_base_url};
 
 /// Whole-request timeout unless [`GraphClientBuilder::timeout`] says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -22,6 +20,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest a serial lookup may take, all pages together, unless
 /// [`GraphClientBuilder::lookup_deadline`] says otherwise.
 pub const DEFAULT_LOOKUP_DEADLINE: Duration = Duration::from_secs(5 * 60);
+
+/// `skuId` (lower-case) → `skuPartNumber`, for the tenant's subscribed SKUs.
+pub(crate) type SkuNames = std::collections::HashMap<String, String>;
+
+/// The per-client cache of [`SkuNames`] (filled by the account check, `account/skus.rs`):
+/// concurrent first callers share one read, a failed read is not kept (the next caller tries
+/// again). Here, beside the client that holds it, so the client needs nothing of `account`.
+pub(crate) type SkuCache = tokio::sync::OnceCell<Arc<SkuNames>>;
 
 /// A Microsoft Graph client for the `assignResourceAccountToDevice` action.
 ///
@@ -51,7 +57,7 @@ pub struct GraphClient {
     /// Bounds a whole serial lookup (every page, with retries): see `devices.rs`.
     pub(crate) lookup_deadline: Duration,
     /// The tenant's SKU names for the account check, read once (see `account/skus.rs`).
-    pub(crate) skus: Arc<crate::api::account::SkuCache>,
+    pub(crate) skus: Arc<SkuCache>,
 }
 
 impl GraphClient {
@@ -248,7 +254,7 @@ impl GraphClientBuilder {
             Error::invalid_input("no token: call bearer_token(…) or token_provider(…)")
         })?;
         let base_url = match &self.base_url {
-            Some(url) => checked_base_url(url)?,
+            Some(url) => checked_base_url(url).map_err(Error::invalid_input)?,
             None => self.cloud.base_url().to_owned(),
         };
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
@@ -306,72 +312,9 @@ fn http_builder(base_url: &str, timeout: Duration) -> reqwest::ClientBuilder {
     http
 }
 
-/// `https` anywhere, `http` only to loopback; no credentials, query or fragment; no trailing `/`.
-pub(crate) fn checked_base_url(url: &str) -> Result<String, Error> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| Error::invalid_input(format!("base URL does not parse: {e}")))?;
-    let bad = |why: &str| {
-        // Never echo userinfo: it may be a password.
-        let mut shown = parsed.clone();
-        let _ = shown.set_username("");
-        let _ = shown.set_password(None);
-        Error::invalid_input(format!("base URL {:?} {why}", shown.as_str()))
-    };
-    let loopback = match parsed.host() {
-        Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return Err(bad("has no host")),
-    };
-    match parsed.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => {
-            return Err(bad(
-                "must use https (plain http is allowed only to a loopback host)",
-            ));
-        }
-        other => return Err(bad(&format!("has scheme {other:?}; expected https"))),
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(bad("must not contain credentials"));
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(bad("must not have a query or fragment"));
-    }
-    Ok(parsed.as_str().trim_end_matches('/').to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base_url_rules() {
-        for ok in [
-            "https://graph.microsoft.com/beta",
-            "https://proxy.example/graph/beta/",
-            "http://127.0.0.1:8080/beta",
-            "http://127.9.9.9/beta",
-            "http://localhost:1/beta",
-            "http://[::1]:9/beta",
-        ] {
-            let got = checked_base_url(ok).unwrap();
-            assert!(!got.ends_with('/'), "{got}");
-        }
-        for (bad, why) in [
-            ("http://graph.microsoft.com/beta", "must use https"),
-            ("http://10.0.0.1/beta", "must use https"),
-            ("ftp://127.0.0.1/beta", "scheme"),
-            ("https://user:pw@graph.microsoft.com/beta", "credentials"),
-            ("https://graph.microsoft.com/beta?x=1", "query"),
-            ("not a url", "does not parse"),
-        ] {
-            let err = checked_base_url(bad).unwrap_err().to_string();
-            assert!(err.contains(why), "{bad}: {err}");
-            assert!(!err.contains("pw"), "{err}");
-        }
-    }
 
     #[test]
     fn builder_needs_a_token_and_never_shows_it() {
@@ -464,5 +407,61 @@ mod tests {
                 .unwrap();
             assert_eq!(client.base_url(), cloud.base_url());
         }
+    }
+}
+
+/// The hooks as the builder sets them up: these need a `GraphClient`, a layer above the hooks.
+#[cfg(test)]
+mod hooks_tests {
+    use progenitor_client::{ClientHooks, OperationInfo};
+    use reqwest::header::AUTHORIZATION;
+
+    use super::GraphClient;
+
+    #[tokio::test]
+    async fn the_authorization_header_is_marked_sensitive() {
+        // Mutant killed: `set_sensitive(true)` removed. Checked on the request `pre` hands to
+        // `exec`, for a fresh header and for the one reused for the same token.
+        let client = GraphClient::builder()
+            .base_url("http://127.0.0.1:9/beta")
+            .bearer_token("s3cret-token")
+            .build()
+            .unwrap();
+        let url = "http://127.0.0.1:9/beta/deviceManagement/windowsAutopilotDeviceIdentities/d/assignResourceAccountToDevice";
+        let info = OperationInfo {
+            operation_id: crate::generated::operations::ASSIGN_RESOURCE_ACCOUNT_TO_DEVICE,
+        };
+        for _ in 0..2 {
+            let mut request = reqwest::Client::new().post(url).build().unwrap();
+            client
+                .generated()
+                .pre::<()>(&mut request, &info)
+                .await
+                .unwrap();
+            let auth = &request.headers()[AUTHORIZATION];
+            assert!(auth.is_sensitive());
+            let shown = format!("{:?}", request.headers());
+            assert!(
+                shown.contains("Sensitive") && !shown.contains("s3cret"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_client_debug_shows_its_settings_never_its_token() {
+        // Mutant killed: `Debug for HookState` replaced by `Ok(())` (cargo mutants): the hook state
+        // is shown by what is safe to show (scopes, retry policy), and the token never.
+        let client = GraphClient::builder()
+            .base_url("http://127.0.0.1:9/beta")
+            .bearer_token("s3cret-token")
+            .build()
+            .unwrap();
+        let shown = format!("{client:?}");
+        assert!(
+            shown.contains("HookState") && shown.contains("scopes") && shown.contains("retry"),
+            "{shown}"
+        );
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 }

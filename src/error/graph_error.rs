@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::generated::types::{MainError, ODataError};
+use crate::text::one_line;
 
 /// How much of a non-OData body we keep for the error text (the rest is never read).
 const EXCERPT_CHARS: usize = 200;
@@ -140,7 +141,7 @@ impl GraphError {
 
     /// Whether waiting and trying again may succeed: throttling (429) and transient 503/504.
     pub fn is_retryable(&self) -> bool {
-        crate::request::retry::is_retryable_status(self.status)
+        super::retryable::is_retryable_status(self.status)
     }
 }
 
@@ -239,26 +240,6 @@ fn id_after<'a>(text: &'a str, label: &str) -> Option<&'a str> {
     Some(&rest[..end]).filter(|id| !id.is_empty())
 }
 
-/// Collapses whitespace and control characters so the text fits one line, and caps its length.
-pub(crate) fn one_line(text: &str, max_chars: usize) -> String {
-    let mut out = String::new();
-    for (i, word) in text
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-        .enumerate()
-    {
-        if i > 0 {
-            out.push(' ');
-        }
-        out.push_str(word);
-        if out.chars().count() > max_chars {
-            let cut: String = out.chars().take(max_chars).collect();
-            return cut + "…";
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,12 +263,5 @@ mod tests {
         assert!(IntuneMessage::parse("Insufficient privileges").is_none());
         assert!(IntuneMessage::parse("{not json").is_none());
         assert!(IntuneMessage::parse("[1]").is_none());
-    }
-
-    #[test]
-    fn one_line_collapses_and_caps() {
-        assert_eq!(one_line("  a\r\n\tb  c ", 100), "a b c");
-        assert_eq!(one_line("abcdef", 3), "abc…");
-        assert_eq!(one_line("", 3), "");
     }
 }

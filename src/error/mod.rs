@@ -1,15 +1,19 @@
 //! The crate's one error type, and how progenitor's errors map onto it; [`graph_error`] holds
-//! what Graph said. This layer imports only `signin` (for [`TokenError`]).
+//! what Graph said. [`call_record`] what the hooks saw of the
+//! call, [`retryable`] what is worth another attempt. This layer imports only `signin` (for
+//! [`TokenError`]) and the `text` leaf.
 
+pub(crate) mod call_record;
 pub(crate) mod graph_error;
+pub(crate) mod retryable;
 
 use std::fmt;
 
-use crate::error::graph_error::{GraphError, one_line};
 use crate::generated::types::ODataError;
-use crate::request::hooks::CallRecord;
-use crate::request::retry;
 use crate::signin::auth::TokenError;
+use crate::text::one_line;
+use call_record::{CallRecord, MAX_SUCCESS_BODY};
+use graph_error::GraphError;
 
 /// Everything that can go wrong with a call. `Display` is one line and never holds a token.
 #[derive(Debug)]
@@ -107,7 +111,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Graph(e) => e.is_retryable(),
-            Error::Transport { source, .. } => retry::is_retryable_transport(source),
+            Error::Transport { source, .. } => retryable::is_retryable_transport(source),
             Error::InvalidInput(_)
             | Error::TokenSource(_)
             | Error::UnexpectedResponse { .. }
@@ -160,7 +164,7 @@ impl Error {
                 status: None,
                 detail: format!(
                     "the response body is longer than {} bytes; not read further",
-                    crate::request::hooks::MAX_SUCCESS_BODY
+                    MAX_SUCCESS_BODY
                 ),
             },
             E::CommunicationError(source)

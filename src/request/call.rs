@@ -9,22 +9,9 @@ use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
 use tracing::Instrument;
 
 use crate::error::Error;
+use crate::error::call_record::CallRecord;
 use crate::generated::{self, types::ODataError};
-use crate::request::hooks::CallRecord;
-
-/// The names of the span fields the hooks fill in as answers arrive, defined once.
-pub(crate) mod field {
-    pub(crate) const CLIENT_REQUEST_ID: &str = "client_request_id";
-    pub(crate) const ATTEMPTS: &str = "attempts";
-    pub(crate) const STATUS: &str = "status";
-    pub(crate) const REQUEST_ID: &str = "request_id";
-    pub(crate) const DIAGNOSTIC: &str = "diagnostic";
-}
-
-/// The operation id of a request to an `@odata.nextLink`: its URL is the server's, sent as given.
-pub(crate) const NEXT_PAGE: &str = "next_page";
-/// The operation whose pages [`NEXT_PAGE`] requests fetch (its path is what the hooks check).
-pub(crate) const NEXT_PAGE_OF: &str = generated::operations::LIST_AUTOPILOT_DEVICES;
+use crate::request::hooks::{NEXT_PAGE, field};
 
 /// One span per call: the operation (a constant of the generated `operations` table, named
 /// without its path, so a misspelt id does not build), its ids, and the [`field`]s the hooks
@@ -35,11 +22,11 @@ macro_rules! call_span {
             "graph_call",
             operation = $crate::generated::operations::$operation,
             $($id = $value,)+
-            { $crate::request::call::field::CLIENT_REQUEST_ID } = tracing::field::Empty,
-            { $crate::request::call::field::ATTEMPTS } = tracing::field::Empty,
-            { $crate::request::call::field::STATUS } = tracing::field::Empty,
-            { $crate::request::call::field::REQUEST_ID } = tracing::field::Empty,
-            { $crate::request::call::field::DIAGNOSTIC } = tracing::field::Empty,
+            { $crate::request::hooks::field::CLIENT_REQUEST_ID } = tracing::field::Empty,
+            { $crate::request::hooks::field::ATTEMPTS } = tracing::field::Empty,
+            { $crate::request::hooks::field::STATUS } = tracing::field::Empty,
+            { $crate::request::hooks::field::REQUEST_ID } = tracing::field::Empty,
+            { $crate::request::hooks::field::DIAGNOSTIC } = tracing::field::Empty,
         )
     };
 }

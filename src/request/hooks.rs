@@ -13,22 +13,33 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 
-use crate::generated::Client;
-use crate::request::call::{self, field};
+use crate::error::call_record::{Answer, CallRecord, MAX_SUCCESS_BODY, new_client_request_id};
+use crate::error::retryable;
+use crate::generated::{self, Client};
 use crate::request::ids;
-use crate::request::retry::{self, RetryPolicy};
+use crate::request::retry::RetryPolicy;
 use crate::request::retry_after;
 use crate::request::throttle::{self, Throttle};
 use crate::signin::auth::{AccessToken, TokenError, TokenProvider};
 
+/// The names of the span fields the hooks fill in as answers arrive, defined once.
+pub(crate) mod field {
+    pub(crate) const CLIENT_REQUEST_ID: &str = "client_request_id";
+    pub(crate) const ATTEMPTS: &str = "attempts";
+    pub(crate) const STATUS: &str = "status";
+    pub(crate) const REQUEST_ID: &str = "request_id";
+    pub(crate) const DIAGNOSTIC: &str = "diagnostic";
+}
+
+/// The operation id of a request to an `@odata.nextLink`: its URL is the server's, sent as given.
+pub(crate) const NEXT_PAGE: &str = "next_page";
+/// The operation whose pages [`NEXT_PAGE`] requests fetch (its path is what the hooks check).
+pub(crate) const NEXT_PAGE_OF: &str = generated::operations::LIST_AUTOPILOT_DEVICES;
+
 /// Error bodies are read up to this many bytes; the rest of the body is never read.
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
-
-/// Success bodies (a device, a page of devices: kilobytes) are read up to this many bytes; a
-/// longer one ends the call instead of growing memory until the timeout.
-pub(crate) const MAX_SUCCESS_BODY: usize = 16 * 1024 * 1024;
 
 // Header names the hooks touch on every request, made once: a name given as `&str` is parsed
 // again on each `insert`, `remove` or `get`. (Statics, not consts: `HeaderName` holds `Bytes`.)
@@ -124,81 +135,12 @@ tokio::task_local! {
     static CALL: CallRecord;
 }
 
-/// Per-call facts that progenitor's error type cannot carry (it drops the status of an
-/// undecodable body, for one). The wrapper scopes one around each call; clones share state.
-#[derive(Debug, Clone)]
-pub(crate) struct CallRecord(Arc<CallState>);
-
-#[derive(Debug)]
-struct CallState {
-    client_request_id: String,
-    seen: Mutex<Seen>,
-}
-
-#[derive(Debug, Default)]
-struct Seen {
-    attempts: u32,
-    last_answer: Option<Answer>,
-    /// The final answer's `Retry-After`, clamped to the retry policy's cap.
-    retry_after: Option<Duration>,
-    token_error: Option<TokenError>,
-}
-
-/// The status line and headers of the last error answer.
-#[derive(Debug, Clone)]
-pub(crate) struct Answer {
-    pub(crate) status: u16,
-    pub(crate) headers: HeaderMap,
-}
-
+// Beside the task-local it sets: the record itself is data of the `error` layer.
 impl CallRecord {
-    pub(crate) fn new() -> Self {
-        Self(Arc::new(CallState {
-            client_request_id: new_client_request_id(),
-            seen: Mutex::default(),
-        }))
-    }
-
     /// Runs `call` with this record visible to the hooks.
     pub(crate) async fn scope<F: Future>(&self, call: F) -> F::Output {
         CALL.scope(self.clone(), call).await
     }
-
-    pub(crate) fn client_request_id(&self) -> &str {
-        &self.0.client_request_id
-    }
-
-    pub(crate) fn attempts(&self) -> u32 {
-        self.seen().attempts
-    }
-
-    pub(crate) fn last_answer(&self) -> Option<Answer> {
-        self.seen().last_answer.clone()
-    }
-
-    /// The final answer's `Retry-After`, clamped to the retry policy's cap.
-    pub(crate) fn retry_after(&self) -> Option<Duration> {
-        self.seen().retry_after
-    }
-
-    /// Why the token source failed, if that is what ended the call.
-    pub(crate) fn token_error(&self) -> Option<TokenError> {
-        self.seen().token_error.clone()
-    }
-
-    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
-        // Nothing panics while holding the lock, but a poisoned record is still readable.
-        self.0.seen.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// A fresh GUID in its hyphenated lower-case form (as `Uuid::to_string`, without `fmt`).
-fn new_client_request_id() -> String {
-    let mut buffer = uuid::Uuid::encode_buffer();
-    uuid::Uuid::new_v4()
-        .hyphenated()
-        .encode_lower(&mut buffer)
-        .to_owned()
 }
 
 impl ClientHooks<HookState> for Client {
@@ -217,7 +159,7 @@ impl ClientHooks<HookState> for Client {
             &parsed
         };
         let operation = match info.operation_id {
-            call::NEXT_PAGE => call::NEXT_PAGE_OF,
+            NEXT_PAGE => NEXT_PAGE_OF,
             other => other,
         };
         if let Err(refused) = ids::check_path(operation, base_path, request.url().path()) {
@@ -228,7 +170,7 @@ impl ClientHooks<HookState> for Client {
             return Err(progenitor_client::Error::InvalidRequest(message));
         }
         // A next page's URL is the server's own text: sent exactly as given.
-        if info.operation_id != call::NEXT_PAGE {
+        if info.operation_id != NEXT_PAGE {
             crate::request::odata::reencode_query(request.url_mut());
         }
         // A hung credential (an az CLI that never exits, an unreachable IMDS) must not stall
@@ -334,7 +276,7 @@ impl ClientHooks<HookState> for Client {
                     let delay = if paced {
                         state.retry.paced_wait(waited)
                     } else {
-                        retry::is_retryable_status(status)
+                        retryable::is_retryable_status(status)
                             .then(|| state.retry.next_delay(retries + 1, retry_after, waited))
                             .flatten()
                     };
@@ -377,7 +319,7 @@ impl ClientHooks<HookState> for Client {
                     }
                 }
                 Err(error) => {
-                    let delay = retry::is_retryable_transport(&error)
+                    let delay = retryable::is_retryable_transport(&error)
                         .then(|| state.retry.next_delay(retries + 1, None, waited))
                         .flatten();
                     match (delay, spare) {

@@ -136,17 +136,6 @@ impl RetryPolicy {
     }
 }
 
-/// Whether a status is worth another attempt: throttling and transient unavailability.
-pub(crate) fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 429 | 503 | 504)
-}
-
-/// Whether a transport error happened before any response (connect failure, reset), which is
-/// safe to retry. Timeouts are not: the server may still be working on the request.
-pub(crate) fn is_retryable_transport(error: &reqwest::Error) -> bool {
-    !error.is_timeout() && (error.is_connect() || error.is_request())
-}
-
 /// A uniform value in `[0, 1)`, from the std hasher's per-instance random keys (no extra crate).
 pub(crate) fn jitter() -> f64 {
     let bits = std::collections::hash_map::RandomState::new()
@@ -251,15 +240,5 @@ mod tests {
         let samples: Vec<f64> = (0..100).map(|_| jitter()).collect();
         assert!(samples.iter().all(|j| (0.0..1.0).contains(j)));
         assert!(samples.windows(2).any(|w| w[0] != w[1]));
-    }
-
-    #[test]
-    fn statuses() {
-        assert!([429, 503, 504].into_iter().all(is_retryable_status));
-        assert!(
-            ![400, 401, 403, 404, 409, 500, 501, 502]
-                .into_iter()
-                .any(is_retryable_status)
-        );
     }
 }

@@ -4,7 +4,6 @@
 
 mod skus;
 
-pub(crate) use skus::SkuCache;
 pub use skus::TEAMS_ROOMS_SKUS;
 
 use crate::api::client::GraphClient;

@@ -1,10 +1,9 @@
 //! The tenant's licences (`GET /subscribedSkus`), read once per client, and which of them are
 //! Teams Rooms licences.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::api::client::GraphClient;
+use crate::api::client::{GraphClient, SkuNames};
 use crate::error::Error;
 use crate::request::call::{self, call_span};
 
@@ -41,13 +40,6 @@ pub const TEAMS_ROOMS_SKUS: &[&str] = &[
 
 /// `$select` of the SKU read: the two fields the check needs.
 const SKU_SELECT: &str = "skuId,skuPartNumber";
-
-/// `skuId` (lower-case) → `skuPartNumber`, for the tenant's subscribed SKUs.
-pub(crate) type SkuNames = HashMap<String, String>;
-
-/// The per-client cache of [`SkuNames`]: concurrent first callers share one read, a failed
-/// read is not kept (the next caller tries again).
-pub(crate) type SkuCache = tokio::sync::OnceCell<Arc<SkuNames>>;
 
 impl GraphClient {
     /// The tenant's SKU names, read at most once per client (and its clones).

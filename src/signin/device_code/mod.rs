@@ -29,6 +29,8 @@ use tokio::time::Instant;
 
 use crate::signin::auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
 use crate::signin::cloud::Cloud;
+use crate::signin::endpoint::{USER_AGENT, checked_base_url};
+use crate::text::one_line;
 use flow::{Endpoints, Failure, Secret};
 
 /// The delegated permission the assignment needs (besides `offline_access`, for the refresh token).
@@ -149,8 +151,10 @@ impl DeviceCodeBuilder {
 
     fn connect(&self) -> Result<Inner, TokenError> {
         let authority = match &self.authority {
-            Some(url) => crate::api::client::checked_base_url(url).map_err(|e| {
-                TokenError::new(e.to_string().replacen("base URL", "authority URL", 1))
+            // Worded as the client builder's `Error::InvalidInput` for a base URL.
+            Some(url) => checked_base_url(url).map_err(|refused| {
+                let shown = format!("invalid input: {}", one_line(&refused, 300));
+                TokenError::new(shown.replacen("base URL", "authority URL", 1))
             })?,
             None => self.cloud.authority_host().to_owned(),
         };
@@ -160,7 +164,7 @@ impl DeviceCodeBuilder {
             .timeout(self.timeout)
             // A redirect could carry the device code or refresh token elsewhere.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(crate::USER_AGENT);
+            .user_agent(USER_AGENT);
         if authority.starts_with("http:") {
             // Plain http goes only to loopback (checked above): never through a proxy.
             http = http.no_proxy();
