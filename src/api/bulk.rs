@@ -9,7 +9,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 use crate::api::client::GraphClient;
 use crate::error::Error;
 use crate::generated::types::ResourceAccountAssignment;
-use crate::request::throttle::{self, Bucket, RunPacing};
+use crate::request::throttle::{Bucket, RunPacing};
 
 /// Concurrency of [`GraphClient::assign_many`] unless [`BulkOptions::concurrency`] says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -317,16 +317,18 @@ impl GraphClient {
         S: Stream<Item = BulkItem<K>> + Send + 'static,
         K: Send + 'static,
     {
-        let client = self.clone();
         // How many items the run has, when it knows (an iterator's count): the pacer weighs what
         // is left (see `throttle`).
         let known = items.size_hint().0;
         let run = Arc::new(options.run_pacing((known > 0).then_some(known)));
+        // The run's pacing goes with its calls: this clone's hook state carries it, and the
+        // hooks hand it to the throttle with every attempt (and spare the run's 429s a retry).
+        let client = self.for_run(run.clone());
         items
             .map(move |item| {
                 let client = client.clone();
                 let run = run.clone();
-                throttle::with_run(run.clone(), async move {
+                async move {
                     // Only the target and assignment are borrowed across the call, so the key
                     // needs to be `Send`, not `Sync`.
                     let BulkItem {
@@ -342,7 +344,7 @@ impl GraphClient {
                         assignment,
                     };
                     Outcome { item, result }
-                })
+                }
             })
             .buffer_unordered(options.concurrency.max(1))
     }

@@ -10,6 +10,7 @@ use crate::request::call::{self, call_span};
 use crate::request::hooks::HookState;
 use crate::request::ids;
 use crate::request::retry::RetryPolicy;
+use crate::request::throttle::RunPacing;
 use crate::signin::auth::{AccessToken, StaticToken, TokenProvider};
 use crate::signin::cloud::Cloud;
 use crate::signin::endpoint::{USER_AGENT, checked_base_url};
@@ -70,6 +71,22 @@ impl GraphClient {
     /// Its requests go through the same hooks (token, `client-request-id`, bounded error bodies).
     pub fn generated(&self) -> &generated::Client {
         &self.generated
+    }
+
+    /// A clone whose calls are those of one bulk run, paced as `run` says (see `bulk.rs`); it
+    /// shares the connection pool, token source, throttle and caches of this client.
+    pub(crate) fn for_run(&self, run: Arc<RunPacing>) -> Self {
+        use progenitor_client::ClientInfo;
+        let generated = &self.generated;
+        Self {
+            generated: generated::Client::new_with_client(
+                generated.baseurl(),
+                generated.client().clone(),
+                generated.inner().for_run(run),
+            ),
+            lookup_deadline: self.lookup_deadline,
+            skus: Arc::clone(&self.skus),
+        }
     }
 
     /// The base URL requests go to, e.g. `https://graph.microsoft.com/beta`.

@@ -21,7 +21,7 @@ use crate::generated::{self, Client};
 use crate::request::ids;
 use crate::request::retry::RetryPolicy;
 use crate::request::retry_after;
-use crate::request::throttle::{self, Throttle};
+use crate::request::throttle::{self, RunPacing, Throttle};
 use crate::signin::auth::{AccessToken, TokenError, TokenProvider};
 
 /// The names of the span fields the hooks fill in as answers arrive, defined once.
@@ -49,9 +49,15 @@ static RETRY_ATTEMPT: HeaderName = HeaderName::from_static("retry-attempt");
 static REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 static AGS_DIAGNOSTIC: HeaderName = HeaderName::from_static("x-ms-ags-diagnostic");
 
-/// Shared, immutable client state that the hooks need (the generated client's inner type).
+/// Shared, immutable client state that the hooks need (the generated client's inner type), and
+/// the bulk run a client clone calls for, if any.
 #[derive(Clone)]
-pub struct HookState(Arc<State>);
+pub struct HookState {
+    shared: Arc<State>,
+    /// Set only on a bulk run's own clone of the client (`GraphClient::for_run`): how the
+    /// throttle paces the run's calls, and that a rate limit's 429 uses up none of their retries.
+    run: Option<Arc<RunPacing>>,
+}
 
 struct State {
     token: Arc<dyn TokenProvider>,
@@ -77,16 +83,27 @@ impl HookState {
         timeout: Duration,
         base_url: &str,
     ) -> Self {
-        Self(Arc::new(State {
-            token,
-            scopes: [scope],
-            retry,
-            timeout,
-            throttle: Throttle::default(),
-            base_url: base_url.to_owned(),
-            base_path: base_path(base_url),
-            bearer: Mutex::default(),
-        }))
+        Self {
+            shared: Arc::new(State {
+                token,
+                scopes: [scope],
+                retry,
+                timeout,
+                throttle: Throttle::default(),
+                base_url: base_url.to_owned(),
+                base_path: base_path(base_url),
+                bearer: Mutex::default(),
+            }),
+            run: None,
+        }
+    }
+
+    /// The same state (token, retries, throttle: all shared) for the calls of one bulk run.
+    pub(crate) fn for_run(&self, run: Arc<RunPacing>) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            run: Some(run),
+        }
     }
 }
 
@@ -124,8 +141,8 @@ impl std::fmt::Debug for HookState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The token source may hold secrets: show only what is safe.
         f.debug_struct("HookState")
-            .field("scopes", &self.0.scopes)
-            .field("retry", &self.0.retry)
+            .field("scopes", &self.shared.scopes)
+            .field("retry", &self.shared.retry)
             .finish_non_exhaustive()
     }
 }
@@ -149,7 +166,7 @@ impl ClientHooks<HookState> for Client {
         request: &mut reqwest::Request,
         info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
-        let state = &self.inner().0;
+        let state = &self.inner().shared;
         // Ids reach here unchecked through `generated()`: hold the final URL to the spec's path.
         let parsed;
         let base_path = if self.baseurl() == state.base_url {
@@ -218,7 +235,8 @@ impl ClientHooks<HookState> for Client {
         request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let state = &self.inner().0;
+        let state = &self.inner().shared;
+        let run = self.inner().run.as_deref();
         let span = tracing::Span::current();
         let mut waited = Duration::ZERO;
         let mut attempt: u32 = 0;
@@ -237,12 +255,12 @@ impl ClientHooks<HookState> for Client {
             let spare = request.try_clone();
             // The gate (a 429's pause) and the pacer (the rate the server accepts).
             let ticket = match held.take() {
-                None => state.throttle.admit().await,
+                None => state.throttle.admit(run).await,
                 Some((refused, left)) => {
                     // Waiting for the throttle is this call's retry delay: it counts toward
                     // the total cap, which ends the call with its 429 rather than wait on.
                     let since = tokio::time::Instant::now();
-                    match tokio::time::timeout(left, state.throttle.admit()).await {
+                    match tokio::time::timeout(left, state.throttle.admit(run)).await {
                         Ok(ticket) => {
                             waited = waited.saturating_add(since.elapsed());
                             ticket
@@ -301,7 +319,7 @@ impl ClientHooks<HookState> for Client {
                             // One asking for no pause (`Retry-After: 0`) counts: it would
                             // otherwise be retried at once, for ever, adding nothing to the cap.
                             let rate_limit = throttle::is_rate_limit(retry_after.map(|r| r.wait));
-                            if !(status == 429 && rate_limit && throttle::in_bulk_run()) {
+                            if !(status == 429 && rate_limit && run.is_some()) {
                                 retries += 1;
                             }
                             (delay, format!("status {status}"), next)

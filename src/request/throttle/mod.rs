@@ -20,8 +20,8 @@ mod tests;
 mod tuning;
 mod windows;
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -31,8 +31,8 @@ use pacer::Pacer;
 use shared::{Wait, later};
 use tuning::TUNING;
 
-/// How a bulk run paces its calls (see [`Pacing`](crate::Pacing)); visible to the hooks through a
-/// task-local while the run's calls are polled.
+/// How a bulk run paces its calls (see [`Pacing`](crate::Pacing)); the run's clone of the client
+/// carries it in its hook state, which hands it to [`Throttle::admit`] with each attempt.
 #[derive(Debug)]
 pub(crate) enum RunPacing {
     /// The client's adaptive pacer, seeded with a stated limit if it has learnt nothing yet;
@@ -59,25 +59,11 @@ impl RunPacing {
     }
 }
 
-tokio::task_local! {
-    static RUN: Arc<RunPacing>;
-}
-
-/// Whether this call is one of a bulk run's (see [`with_run`]).
-pub(crate) fn in_bulk_run() -> bool {
-    RUN.try_with(|_| ()).is_ok()
-}
-
 /// Whether a 429 with this `Retry-After` (or none) says the server limits the rate. One that
 /// asks for no pause at all (`Retry-After: 0`, a date already past) does not: it teaches the
 /// pacer nothing (else random 429s would wear the rate down) and throttles nobody but its call.
 pub(crate) fn is_rate_limit(retry_after: Option<Duration>) -> bool {
     retry_after.is_none_or(|pause| !pause.is_zero())
-}
-
-/// Runs `call` with `run`'s pacing.
-pub(crate) async fn with_run<F: Future>(run: Arc<RunPacing>, call: F) -> F::Output {
-    RUN.scope(run, call).await
 }
 
 /// Shared by all clones of a client (it lives in the hooks' state).
@@ -123,14 +109,14 @@ pub(crate) struct PacerState {
 }
 
 impl Throttle {
-    /// Waits for the gate and for a slot of the pacer; returns the send time to report back
-    /// with [`succeeded`](Self::succeeded) or [`throttled`](Self::throttled).
-    pub(crate) async fn admit(&self) -> Ticket<'_> {
-        let run = RUN.try_with(Arc::clone).ok();
+    /// Waits for the gate and for a slot of the pacer (paced as `run` says, for a bulk run's
+    /// call); returns the send time to report back with [`succeeded`](Self::succeeded) or
+    /// [`throttled`](Self::throttled).
+    pub(crate) async fn admit(&self, run: Option<&RunPacing>) -> Ticket<'_> {
         loop {
             let now = Instant::now();
             let answered = self.answered.notified();
-            let wait_until = self.try_admit(now, run.as_deref());
+            let wait_until = self.try_admit(now, run);
             match wait_until {
                 None => {
                     return Ticket {

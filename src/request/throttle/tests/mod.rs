@@ -3,6 +3,8 @@
 mod probing;
 mod windows;
 
+use std::sync::Arc;
+
 use super::tuning::TUNING;
 use super::*;
 
@@ -10,22 +12,37 @@ const S: fn(u64) -> Duration = Duration::from_secs;
 
 /// `n` requests admitted and accepted without waiting in between.
 async fn accept_at_once(throttle: &Throttle, n: usize) {
+    accept_in_run(throttle, None, n).await;
+}
+
+/// [`accept_at_once`] for the calls of a bulk run paced as `run` says.
+async fn accept_in_run(throttle: &Throttle, run: Option<&RunPacing>, n: usize) {
     for _ in 0..n {
-        let sent = throttle.admit().await.sent_at;
+        let sent = throttle.admit(run).await.sent_at;
         throttle.succeeded(sent);
     }
 }
 
 /// `n` requests accepted at once, then one refused with a 429 asking for `pause`.
 async fn burst_then_429(throttle: &Throttle, n: usize, pause: Duration) {
-    accept_at_once(throttle, n).await;
-    let sent = throttle.admit().await.sent_at;
+    burst_then_429_in_run(throttle, None, n, pause).await;
+}
+
+/// [`burst_then_429`] for the calls of a bulk run paced as `run` says.
+async fn burst_then_429_in_run(
+    throttle: &Throttle,
+    run: Option<&RunPacing>,
+    n: usize,
+    pause: Duration,
+) {
+    accept_in_run(throttle, run, n).await;
+    let sent = throttle.admit(run).await.sent_at;
     throttle.throttled(sent, Some(pause));
 }
 
 /// The rate the pacer settled on (the next admission settles a pending episode).
 async fn learnt_rate(throttle: &Throttle) -> f64 {
-    drop(throttle.admit().await);
+    drop(throttle.admit(None).await);
     throttle.pacer_state().rate.unwrap_or(0.0)
 }
 
@@ -45,11 +62,11 @@ async fn after_bursts(bursts: &[usize], pause: Duration, n: usize) -> Duration {
 async fn a_pause_holds_every_waiter_and_is_never_shortened() {
     let throttle = Throttle::default();
     let start = Instant::now();
-    throttle.admit().await;
+    throttle.admit(None).await;
     assert_eq!(start.elapsed(), Duration::ZERO);
     throttle.pause(S(5));
     throttle.pause(S(2));
-    throttle.admit().await;
+    throttle.admit(None).await;
     assert_eq!(start.elapsed(), S(5));
 }
 
@@ -58,11 +75,11 @@ async fn a_huge_pause_from_the_wire_is_bounded_and_never_panics() {
     let throttle = Throttle::default();
     let start = Instant::now();
     // `Retry-After: 18446744073709551615` and a policy whose cap is `Duration::MAX`.
-    let sent = throttle.admit().await.sent_at;
+    let sent = throttle.admit(None).await.sent_at;
     throttle.throttled(sent, Some(Duration::MAX));
     throttle.pause(Duration::MAX);
     throttle.pause(S(u64::MAX));
-    throttle.admit().await;
+    throttle.admit(None).await;
     assert_eq!(start.elapsed(), TUNING.max_pause);
 }
 
@@ -75,16 +92,13 @@ async fn extreme_stated_limits_never_panic() {
         (1e-300, 1e300),
     ] {
         let throttle = Throttle::default();
-        let run = Arc::new(RunPacing::Adaptive {
+        let run = RunPacing::Adaptive {
             hint: Some((rate, burst)),
             left: None,
-        });
-        with_run(run, async {
-            let sent = throttle.admit().await.sent_at;
-            throttle.succeeded(sent);
-            throttle.throttled(sent, None);
-        })
-        .await;
+        };
+        let sent = throttle.admit(Some(&run)).await.sent_at;
+        throttle.succeeded(sent);
+        throttle.throttled(sent, None);
         let bucket = Bucket::new(rate, burst);
         assert!(bucket.rate.is_finite() && bucket.burst >= 1.0);
     }
@@ -105,16 +119,16 @@ async fn a_429_pauses_then_paces_at_what_the_cycle_sustained() {
     // longer than its pause), so the pacer resumes at the rate the cycle sustained.
     let throttle = Throttle::default();
     for _ in 0..50 {
-        let sent = throttle.admit().await.sent_at;
+        let sent = throttle.admit(None).await.sent_at;
         throttle.succeeded(sent);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let sent = throttle.admit().await.sent_at;
+    let sent = throttle.admit(None).await.sent_at;
     throttle.throttled(sent, Some(S(1)));
     // Answers to requests sent before the 429 still count for that episode.
     throttle.throttled(sent, Some(S(1)));
     let start = Instant::now();
-    throttle.admit().await;
+    throttle.admit(None).await;
     assert_eq!(start.elapsed(), S(1), "the gate");
     let rate = throttle.pacer_state().rate.unwrap();
     assert!(
@@ -124,7 +138,7 @@ async fn a_429_pauses_then_paces_at_what_the_cycle_sustained() {
     // No burst was ever seen (the server took these paced), so none is sent: slots are
     // spaced by the rate (which grows while the pacer is what holds calls back).
     for _ in 0..4 {
-        throttle.admit().await;
+        throttle.admit(None).await;
     }
     let paced = Instant::now() - start - S(1);
     assert!(
@@ -137,7 +151,7 @@ async fn a_429_pauses_then_paces_at_what_the_cycle_sustained() {
 async fn a_429_asking_for_no_pause_teaches_nothing() {
     let throttle = Throttle::default();
     for _ in 0..100 {
-        let sent = throttle.admit().await.sent_at;
+        let sent = throttle.admit(None).await.sent_at;
         throttle.throttled(sent, Some(Duration::ZERO));
     }
     assert_eq!(throttle.pacer_state().rate, None);
@@ -146,24 +160,18 @@ async fn a_429_asking_for_no_pause_teaches_nothing() {
 #[tokio::test(start_paused = true)]
 async fn fixed_pacing_ignores_what_it_learns_and_off_only_waits_for_the_gate() {
     let throttle = Throttle::default();
-    let fixed = Arc::new(RunPacing::Fixed(Mutex::new(Bucket::new(10.0, 1.0))));
+    let fixed = RunPacing::Fixed(Mutex::new(Bucket::new(10.0, 1.0)));
     let start = Instant::now();
-    with_run(fixed, async {
-        for _ in 0..11 {
-            throttle.admit().await;
-        }
-    })
-    .await;
+    for _ in 0..11 {
+        throttle.admit(Some(&fixed)).await;
+    }
     assert_eq!(start.elapsed(), S(1));
-    let off = Arc::new(RunPacing::Off);
-    let sent = throttle.admit().await.sent_at;
+    let off = RunPacing::Off;
+    let sent = throttle.admit(None).await.sent_at;
     throttle.throttled(sent, Some(S(3)));
     let start = Instant::now();
-    with_run(off, async {
-        for _ in 0..100 {
-            throttle.admit().await;
-        }
-    })
-    .await;
+    for _ in 0..100 {
+        throttle.admit(Some(&off)).await;
+    }
     assert_eq!(start.elapsed(), S(3), "the gate, and nothing else");
 }

@@ -9,7 +9,7 @@ async fn without_retry_after_it_probes_and_never_collapses() {
     // Every request refused for 10 s, no `Retry-After`: probes, spaced at most 2 s apart.
     let mut probes = 0;
     loop {
-        let sent = throttle.admit().await.sent_at;
+        let sent = throttle.admit(None).await.sent_at;
         if start.elapsed() >= S(10) {
             throttle.succeeded(sent);
             break;
@@ -30,15 +30,15 @@ async fn a_probe_accepted_after_the_next_one_went_out_still_ends_probing() {
     // A server that holds accepted requests in service (a concurrency cap) answers a probe
     // after the next probe is already out.
     let throttle = Throttle::default();
-    let sent = throttle.admit().await.sent_at;
+    let sent = throttle.admit(None).await.sent_at;
     throttle.throttled(sent, None);
-    let first = throttle.admit().await.sent_at;
-    let second = throttle.admit().await.sent_at;
+    let first = throttle.admit(None).await.sent_at;
+    let second = throttle.admit(None).await.sent_at;
     assert!(second > first, "no answer yet: the next probe a step later");
     throttle.succeeded(first);
     let resumed = Instant::now();
     for _ in 0..8 {
-        throttle.admit().await;
+        throttle.admit(None).await;
     }
     assert_eq!(resumed.elapsed(), Duration::ZERO, "probing ended");
 }
@@ -50,20 +50,20 @@ async fn the_accepted_probe_uses_what_the_pause_refilled() {
     // rate (it went out at once, and was refused, before).
     let throttle = Throttle::default();
     for _ in 0..20 {
-        let sent = throttle.admit().await.sent_at;
+        let sent = throttle.admit(None).await.sent_at;
         throttle.succeeded(sent);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let sent = throttle.admit().await.sent_at;
+    let sent = throttle.admit(None).await.sent_at;
     throttle.throttled(sent, Some(Duration::from_millis(100)));
-    let sent = throttle.admit().await.sent_at;
+    let sent = throttle.admit(None).await.sent_at;
     throttle.succeeded(sent);
-    let sent = throttle.admit().await.sent_at;
+    let sent = throttle.admit(None).await.sent_at;
     throttle.throttled(sent, None);
-    let probe = throttle.admit().await.sent_at;
+    let probe = throttle.admit(None).await.sent_at;
     throttle.succeeded(probe);
     let accepted = Instant::now();
-    throttle.admit().await;
+    throttle.admit(None).await;
     assert!(
         accepted.elapsed() >= Duration::from_millis(50),
         "{:?}",
@@ -84,7 +84,7 @@ async fn probes_wait_for_their_answers_when_the_server_is_slow() {
         let (throttle, sent) = (Arc::clone(&throttle), Arc::clone(&sent));
         workers.push(tokio::spawn(async move {
             loop {
-                let ticket = throttle.admit().await;
+                let ticket = throttle.admit(None).await;
                 if start.elapsed() >= S(10) {
                     break;
                 }
@@ -117,12 +117,12 @@ async fn apps_refused_together_probe_at_the_same_moments() {
     // the other here, so that neither can wait for the other's probes).
     let mut schedules = Vec::new();
     for app in [Throttle::default(), Throttle::default()] {
-        let sent = app.admit().await.sent_at;
+        let sent = app.admit(None).await.sent_at;
         app.throttled(sent, None);
         let refused = Instant::now();
         let mut probes = Vec::new();
         for _ in 0..6 {
-            let sent = app.admit().await.sent_at;
+            let sent = app.admit(None).await.sent_at;
             probes.push(sent - refused);
             app.throttled(sent, None);
         }
@@ -185,7 +185,7 @@ async fn apps_sharing_a_window_without_retry_after_find_each_reopening_together(
             workers.push(tokio::spawn(async move {
                 use std::sync::atomic::Ordering::SeqCst;
                 while accepted.load(SeqCst) < ITEMS {
-                    let ticket = throttle.admit().await;
+                    let ticket = throttle.admit(None).await;
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     let now = Instant::now();
                     let answer = window.lock().unwrap().ask(now);

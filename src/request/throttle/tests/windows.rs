@@ -11,11 +11,11 @@ async fn a_reopened_window_gets_a_part_at_full_speed_then_two_at_a_time_at_a_bou
     // A quarter of what the last burst got goes at once, with all of it in flight.
     let mut burst = Vec::new();
     for _ in 0..12 {
-        burst.push(throttle.admit().await);
+        burst.push(throttle.admit(None).await);
     }
     assert_eq!(start.elapsed(), S(1), "the gate, then at once");
     // Beyond it, not paced, but two in flight at most: a third waits for an answer.
-    let too_many = tokio::time::timeout(S(5), throttle.admit()).await;
+    let too_many = tokio::time::timeout(S(5), throttle.admit(None)).await;
     assert!(
         too_many.is_err(),
         "a third beyond the burst went out with 12 in flight"
@@ -23,9 +23,9 @@ async fn a_reopened_window_gets_a_part_at_full_speed_then_two_at_a_time_at_a_bou
     for ticket in burst {
         throttle.succeeded(ticket.sent_at);
     }
-    let first = throttle.admit().await;
-    let second = throttle.admit().await;
-    let third = tokio::time::timeout(S(5), throttle.admit()).await;
+    let first = throttle.admit(None).await;
+    let second = throttle.admit(None).await;
+    let third = tokio::time::timeout(S(5), throttle.admit(None)).await;
     assert!(third.is_err(), "three in flight beyond the burst");
     let resumed = Instant::now();
     // A request that failed (no success, no 429) frees its place as well.
@@ -95,11 +95,11 @@ async fn a_paced_episode_counts_from_the_refusal_before_not_the_shorter_pause_af
     burst_then_429(&throttle, 100, S(2)).await;
     tokio::time::sleep(S(2)).await;
     for _ in 0..15 {
-        let sent = throttle.admit().await.sent_at;
+        let sent = throttle.admit(None).await.sent_at;
         throttle.succeeded(sent);
         tokio::time::sleep(Duration::from_millis(1000 / 15)).await;
     }
-    let sent = throttle.admit().await.sent_at;
+    let sent = throttle.admit(None).await.sent_at;
     throttle.throttled(sent, Some(Duration::from_millis(100)));
     let rate = learnt_rate(&throttle).await;
     assert!((4.0..=6.0).contains(&rate), "learnt {rate} a second");
@@ -138,16 +138,13 @@ async fn a_short_pause_after_the_first_burst_is_paced_not_taken_for_a_reopened_w
 
 /// A fresh throttle, and a run with `left` items that got 48 of a window at once, then a 429
 /// asking for 1 s.
-async fn a_run_after_a_window_of_48(left: usize) -> (Throttle, Arc<RunPacing>) {
+async fn a_run_after_a_window_of_48(left: usize) -> (Throttle, RunPacing) {
     let throttle = Throttle::default();
-    let run = Arc::new(RunPacing::Adaptive {
+    let run = RunPacing::Adaptive {
         hint: None,
         left: Some(AtomicUsize::new(left)),
-    });
-    with_run(Arc::clone(&run), async {
-        burst_then_429(&throttle, 48, S(1)).await;
-    })
-    .await;
+    };
+    burst_then_429_in_run(&throttle, Some(&run), 48, S(1)).await;
     (throttle, run)
 }
 
@@ -158,13 +155,10 @@ async fn a_run_with_more_windows_left_sends_a_reopened_windows_rest_faster() {
     // that has its last window left.
     async fn rest_takes(left: usize) -> Duration {
         let (throttle, run) = a_run_after_a_window_of_48(left).await;
-        with_run(run, async {
-            accept_at_once(&throttle, 12).await;
-            let start = Instant::now();
-            accept_at_once(&throttle, 200).await;
-            start.elapsed()
-        })
-        .await
+        accept_in_run(&throttle, Some(&run), 12).await;
+        let start = Instant::now();
+        accept_in_run(&throttle, Some(&run), 200).await;
+        start.elapsed()
     }
     let behind = rest_takes(48 * 20).await.as_secs_f64();
     let last = rest_takes(48).await.as_secs_f64();
@@ -182,18 +176,15 @@ async fn a_run_whose_last_items_fit_in_the_reopened_window_sends_them_all_at_onc
     // quarter of the 48 at once, and the rest only two at a time once those are answered.
     async fn in_flight_at_once(left: usize) -> usize {
         let (throttle, run) = a_run_after_a_window_of_48(left).await;
-        with_run(run, async {
-            let reopened = Instant::now() + S(1);
-            let mut tickets = Vec::new();
-            while tickets.len() < left {
-                match tokio::time::timeout_at(reopened + S(1), throttle.admit()).await {
-                    Ok(ticket) => tickets.push(ticket),
-                    Err(_) => break,
-                }
+        let reopened = Instant::now() + S(1);
+        let mut tickets = Vec::new();
+        while tickets.len() < left {
+            match tokio::time::timeout_at(reopened + S(1), throttle.admit(Some(&run))).await {
+                Ok(ticket) => tickets.push(ticket),
+                Err(_) => break,
             }
-            tickets.len()
-        })
-        .await
+        }
+        tickets.len()
     }
     assert_eq!(in_flight_at_once(40).await, 40);
     assert_eq!(in_flight_at_once(50).await, 50);
@@ -237,11 +228,11 @@ async fn a_window_found_by_probing_is_not_extended_unpaced() {
     // take the window before the others' probes arrive): the burst, then pacing.
     let throttle = Throttle::default();
     accept_at_once(&throttle, 48).await;
-    let sent = throttle.admit().await.sent_at;
+    let sent = throttle.admit(None).await.sent_at;
     throttle.throttled(sent, None);
     let start = Instant::now();
     loop {
-        let sent = throttle.admit().await.sent_at;
+        let sent = throttle.admit(None).await.sent_at;
         if start.elapsed() >= S(1) {
             throttle.succeeded(sent);
             break;
@@ -251,7 +242,7 @@ async fn a_window_found_by_probing_is_not_extended_unpaced() {
     let resumed = Instant::now();
     accept_at_once(&throttle, 47).await;
     assert_eq!(resumed.elapsed(), Duration::ZERO, "the burst at once");
-    let ticket = throttle.admit().await;
+    let ticket = throttle.admit(None).await;
     throttle.succeeded(ticket.sent_at);
     assert!(resumed.elapsed() > Duration::ZERO, "paced beyond the burst");
 }
