@@ -1,5 +1,5 @@
 //! What the hooks learn during one wrapper call, kept for the error that may end it: the hooks
-//! (a layer above) write it through a task-local, [`Error::from_generated`](super::Error) reads it.
+//! (a layer above) write it through a task-local, and [`Error`](super::Error) is built from it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
