@@ -97,47 +97,40 @@
 //! that retry.
 #![deny(missing_docs)]
 
-mod account;
-pub mod auth;
-#[cfg(feature = "azure-identity")]
-pub mod azure_identity;
-mod bulk;
-mod call;
-mod client;
-pub mod cloud;
-pub mod device_code;
-mod devices;
+// Four layers, each importing only those below it: `api` (what users call) → `request` (one
+// call and the hooks around each request) → `error` → `signin` (tokens and clouds).
+mod api;
 mod error;
-mod graph_error;
-mod hooks;
-mod ids;
-mod odata;
-mod retry;
-mod retry_after;
-mod throttle;
-mod verify;
+mod request;
+mod signin;
+mod text;
 
-pub use account::{AccountCheck, AccountStatus, TEAMS_ROOMS_SKUS};
-pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
-pub use bulk::{BulkItem, BulkOptions, DEFAULT_CONCURRENCY, Outcome, Pacing, RateHint, Target};
-pub use client::{
-    DEFAULT_LOOKUP_DEADLINE, DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder, USER_AGENT,
+#[cfg(feature = "azure-identity")]
+pub use signin::azure_identity;
+pub use signin::{auth, cloud, device_code};
+// The generated client names its inner type `crate::hooks::HookState` (codegen.rs).
+use request::hooks;
+
+pub use api::account::{AccountCheck, AccountStatus, TEAMS_ROOMS_SKUS};
+pub use api::bulk::{
+    BulkItem, BulkOptions, DEFAULT_CONCURRENCY, Outcome, Pacing, RateHint, Target,
 };
+pub use api::client::{DEFAULT_LOOKUP_DEADLINE, DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder};
+pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
 pub use cloud::Cloud;
 pub use device_code::{DeviceCodeCredential, DeviceCodePrompt};
 pub use error::Error;
+pub use error::graph_error::{GraphError, IntuneMessage};
 pub use generated::types::{AutopilotDevice, ResourceAccountAssignment};
-pub use graph_error::{GraphError, IntuneMessage};
-pub use ids::MAX_ID_LEN;
-pub use retry::{MAX_RETRIES_CAP, RetryPolicy};
+pub use request::ids::MAX_ID_LEN;
+pub use request::retry::{MAX_RETRIES_CAP, RetryPolicy};
+pub use signin::endpoint::USER_AGENT;
 
 /// The progenitor-generated client and types (from `spec/openapi.json`, at build time).
 ///
 /// Never edited by hand: change the spec adjustments and regenerate instead.
 #[allow(missing_docs)]
-pub mod generated {
-    include!(concat!(env!("OUT_DIR"), "/generated.rs"));
-}
+pub mod generated;
 
 // The README's Rust example is compiled as a doctest, so it cannot drift from the API.
 #[cfg(doctest)]

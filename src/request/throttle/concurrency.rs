@@ -1,0 +1,49 @@
+//! The concurrency cap: requests sent before a 429 and accepted well after it were being served,
+//! so the pacer keeps at most that many in flight, and lets the cap grow by one now and then.
+
+use tokio::time::Instant;
+
+use super::shared::Pending;
+use super::tuning::TUNING;
+
+/// Most attempts in flight, once a 429 came while others were being served.
+#[derive(Debug, Default)]
+pub(super) struct ConcurrencyCap {
+    limit: Option<u32>,
+    /// Progress toward the next growth by one.
+    credit: f64,
+}
+
+impl ConcurrencyCap {
+    /// Whether `in_flight` attempts fill the cap.
+    pub(super) fn is_full(&self, in_flight: u32) -> bool {
+        self.limit.is_some_and(|cap| in_flight >= cap)
+    }
+
+    /// An attempt was accepted: the cap grows by one after enough of them.
+    pub(super) fn succeeded(&mut self) {
+        if let Some(cap) = &mut self.limit {
+            self.credit += 1.0 / (f64::from(*cap) * TUNING.cap_growth_after);
+            if self.credit >= 1.0 {
+                self.credit = 0.0;
+                *cap = cap.saturating_add(1);
+            }
+        }
+    }
+
+    /// The settled episode ended with `in_service` requests being served: the new cap.
+    pub(super) fn set(&mut self, in_service: u32) {
+        self.limit = Some(in_service);
+        self.credit = 0.0;
+        tracing::debug!(window = in_service, "pacer: concurrency cap");
+    }
+}
+
+/// Whether a request sent at `sent_at` and accepted at `now` was being served when `pending`'s
+/// refusal came: accepted after it, and slower than it by far (a rate limit answers acceptances
+/// and refusals equally fast).
+pub(super) fn was_in_service(pending: &Pending, sent_at: Instant, now: Instant) -> bool {
+    let refusal_took = pending.answered.saturating_duration_since(pending.sent);
+    sent_at <= pending.answered
+        && now.saturating_duration_since(sent_at) >= refusal_took * 2 + TUNING.in_service_after
+}

@@ -1,0 +1,252 @@
+//! Probing after a 429 without `Retry-After`: one probe at a time, each failed probe waiting
+//! longer, the first success ending it. Where the server reopened is remembered as an offset from
+//! the 429 and as instants (the period of a fixed window), to probe there first next time.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::shared::{Pending, Wait, later};
+use super::tuning::TUNING;
+
+/// What probing has learnt, and the probing under way.
+#[derive(Debug, Default)]
+pub(super) struct Probing {
+    /// Probing after a 429 without `Retry-After`.
+    pub(super) probe: Option<Probe>,
+    /// Learnt from earlier probing, as offsets from a 429: the server was still closed at the
+    /// first (the last refused probe), open again at the second (the first accepted one).
+    recovery: Option<(Duration, Duration)>,
+    /// The last reopening: after the first instant, by the second (found by probing, or
+    /// stated to the second).
+    reopened: Option<(Instant, Instant)>,
+    /// The probing that just ended found the server open when the period said it would be.
+    pub(super) foreseen: bool,
+    /// The earliest reopening found that the period learnt since agrees with.
+    anchor: Option<(Instant, Instant)>,
+    /// The time between two reopenings, as far as they pin it down: more than the first, at
+    /// most the second (a fixed window's width).
+    period: Option<(Duration, Duration)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Probe {
+    /// The next probe goes out then, once the last one is answered.
+    next: Instant,
+    step: Duration,
+    /// When the last probe went out.
+    sent: Option<Instant>,
+    /// The last probe, while it has no answer: one probe at a time, whatever the latency (see
+    /// docs/pacer.md). A probe that never gets an answer (the request failed) is followed by
+    /// another one `max_probe_step` later.
+    awaiting: Option<Instant>,
+    /// Until then the server is expected to reopen: the step stays as it is.
+    steady_until: Option<Instant>,
+    /// When the last refused probe went out.
+    refused: Option<Instant>,
+}
+
+impl Probe {
+    /// `None`: send the next probe now. `Some(wait)`: not yet.
+    pub(super) fn admit(&mut self, now: Instant) -> Option<Wait> {
+        let answered_or_lost = self
+            .awaiting
+            .map_or(now, |sent| later(sent, TUNING.max_probe_step));
+        if now < self.next.max(answered_or_lost) {
+            return Some(Wait::Until(self.next.max(answered_or_lost)));
+        }
+        self.sent = Some(now);
+        self.awaiting = Some(now);
+        self.next = later(now, self.step);
+        None
+    }
+}
+
+impl Probing {
+    /// A 429 while probing (`pending`: the episode's refusal); returns until when the gate
+    /// closes, if it closes again.
+    pub(super) fn refused(
+        &mut self,
+        pending: &mut Option<Pending>,
+        sent_at: Instant,
+        now: Instant,
+        retry_after: Option<Duration>,
+    ) -> Option<Instant> {
+        let probe = self.probe.as_mut()?;
+        // Refusals of requests sent before probing began: the same episode.
+        if probe.sent.is_none() || pending.is_some_and(|p| sent_at < p.answered) {
+            return None;
+        }
+        // A failed probe: wait a little longer before the next one.
+        if probe.awaiting.is_some_and(|awaited| sent_at >= awaited) {
+            probe.awaiting = None;
+        }
+        probe.refused = probe.refused.max(Some(sent_at));
+        if probe.steady_until.is_none_or(|until| now >= until) {
+            probe.step = probe
+                .step
+                .mul_f64(TUNING.probe_backoff)
+                .min(TUNING.max_probe_step)
+                .max(TUNING.first_probe);
+        }
+        probe.next = later(now, probe.step);
+        if let Some(pause) = retry_after {
+            // The server said after all.
+            self.probe = None;
+            let until = later(now, pause);
+            if let Some(pending) = pending {
+                pending.resume_at = Some(until);
+            }
+            return Some(until);
+        }
+        Some(probe.next)
+    }
+
+    /// Starts probing after a 429 without a hint at `now`; returns when the first probe goes.
+    pub(super) fn start(&mut self, now: Instant) -> Instant {
+        // Start just before the point where successes resumed last time, else after a short
+        // delay (the same for every app: see docs/pacer.md).
+        let (first, step) = match self.recovery {
+            // Between the last refused and the first accepted probe of last time, in steps of a
+            // quarter of that span (or of a 32nd of the wait, when last time pinned it down).
+            Some((closed, open)) => {
+                let step = ((open - closed) / 4)
+                    .max(closed / 32)
+                    .clamp(TUNING.min_probe_step, TUNING.max_probe_step);
+                ((closed + step).min(open), step)
+            }
+            None => {
+                let first = TUNING.first_probe;
+                (first, first)
+            }
+        };
+        let mut next = later(now, first.max(Duration::from_millis(1)));
+        let (mut step, mut steady_until) = (step, None);
+        // A server that reopens a period after its last reopening (a fixed window) reopens at
+        // the same moment however late in the window the 429 came: probing from that moment
+        // finds it, where the offset from the 429 (learnt when the 429 came early in the
+        // window) is late by as much as the 429 came later.
+        if let Some((at, period_step, until)) = self.predicted_reopening(now)
+            && at < next
+        {
+            (next, step, steady_until) = (at, period_step, Some(until));
+        }
+        self.probe = Some(Probe {
+            next,
+            step,
+            sent: None,
+            awaiting: None,
+            steady_until,
+            refused: None,
+        });
+        next
+    }
+
+    /// The server reopened after `after`, by `by`: what that says, with the reopenings before
+    /// it, about the time between reopenings (a fixed window's width).
+    ///
+    /// `first_start`: when the first episode began, while no episode has settled yet. The
+    /// server was first asked then: the start of a window perhaps. It gives a first period, not
+    /// an anchor: a server whose windows start elsewhere gives a period that the next reopening
+    /// contradicts, and that one counts.
+    pub(super) fn note_reopening(
+        &mut self,
+        after: Instant,
+        by: Instant,
+        first_start: Option<Instant>,
+    ) {
+        let found = (after, by);
+        let first_start = first_start.map(|start| (start, start));
+        let (before, anchor_before) = match self.reopened.replace(found) {
+            Some(before) => (before, Some(before)),
+            None => match first_start {
+                Some(start) => (start, None),
+                None => {
+                    self.anchor = Some(found);
+                    return;
+                }
+            },
+        };
+        let since = |(after, by): (Instant, Instant), n: u32| {
+            (
+                found.0.saturating_duration_since(by) / n,
+                found.1.saturating_duration_since(after) / n,
+            )
+        };
+        let both = |(l, m): (Duration, Duration), (l2, m2): (Duration, Duration)| {
+            (l.max(l2) < m.min(m2)).then(|| (l.max(l2), m.min(m2)))
+        };
+        let pair = since(before, 1);
+        let agreed = self.period.and_then(|period| both(period, pair));
+        let Some(period) = agreed else {
+            // The first period, or one that contradicts what was learnt (a window skipped, a
+            // server that changed): start over from this pair.
+            self.period = Some(pair);
+            self.anchor = anchor_before.or(Some(found));
+            return;
+        };
+        // Counted from the earliest reopening that agrees, the bounds close in: each probe's
+        // lateness is divided by the number of periods in between.
+        let narrowed = self.anchor.and_then(|anchor| {
+            let mid = |(a, b): (Instant, Instant)| a + (b - a) / 2;
+            let width = (period.0 + period.1).as_secs_f64() / 2.0;
+            let periods = mid(found)
+                .saturating_duration_since(mid(anchor))
+                .as_secs_f64()
+                / width;
+            let n = periods.round();
+            (n >= 1.0 && n < f64::from(u32::MAX))
+                .then(|| both(period, since(anchor, n as u32)))
+                .flatten()
+        });
+        self.period = Some(narrowed.unwrap_or(period));
+    }
+
+    /// When to probe first after a 429 at `now`, in what steps, and until when the server is
+    /// expected to have reopened, if it reopens a period after its last reopening and that is
+    /// still ahead.
+    pub(super) fn predicted_reopening(&self, now: Instant) -> Option<(Instant, Duration, Instant)> {
+        let (after, by) = self.reopened?;
+        let (least, most) = self.period?;
+        let (from, to) = (later(after, least).max(now), later(by, most));
+        if to <= now {
+            return None;
+        }
+        let step = ((to - from) / 4).clamp(TUNING.min_probe_step, TUNING.max_probe_step);
+        Some((later(from, step).min(to), step, to))
+    }
+}
+
+impl Probing {
+    /// A success of `pending`'s episode while probing: any request sent after the refusal
+    /// arrived is a probe (the gate lets only probes through), and one accepted ends the
+    /// probing, not only the latest probe (a server that holds requests in service answers it
+    /// after the next one went out). `true` when it did; the pacer then settles the episode.
+    /// `first_start`: see [`note_reopening`](Self::note_reopening).
+    pub(super) fn accepted(
+        &mut self,
+        pending: &Pending,
+        sent_at: Instant,
+        first_start: Option<Instant>,
+    ) -> bool {
+        let Some(probe) = self.probe else {
+            return false;
+        };
+        if sent_at < pending.answered {
+            return false;
+        }
+        // Successes resumed: the server reopened between the last refused probe and this one.
+        let open = sent_at.saturating_duration_since(pending.answered);
+        let closed = match probe.refused {
+            Some(refused) => refused.saturating_duration_since(pending.answered),
+            // The first probe was accepted: it may have been late; start earlier next time.
+            None => open.saturating_sub(probe.step),
+        };
+        self.recovery = Some((closed.min(open), open));
+        let after = later(pending.answered, closed.min(open));
+        self.note_reopening(after.max(pending.sent), sent_at.max(after), first_start);
+        self.foreseen = probe.steady_until.is_some_and(|until| sent_at <= until);
+        self.probe = None;
+        true
+    }
+}
