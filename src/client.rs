@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::auth::{AccessToken, StaticToken, TokenProvider};
 use crate::call::{self, call_span};
 use crate::cloud::Cloud;
-use crate::error::Error;
+use crate::error::{Error, InputErrorKind};
 use crate::generated::{self, types::ResourceAccountAssignment};
 use crate::hooks::HookState;
 use crate::ids;
@@ -245,7 +245,11 @@ impl GraphClientBuilder {
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<GraphClient, Error> {
         let token = self.token.ok_or_else(|| {
-            Error::invalid_input("no token: call bearer_token(…) or token_provider(…)")
+            Error::invalid_input(
+                InputErrorKind::NoTokenSource,
+                None,
+                "no token: call bearer_token(…) or token_provider(…)",
+            )
         })?;
         let base_url = match &self.base_url {
             Some(url) => checked_base_url(url)?,
@@ -254,18 +258,26 @@ impl GraphClientBuilder {
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         if timeout.is_zero() {
             return Err(Error::invalid_input(
+                InputErrorKind::ZeroTimeout,
+                Some("timeout"),
                 "timeout must be greater than zero (with Duration::ZERO every call times out)",
             ));
         }
         let lookup_deadline = self.lookup_deadline.unwrap_or(DEFAULT_LOOKUP_DEADLINE);
         if lookup_deadline.is_zero() {
             return Err(Error::invalid_input(
+                InputErrorKind::ZeroDeadline,
+                Some("lookup_deadline"),
                 "lookup deadline must be greater than zero (with Duration::ZERO every lookup fails)",
             ));
         }
-        let http = http_builder(&base_url, timeout)
-            .build()
-            .map_err(|e| Error::invalid_input(format!("cannot build the HTTP client: {e}")))?;
+        let http = http_builder(&base_url, timeout).build().map_err(|e| {
+            Error::invalid_input(
+                InputErrorKind::HttpClient,
+                None,
+                format!("cannot build the HTTP client: {e}"),
+            )
+        })?;
         let state = HookState::new(token, self.cloud.scope(), self.retry, timeout, &base_url);
         Ok(GraphClient {
             generated: generated::Client::new_with_client(&base_url, http, state),
@@ -308,14 +320,23 @@ fn http_builder(base_url: &str, timeout: Duration) -> reqwest::ClientBuilder {
 
 /// `https` anywhere, `http` only to loopback; no credentials, query or fragment; no trailing `/`.
 pub(crate) fn checked_base_url(url: &str) -> Result<String, Error> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| Error::invalid_input(format!("base URL does not parse: {e}")))?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        Error::invalid_input(
+            InputErrorKind::BaseUrl,
+            Some("base_url"),
+            format!("base URL does not parse: {e}"),
+        )
+    })?;
     let bad = |why: &str| {
         // Never echo userinfo: it may be a password.
         let mut shown = parsed.clone();
         let _ = shown.set_username("");
         let _ = shown.set_password(None);
-        Error::invalid_input(format!("base URL {:?} {why}", shown.as_str()))
+        Error::invalid_input(
+            InputErrorKind::BaseUrl,
+            Some("base_url"),
+            format!("base URL {:?} {why}", shown.as_str()),
+        )
     };
     let loopback = match parsed.host() {
         Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),

@@ -128,7 +128,7 @@ pub use client::{
 };
 pub use cloud::Cloud;
 pub use device_code::{DeviceCodeCredential, DeviceCodePrompt};
-pub use error::Error;
+pub use error::{Error, InputErrorKind, InvalidInput, TransportError};
 pub use generated::types::{AutopilotDevice, ResourceAccountAssignment};
 pub use graph_error::{GraphError, IntuneMessage};
 pub use ids::MAX_ID_LEN;

@@ -233,7 +233,7 @@ impl AzureCredential {
             .checked_add(self.timeout)
             .unwrap_or_else(far_future);
         let did_not_answer = || {
-            TokenError::new(format!(
+            TokenError::transient(format!(
                 "azure credential did not answer within {:?} for {}",
                 self.timeout,
                 scopes.join(" ")
@@ -375,10 +375,25 @@ fn sanitize(error: &azure_core::Error, scopes: &[&str]) -> TokenError {
             kind => format!("{kind} error"),
         };
     }
+    // No source: the Azure error's text is what `redact` cleans, and a source would carry it raw.
     TokenError::new(format!(
         "azure credential could not get a token for {}: {line}",
         scopes.join(" ")
     ))
+    .with_transient(is_transient(error))
+}
+
+/// Whether the identity endpoint failed for a passing reason: unreachable, or 5xx/429. A
+/// credential chain reports its members' failures as `Credential`, which stays permanent.
+fn is_transient(error: &azure_core::Error) -> bool {
+    match error.kind() {
+        ErrorKind::Connection | ErrorKind::Io => true,
+        ErrorKind::HttpResponse { status, .. } => {
+            let code = u16::from(*status);
+            code == 429 || (500..600).contains(&code)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -397,5 +412,48 @@ mod tests {
         assert_eq!(refresh_after(five_min, five_min), five_min / 2);
         // A margin larger than any life never underflows.
         assert_eq!(refresh_after(hour, Duration::MAX), hour / 2);
+    }
+}
+
+/// Which Azure failures are passing (issue 25), and that the text stays redacted.
+#[cfg(test)]
+mod transient_tests {
+    use super::*;
+    use azure_core::http::StatusCode;
+
+    fn http(status: StatusCode) -> azure_core::Error {
+        azure_core::Error::with_message(
+            ErrorKind::HttpResponse {
+                status,
+                error_code: None,
+                raw_response: None,
+            },
+            "client_secret=hunter2 was refused",
+        )
+    }
+
+    #[test]
+    fn unreachable_or_busy_endpoints_are_transient() {
+        let scopes = ["https://graph.microsoft.com/.default"];
+        for (error, transient) in [
+            (
+                azure_core::Error::with_message(ErrorKind::Io, "reset"),
+                true,
+            ),
+            (ErrorKind::Connection.into_error(), true),
+            (http(StatusCode::ServiceUnavailable), true),
+            (http(StatusCode::TooManyRequests), true),
+            (http(StatusCode::BadRequest), false),
+            (http(StatusCode::Unauthorized), false),
+            (
+                azure_core::Error::with_message(ErrorKind::Credential, "no az"),
+                false,
+            ),
+        ] {
+            let token_error = sanitize(&error, &scopes);
+            assert_eq!(token_error.is_transient(), transient, "{error:?}");
+            assert!(std::error::Error::source(&token_error).is_none());
+            assert!(!token_error.message().contains("hunter2"), "{token_error}");
+        }
     }
 }
