@@ -169,6 +169,13 @@ impl std::error::Error for TokenError {
 /// ```
 pub trait TokenProvider: Send + Sync + 'static {
     /// Returns a token valid for `scopes` (for Graph: one `https://<host>/.default` scope).
+    ///
+    /// # Errors
+    ///
+    /// A [`TokenError`] when no token can be had; mark it
+    /// [transient](TokenError::transient) when a later fetch may succeed (a timeout, an
+    /// identity endpoint unreachable or answering 5xx/429), so that
+    /// [`Error::is_retryable`](crate::Error::is_retryable) says so.
     fn token<'a>(&'a self, scopes: &'a [&'a str])
     -> BoxFuture<'a, Result<AccessToken, TokenError>>;
 

@@ -129,7 +129,8 @@ pub struct RateHint {
 }
 
 impl RateHint {
-    /// `limit` requests per `per` (a `limit` of 0 counts as 1; a zero `per` as one millisecond).
+    /// `limit` requests per `per` (clamped, not refused: a `limit` of 0 counts
+    /// as 1, a `per` under one millisecond as one millisecond).
     pub fn new(limit: u32, per: Duration) -> Self {
         Self {
             limit: limit.max(1),
@@ -198,7 +199,8 @@ impl Default for BulkOptions {
 }
 
 impl BulkOptions {
-    /// Most calls in flight at once (default [`DEFAULT_CONCURRENCY`]; 0 counts as 1).
+    /// Most calls in flight at once (default [`DEFAULT_CONCURRENCY`]; 0 is clamped
+    /// to 1).
     /// The client's pacer, not this number, decides the request rate under throttling.
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency.max(1);

@@ -72,6 +72,15 @@ impl GraphClient {
     }
 
     /// `POST /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}/assignResourceAccountToDevice`
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
+    ///   before anything is sent, when `device_id` may not go in a path.
+    /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
+    ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
+    ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
+    ///   not allow.
     pub async fn assign_resource_account_to_device(
         &self,
         device_id: &str,
@@ -91,6 +100,15 @@ impl GraphClient {
     }
 
     /// `POST /deviceManagement/windowsAutopilotDeploymentProfiles/{profile_id}/assignedDevices/{device_id}/assignResourceAccountToDevice`
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
+    ///   before anything is sent, when `profile_id` or `device_id` may not go in a path.
+    /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
+    ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
+    ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
+    ///   not allow.
     pub async fn assign_resource_account_to_deployment_profile_device(
         &self,
         profile_id: &str,
@@ -120,6 +138,15 @@ impl GraphClient {
     /// `POST /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}/deploymentProfile/assignedDevices/{assigned_device_id}/assignResourceAccountToDevice`
     ///
     /// Documented in Graph's API reference but in no OpenAPI text; this crate adds it to the spec.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
+    ///   before anything is sent, when `device_id` or `assigned_device_id` may not go in a path.
+    /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
+    ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
+    ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
+    ///   not allow.
     pub async fn assign_resource_account_to_device_via_deployment_profile(
         &self,
         device_id: &str,
@@ -243,6 +270,14 @@ impl GraphClientBuilder {
     }
 
     /// Checks the configuration and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`], whose [`kind`](crate::InvalidInput::kind) is a builder mistake:
+    /// no token source ([`NoTokenSource`](crate::InputErrorKind::NoTokenSource)), a base URL
+    /// that does not parse or is not allowed ([`BaseUrl`](crate::InputErrorKind::BaseUrl)), a
+    /// zero timeout or lookup deadline, or an HTTP client that cannot be built
+    /// ([`HttpClient`](crate::InputErrorKind::HttpClient)).
     pub fn build(self) -> Result<GraphClient, Error> {
         let token = self.token.ok_or_else(|| {
             Error::invalid_input(

@@ -6,6 +6,14 @@
 //! copy of Microsoft's OpenAPI description; [`GraphClient`] adds authentication, request ids,
 //! retries, checked ids and typed errors in one seam (progenitor's `ClientHooks`).
 //!
+//! # Runtime
+//!
+//! The client runs on [Tokio](https://tokio.rs) (its HTTP client, reqwest, does): call it from
+//! within a Tokio runtime, e.g. under `#[tokio::main]`; the default multi-threaded runtime and
+//! the current-thread one both work. [`GraphClient`] is `Send + Sync + Clone` (clones share one
+//! connection pool and throttle), and the futures and streams of its methods are `Send`, so
+//! they can be spawned.
+//!
 //! # Quickstart: a static token
 //!
 //! ```no_run

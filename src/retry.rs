@@ -50,9 +50,10 @@ impl RetryPolicy {
         Self::default().with_max_retries(0)
     }
 
-    /// Retries after the first attempt (default 3; values above 10 are capped at 10). A 429
-    /// without `Retry-After` is retried when the client's throttle says, within
-    /// [`max_total_delay`](Self::with_max_total_delay), and does not count here (unless this is 0);
+    /// Retries after the first attempt (default 3; clamped, not refused: values above
+    /// [`MAX_RETRIES_CAP`], 10, become 10). A 429 without `Retry-After` is retried when the
+    /// client's throttle says, within [`max_total_delay`](Self::with_max_total_delay), and does
+    /// not count here (unless this is 0);
     /// nor does a 429 of a bulk run (`assign_many`, `assign_stream`) that asks for a pause: it
     /// throttles the fleet, not the item (one with `Retry-After: 0` counts, as it adds no wait
     /// toward the cap).
