@@ -27,7 +27,7 @@ use crate::retry;
 ///
 /// Naming every field without `..` does not compile outside the crate:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0638
 /// use autopilot_resource_account::Error;
 ///
 /// fn attempts(e: &Error) -> u32 {

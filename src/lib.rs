@@ -103,7 +103,8 @@
 //! refused or reset; not a timeout, after which the server may still act), are retried per
 //! [`RetryPolicy`] (default: 3 retries, 3 s exponential backoff with jitter, `Retry-After`
 //! obeyed, 180 s total); a 429 that its call will retry pauses every call of the client until
-//! that retry.
+//! that retry. [`Error::is_retryable`] also says yes for a token source failure marked
+//! [transient](TokenError::is_transient) (a timeout, an identity endpoint unreachable or busy).
 #![deny(missing_docs)]
 
 mod account;

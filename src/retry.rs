@@ -228,7 +228,7 @@ mod tests {
             RetryPolicy::default().with_max_retries(50).max_retries(),
             10
         );
-        // The getters (a cargo-mutants survivor: `get_base_delay` replaced by zero).
+        // The getters (a cargo-mutants survivor: `base_delay` replaced by zero).
         let policy = RetryPolicy::default();
         assert_eq!(policy.base_delay(), S(3));
         assert_eq!(policy.max_total_delay(), S(180));
