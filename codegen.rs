@@ -15,6 +15,7 @@ pub fn generate_client(spec: &openapiv3::OpenAPI) -> Result<syn::File, String> {
         let mut file: syn::File = syn::parse2(tokens)
             .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
         add_input_constructors(&mut file, &input_types(spec))?;
+        hide_client_constructors(&mut file)?;
         file.items.push(operations_table(spec)?);
         Ok(file)
     };
@@ -168,6 +169,34 @@ fn input_types(spec: &openapiv3::OpenAPI) -> std::collections::BTreeSet<String> 
         }
     }
     seen
+}
+
+/// `#[doc(hidden)]` on `Client::new` and `Client::new_with_client`: they take the crate's
+/// private hook state, so no user can call them; the client comes from
+/// `GraphClient::generated()`.
+fn hide_client_constructors(file: &mut syn::File) -> Result<(), String> {
+    let mut hidden = 0;
+    for item in &mut file.items {
+        let syn::Item::Impl(block) = item else {
+            continue;
+        };
+        let is_client = matches!(&*block.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"));
+        if !is_client || block.trait_.is_some() {
+            continue;
+        }
+        for item in &mut block.items {
+            if let syn::ImplItem::Fn(f) = item
+                && matches!(f.sig.ident.to_string().as_str(), "new" | "new_with_client")
+            {
+                f.attrs.push(syn::parse_quote!(#[doc(hidden)]));
+                hidden += 1;
+            }
+        }
+    }
+    if hidden == 0 {
+        return Err("progenitor produced no `Client::new` to hide".into());
+    }
+    Ok(())
 }
 
 /// For each request-body struct in `mod types`: `new()` (taking the required properties) and

@@ -32,7 +32,7 @@ async fn main() -> ExitCode {
     let client = GraphClient::builder()
         .base_url(&graph.base_url())
         .bearer_token("soak")
-        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(10)))
+        .retry_policy(RetryPolicy::default().with_base_delay(Duration::from_millis(10)))
         .build()
         .unwrap();
     let start = Instant::now();

@@ -416,8 +416,8 @@ async fn run(cell: &Cell) -> Result {
 
 async fn bulk(graph: &StandIn, cell: &Cell, pacing: Pacing) -> Result {
     let options = BulkOptions::default()
-        .concurrency(CONCURRENCY)
-        .pacing(pacing);
+        .with_concurrency(CONCURRENCY)
+        .with_pacing(pacing);
     // One client per app (each its own pacer), built before the clock starts and started
     // together: building a client takes milliseconds, and the app whose client was built
     // first got a whole scaled window to itself (the naive loop's apps share one HTTP client

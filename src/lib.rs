@@ -6,6 +6,14 @@
 //! copy of Microsoft's OpenAPI description; [`GraphClient`] adds authentication, request ids,
 //! retries, checked ids and typed errors in one seam (progenitor's `ClientHooks`).
 //!
+//! # Runtime
+//!
+//! The client runs on [Tokio](https://tokio.rs) (its HTTP client, reqwest, does): call it from
+//! within a Tokio runtime, e.g. under `#[tokio::main]`; the default multi-threaded runtime and
+//! the current-thread one both work. [`GraphClient`] is `Send + Sync + Clone` (clones share one
+//! connection pool and throttle), and the futures and streams of its methods are `Send`, so
+//! they can be spawned.
+//!
 //! # Quickstart: a static token
 //!
 //! ```no_run
@@ -94,7 +102,8 @@
 //! refused or reset; not a timeout, after which the server may still act), are retried per
 //! [`RetryPolicy`] (default: 3 retries, 3 s exponential backoff with jitter, `Retry-After`
 //! obeyed, 180 s total); a 429 that its call will retry pauses every call of the client until
-//! that retry.
+//! that retry. [`Error::is_retryable`] also says yes for a token source failure marked
+//! [transient](TokenError::is_transient) (a timeout, an identity endpoint unreachable or busy).
 #![deny(missing_docs)]
 
 // Four layers, each importing only those below it: `api` (what users call) → `request` (one
@@ -119,8 +128,8 @@ pub use api::client::{DEFAULT_LOOKUP_DEADLINE, DEFAULT_TIMEOUT, GraphClient, Gra
 pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
 pub use cloud::Cloud;
 pub use device_code::{DeviceCodeCredential, DeviceCodePrompt};
-pub use error::Error;
 pub use error::graph_error::{GraphError, IntuneMessage};
+pub use error::{Error, InputErrorKind, InvalidInput, TransportError};
 pub use generated::types::{AutopilotDevice, ResourceAccountAssignment};
 pub use request::ids::MAX_ID_LEN;
 pub use request::retry::{MAX_RETRIES_CAP, RetryPolicy};

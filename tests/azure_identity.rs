@@ -213,7 +213,7 @@ async fn the_token_is_refreshed_the_configured_margin_before_it_expires() {
     // Ten-minute tokens, refreshed when less than ten minutes minus 600 ms are left.
     let double = Double::new([Step::Token(TimeDelta::minutes(10))]);
     let adapter = AzureCredential::new(double.clone())
-        .refresh_before(Duration::from_secs(600) - Duration::from_millis(600));
+        .with_refresh_before(Duration::from_secs(600) - Duration::from_millis(600));
     assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-1");
     assert_eq!(fetch(&adapter, Cloud::Global).await.unwrap(), "token-1");
     tokio::time::sleep(Duration::from_millis(900)).await;

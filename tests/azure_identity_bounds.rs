@@ -70,7 +70,7 @@ async fn a_credential_that_never_answers_ends_in_a_token_error_after_the_default
 #[tokio::test(start_paused = true)]
 async fn the_timeout_is_configurable_and_bounds_a_caller_waiting_behind_a_hung_fetch() {
     let credential = hung();
-    let adapter = AzureCredential::new(credential.clone()).timeout(Duration::from_secs(5));
+    let adapter = AzureCredential::new(credential.clone()).with_timeout(Duration::from_secs(5));
     let start = Instant::now();
     let first = tokio::spawn({
         let adapter = adapter.clone();
@@ -95,7 +95,7 @@ async fn a_hung_refresh_serves_the_still_valid_token_at_the_timeout() {
         answered: 1,
         ..HangsAfter::default()
     });
-    let adapter = AzureCredential::new(credential.clone()).timeout(Duration::from_secs(3));
+    let adapter = AzureCredential::new(credential.clone()).with_timeout(Duration::from_secs(3));
     assert_eq!(token(&adapter).await.unwrap(), "token-1");
     // 56 minutes later token-1 is due for refresh, and the refresh hangs: token-1 is still
     // valid for 4 minutes, and served when the refresh gives up.

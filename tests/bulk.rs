@@ -17,7 +17,7 @@ fn client(graph: &StandIn) -> GraphClient {
     GraphClient::builder()
         .base_url(&graph.base_url())
         .bearer_token("t")
-        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(5)))
+        .retry_policy(RetryPolicy::default().with_base_delay(Duration::from_millis(5)))
         .build()
         .unwrap()
 }
@@ -81,8 +81,8 @@ async fn every_item_ends_in_exactly_one_outcome_under_faults() {
         .bearer_token("t")
         .retry_policy(
             RetryPolicy::default()
-                .base_delay(Duration::from_millis(5))
-                .max_retries(10),
+                .with_base_delay(Duration::from_millis(5))
+                .with_max_retries(10),
         )
         .build()
         .unwrap();
@@ -113,7 +113,7 @@ async fn final_errors_are_outcomes_too() {
     let mut list: Vec<_> = items(8).collect();
     list.push(BulkItem::new(8, Target::device(".."), assignment(8)));
     let outcomes: Vec<_> = client
-        .assign_many(list, BulkOptions::default().concurrency(3))
+        .assign_many(list, BulkOptions::default().with_concurrency(3))
         .collect()
         .await;
     let by_key: HashMap<usize, &Outcome<usize>> = outcomes.iter().map(|o| (*o.key(), o)).collect();
@@ -174,7 +174,7 @@ async fn concurrency_is_bounded() {
     graph.script_any(std::iter::repeat_n(slow, 12));
     let client = client(&graph);
     let outcomes: Vec<_> = client
-        .assign_many(items(12), BulkOptions::default().concurrency(4))
+        .assign_many(items(12), BulkOptions::default().with_concurrency(4))
         .collect()
         .await;
     assert!(outcomes.iter().all(Outcome::is_success));
@@ -203,7 +203,7 @@ async fn dropping_the_stream_cancels_calls_in_flight() {
     let stuck = Reply::status(503).delay(Duration::from_secs(60));
     graph.script_any(std::iter::repeat_n(stuck, 50));
     let client = client(&graph);
-    let mut outcomes = client.assign_many(items(50), BulkOptions::default().concurrency(3));
+    let mut outcomes = client.assign_many(items(50), BulkOptions::default().with_concurrency(3));
     let first = outcomes.next().await.unwrap();
     assert!(first.is_success());
     // The two other calls of the first wave are in flight (the stream refills only when
@@ -235,7 +235,8 @@ async fn items_from_a_stream_are_pulled_as_slots_free_up() {
     let input = futures_util::stream::iter(items(40)).inspect(move |_| {
         counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     });
-    let mut outcomes = client.assign_stream(input, BulkOptions::default().concurrency(concurrency));
+    let mut outcomes =
+        client.assign_stream(input, BulkOptions::default().with_concurrency(concurrency));
     let count = || pulled.load(std::sync::atomic::Ordering::SeqCst);
     tokio::task::yield_now().await;
     assert_eq!(count(), 0, "nothing is pulled before the stream is polled");
@@ -294,7 +295,7 @@ async fn refused_probes_do_not_use_up_an_items_retries() {
     let client = client(&graph);
     let n = 12;
     let outcomes: Vec<_> = client
-        .assign_many(items(n), BulkOptions::default().concurrency(1))
+        .assign_many(items(n), BulkOptions::default().with_concurrency(1))
         .collect()
         .await;
     let failed = check_exactly_once(&graph, n, &outcomes);
@@ -494,8 +495,8 @@ async fn intunes_limits_with_outages_lose_nothing() {
         .bearer_token("t")
         .retry_policy(
             RetryPolicy::default()
-                .base_delay(Duration::from_millis(5))
-                .max_retries(10),
+                .with_base_delay(Duration::from_millis(5))
+                .with_max_retries(10),
         )
         .build()
         .unwrap();
@@ -503,7 +504,7 @@ async fn intunes_limits_with_outages_lose_nothing() {
     let outcomes: Vec<_> = client
         .assign_many(
             items(n),
-            BulkOptions::default().rate_hint(RateHint::new(100, Duration::from_secs(1))),
+            BulkOptions::default().with_rate_hint(RateHint::new(100, Duration::from_secs(1))),
         )
         .collect()
         .await;
@@ -527,7 +528,7 @@ async fn in_a_bulk_run_429s_do_not_use_up_an_items_retries() {
     let client = GraphClient::builder()
         .base_url(&graph.base_url())
         .bearer_token("t")
-        .retry_policy(RetryPolicy::default().max_retries(1))
+        .retry_policy(RetryPolicy::default().with_max_retries(1))
         .build()
         .unwrap();
     graph.script("device-0", refused_twice());
@@ -553,8 +554,8 @@ async fn in_a_bulk_run_429s_do_not_use_up_an_items_retries() {
         .bearer_token("t")
         .retry_policy(
             RetryPolicy::default()
-                .max_retries(1)
-                .max_total_delay(Duration::from_secs(2)),
+                .with_max_retries(1)
+                .with_max_total_delay(Duration::from_secs(2)),
         )
         .build()
         .unwrap();

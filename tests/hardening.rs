@@ -151,8 +151,8 @@ async fn waiting_at_the_gate_counts_toward_the_total_delay_cap() {
     let client = builder(&graph)
         .retry_policy(
             RetryPolicy::default()
-                .base_delay(Duration::from_millis(50))
-                .max_total_delay(Duration::from_secs(10)),
+                .with_base_delay(Duration::from_millis(50))
+                .with_max_total_delay(Duration::from_secs(10)),
         )
         .build()
         .unwrap();

@@ -282,6 +282,7 @@ async fn verify_times_out_naming_what_the_device_still_reports() {
         still_reports,
         device,
         waited,
+        ..
     } = &e
     else {
         panic!("{e}");

@@ -25,7 +25,7 @@ async fn assign(
 }
 
 fn fast() -> RetryPolicy {
-    RetryPolicy::default().base_delay(Duration::from_millis(10))
+    RetryPolicy::default().with_base_delay(Duration::from_millis(10))
 }
 
 #[tokio::test(start_paused = true)]
@@ -191,7 +191,7 @@ async fn status_429_without_retry_after_backs_off_exponentially() {
     );
     let base = Duration::from_millis(50);
     assign(
-        &client(&graph, RetryPolicy::default().base_delay(base)),
+        &client(&graph, RetryPolicy::default().with_base_delay(base)),
         "d",
     )
     .await
@@ -226,7 +226,9 @@ async fn a_timeout_is_not_retried() {
         .unwrap();
     let err = assign(&client, "d").await.unwrap_err();
     match &err {
-        autopilot_resource_account::Error::Transport { source, attempts } => {
+        autopilot_resource_account::Error::Transport {
+            source, attempts, ..
+        } => {
             assert!(source.is_timeout(), "{source:?}");
             assert_eq!(*attempts, 1);
         }
@@ -249,7 +251,7 @@ async fn connection_reset_before_an_answer_is_retried() {
 async fn transport_failures_report_attempts() {
     let graph = StandIn::start().await.unwrap();
     graph.script("d", (0..10).map(|_| Reply::reset()));
-    let err = assign(&client(&graph, fast().max_retries(2)), "d")
+    let err = assign(&client(&graph, fast().with_max_retries(2)), "d")
         .await
         .unwrap_err();
     assert!(

@@ -90,7 +90,7 @@ async fn a_401_drops_the_refused_token_once_and_the_next_call_gets_a_new_one() {
     let client = GraphClient::builder()
         .base_url(&graph.base_url())
         .token_provider(ArcProvider(tokens.clone()))
-        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(10)))
+        .retry_policy(RetryPolicy::default().with_base_delay(Duration::from_millis(10)))
         .build()
         .unwrap();
     assert_a_401_renews_the_token_once(&graph, &client).await;

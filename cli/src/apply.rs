@@ -309,7 +309,7 @@ impl Execution<'_, '_> {
         let mut ended = std::collections::HashSet::new();
         let mut outcomes = self.client.assign_many(
             items,
-            BulkOptions::default().concurrency(self.options.concurrency),
+            BulkOptions::default().with_concurrency(self.options.concurrency),
         );
         while let Some(outcome) = outcomes.next().await {
             let p = &by_index[outcome.key()];

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::generated::types::ResourceAccountAssignment;
 use crate::request::throttle::{Bucket, RunPacing};
 
-/// Concurrency of [`GraphClient::assign_many`] unless [`BulkOptions::concurrency`] says otherwise.
+/// Concurrency of [`GraphClient::assign_many`] unless [`BulkOptions::with_concurrency`] says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
 /// Which of the three operations an item goes through.
@@ -63,6 +63,7 @@ impl Target {
 /// One input of [`GraphClient::assign_many`]: a caller-chosen key (an index, a CSV line, a
 /// device id…) to match the outcome with, the target, and the assignment.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BulkItem<K> {
     /// Yours: handed back unchanged in the [`Outcome`].
     pub key: K,
@@ -86,6 +87,7 @@ impl<K> BulkItem<K> {
 /// What became of one [`BulkItem`]: the item itself, and success or the call's final error
 /// (after the client's retries).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Outcome<K> {
     /// The input, handed back.
     pub item: BulkItem<K>,
@@ -94,6 +96,11 @@ pub struct Outcome<K> {
 }
 
 impl<K> Outcome<K> {
+    /// An item and what became of it (for tests of code that consumes outcomes).
+    pub fn new(item: BulkItem<K>, result: Result<(), Error>) -> Self {
+        Self { item, result }
+    }
+
     /// The caller's key of the item.
     pub fn key(&self) -> &K {
         &self.item.key
@@ -106,7 +113,7 @@ impl<K> Outcome<K> {
 }
 
 /// A write limit the caller knows: `limit` requests per `per`, e.g. Intune's documented
-/// 100 per 20 s. Used by [`BulkOptions::rate_hint`] and [`Pacing::Fixed`].
+/// 100 per 20 s. Used by [`BulkOptions::with_rate_hint`] and [`Pacing::Fixed`].
 ///
 /// ```
 /// use std::time::Duration;
@@ -122,7 +129,8 @@ pub struct RateHint {
 }
 
 impl RateHint {
-    /// `limit` requests per `per` (a `limit` of 0 counts as 1; a zero `per` as one millisecond).
+    /// `limit` requests per `per` (clamped, not refused: a `limit` of 0 counts
+    /// as 1, a `per` under one millisecond as one millisecond).
     pub fn new(limit: u32, per: Duration) -> Self {
         Self {
             limit: limit.max(1),
@@ -151,7 +159,7 @@ impl RateHint {
 #[non_exhaustive]
 pub enum Pacing {
     /// The client's pacer learns what the server accepts from its 429s (the default); see
-    /// [`BulkOptions::rate_hint`] to give it a head start.
+    /// [`BulkOptions::with_rate_hint`] to give it a head start.
     #[default]
     Adaptive,
     /// Exactly this rate (a token bucket of `limit` per `per`), never adapted.
@@ -165,12 +173,12 @@ pub enum Pacing {
 /// ```
 /// use std::time::Duration;
 /// use autopilot_resource_account::{BulkOptions, Pacing, RateHint};
-/// let options = BulkOptions::default().concurrency(4);
-/// assert_eq!(options.get_concurrency(), 4);
+/// let options = BulkOptions::default().with_concurrency(4);
+/// assert_eq!(options.concurrency(), 4);
 /// // The tenant's limit is known: start paced at it, still adapting to what Graph answers.
-/// let known = BulkOptions::default().rate_hint(RateHint::new(100, Duration::from_secs(20)));
-/// assert_eq!(known.get_pacing(), Pacing::Adaptive);
-/// let off = BulkOptions::default().pacing(Pacing::Off);
+/// let known = BulkOptions::default().with_rate_hint(RateHint::new(100, Duration::from_secs(20)));
+/// assert_eq!(known.pacing(), Pacing::Adaptive);
+/// let off = BulkOptions::default().with_pacing(Pacing::Off);
 /// # let _ = (known, off);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -191,38 +199,39 @@ impl Default for BulkOptions {
 }
 
 impl BulkOptions {
-    /// Most calls in flight at once (default [`DEFAULT_CONCURRENCY`]; 0 counts as 1).
+    /// Most calls in flight at once (default [`DEFAULT_CONCURRENCY`]; 0 is clamped
+    /// to 1).
     /// The client's pacer, not this number, decides the request rate under throttling.
-    pub fn concurrency(mut self, concurrency: usize) -> Self {
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency.max(1);
         self
     }
 
     /// How calls are paced (default [`Pacing::Adaptive`]).
-    pub fn pacing(mut self, pacing: Pacing) -> Self {
+    pub fn with_pacing(mut self, pacing: Pacing) -> Self {
         self.pacing = pacing;
         self
     }
 
     /// The limit you know your tenant has: adaptive pacing starts at it instead of unpaced
     /// (when the client's pacer has learnt nothing yet), and still adapts to what Graph answers.
-    pub fn rate_hint(mut self, hint: RateHint) -> Self {
+    pub fn with_rate_hint(mut self, hint: RateHint) -> Self {
         self.rate_hint = Some(hint);
         self
     }
 
     /// The configured concurrency.
-    pub fn get_concurrency(&self) -> usize {
+    pub fn concurrency(&self) -> usize {
         self.concurrency
     }
 
     /// The configured pacing.
-    pub fn get_pacing(&self) -> Pacing {
+    pub fn pacing(&self) -> Pacing {
         self.pacing
     }
 
     /// The configured rate hint.
-    pub fn get_rate_hint(&self) -> Option<RateHint> {
+    pub fn rate_hint(&self) -> Option<RateHint> {
         self.rate_hint
     }
 
@@ -243,12 +252,12 @@ impl BulkOptions {
 }
 
 impl GraphClient {
-    /// Assigns many items, at most [`BulkOptions::concurrency`] at a time, and yields one
+    /// Assigns many items, at most [`BulkOptions::with_concurrency`] at a time, and yields one
     /// [`Outcome`] per item as calls finish.
     ///
     /// Each item is one call of the matching operation method, so the client's retry policy,
     /// its tracing span and its throttling apply per item; all items share the client's
-    /// throttle: one 429 pauses every call, and the pacer ([`BulkOptions::pacing`]) learns
+    /// throttle: one 429 pauses every call, and the pacer ([`BulkOptions::with_pacing`]) learns
     /// what Graph accepts (see the crate's `ARCHITECTURE.md`).
     ///
     /// # Guarantees

@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::Error;
+use crate::error::{Error, InputErrorKind};
 use crate::generated::{self, types::ResourceAccountAssignment};
 use crate::request::call::{self, call_span};
 use crate::request::hooks::HookState;
@@ -95,6 +95,15 @@ impl GraphClient {
     }
 
     /// `POST /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}/assignResourceAccountToDevice`
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
+    ///   before anything is sent, when `device_id` may not go in a path.
+    /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
+    ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
+    ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
+    ///   not allow.
     pub async fn assign_resource_account_to_device(
         &self,
         device_id: &str,
@@ -114,6 +123,15 @@ impl GraphClient {
     }
 
     /// `POST /deviceManagement/windowsAutopilotDeploymentProfiles/{profile_id}/assignedDevices/{device_id}/assignResourceAccountToDevice`
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
+    ///   before anything is sent, when `profile_id` or `device_id` may not go in a path.
+    /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
+    ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
+    ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
+    ///   not allow.
     pub async fn assign_resource_account_to_deployment_profile_device(
         &self,
         profile_id: &str,
@@ -143,6 +161,15 @@ impl GraphClient {
     /// `POST /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}/deploymentProfile/assignedDevices/{assigned_device_id}/assignResourceAccountToDevice`
     ///
     /// Documented in Graph's API reference but in no OpenAPI text; this crate adds it to the spec.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
+    ///   before anything is sent, when `device_id` or `assigned_device_id` may not go in a path.
+    /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
+    ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
+    ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
+    ///   not allow.
     pub async fn assign_resource_account_to_device_via_deployment_profile(
         &self,
         device_id: &str,
@@ -266,29 +293,51 @@ impl GraphClientBuilder {
     }
 
     /// Checks the configuration and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`], whose [`kind`](crate::InvalidInput::kind) is a builder mistake:
+    /// no token source ([`NoTokenSource`](crate::InputErrorKind::NoTokenSource)), a base URL
+    /// that does not parse or is not allowed ([`BaseUrl`](crate::InputErrorKind::BaseUrl)), a
+    /// zero timeout or lookup deadline, or an HTTP client that cannot be built
+    /// ([`HttpClient`](crate::InputErrorKind::HttpClient)).
     pub fn build(self) -> Result<GraphClient, Error> {
         let token = self.token.ok_or_else(|| {
-            Error::invalid_input("no token: call bearer_token(…) or token_provider(…)")
+            Error::invalid_input(
+                InputErrorKind::NoTokenSource,
+                None,
+                "no token: call bearer_token(…) or token_provider(…)",
+            )
         })?;
         let base_url = match &self.base_url {
-            Some(url) => checked_base_url(url).map_err(Error::invalid_input)?,
+            Some(url) => checked_base_url(url).map_err(|message| {
+                Error::invalid_input(InputErrorKind::BaseUrl, Some("base_url"), message)
+            })?,
             None => self.cloud.base_url().to_owned(),
         };
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         if timeout.is_zero() {
             return Err(Error::invalid_input(
+                InputErrorKind::ZeroTimeout,
+                Some("timeout"),
                 "timeout must be greater than zero (with Duration::ZERO every call times out)",
             ));
         }
         let lookup_deadline = self.lookup_deadline.unwrap_or(DEFAULT_LOOKUP_DEADLINE);
         if lookup_deadline.is_zero() {
             return Err(Error::invalid_input(
+                InputErrorKind::ZeroDeadline,
+                Some("lookup_deadline"),
                 "lookup deadline must be greater than zero (with Duration::ZERO every lookup fails)",
             ));
         }
-        let http = http_builder(&base_url, timeout)
-            .build()
-            .map_err(|e| Error::invalid_input(format!("cannot build the HTTP client: {e}")))?;
+        let http = http_builder(&base_url, timeout).build().map_err(|e| {
+            Error::invalid_input(
+                InputErrorKind::HttpClient,
+                None,
+                format!("cannot build the HTTP client: {e}"),
+            )
+        })?;
         let state = HookState::new(token, self.cloud.scope(), self.retry, timeout, &base_url);
         Ok(GraphClient {
             generated: generated::Client::new_with_client(&base_url, http, state),

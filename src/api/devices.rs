@@ -36,6 +36,15 @@ impl GraphClient {
     /// client.unassign_resource_account_from_device("7f9b6c1e-0000-4000-8000-000000000001").await?;
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
+    ///   before anything is sent, when `device_id` may not go in a path.
+    /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
+    ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
+    ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
+    ///   not allow.
     pub async fn unassign_resource_account_from_device(
         &self,
         device_id: &str,
@@ -61,6 +70,15 @@ impl GraphClient {
     /// }
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
+    ///   before anything is sent, when `device_id` may not go in a path.
+    /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
+    ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
+    ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
+    ///   not allow.
     pub async fn allow_next_enrollment(&self, device_id: &str) -> Result<(), Error> {
         let device_id = ids::check("device_id", device_id)?;
         let span = call_span!(ALLOW_NEXT_ENROLLMENT, device_id = device_id);
@@ -79,6 +97,15 @@ impl GraphClient {
     /// println!("{:?} is linked to {:?}", device.serial_number, device.user_principal_name);
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
+    ///   before anything is sent, when `device_id` may not go in a path.
+    /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
+    ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
+    ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
+    ///   not allow, or a body that does not decode.
     pub async fn autopilot_device(&self, device_id: &str) -> Result<AutopilotDevice, Error> {
         let device_id = ids::check("device_id", device_id)?;
         let span = call_span!(GET_AUTOPILOT_DEVICE, device_id = device_id);
@@ -109,6 +136,17 @@ impl GraphClient {
     /// }
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidInput`] (kind [`Serial`](crate::InputErrorKind::Serial)) before
+    ///   anything is sent, when the trimmed serial is empty, longer than 256 bytes, or holds a
+    ///   control character.
+    /// - [`Error::DeadlineExceeded`] when the lookup outlasts the client's lookup deadline.
+    /// - [`Error::UnexpectedResponse`] for a next link off the base URL, more than 1000 pages or
+    ///   matches, or a page that does not decode.
+    /// - [`Error::Graph`], [`Error::Transport`] or [`Error::TokenSource`] from any page's read,
+    ///   as for [`autopilot_device`](Self::autopilot_device).
     pub async fn find_autopilot_devices_by_serial(
         &self,
         serial: &str,

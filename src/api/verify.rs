@@ -40,6 +40,16 @@ impl GraphClient {
     /// assert_eq!(device.user_principal_name.as_deref(), Some("room-101@contoso.com"));
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id)) before anything is
+    ///   sent, when `device_id` may not go in a path.
+    /// - [`Error::NotVerified`] when `timeout` passes and the device still reports something
+    ///   else (with the device as last read).
+    /// - Any error of a read ([`Error::Graph`], [`Error::Transport`], [`Error::TokenSource`],
+    ///   [`Error::UnexpectedResponse`]), at once, as for
+    ///   [`autopilot_device`](Self::autopilot_device).
     pub async fn verify_assignment(
         &self,
         device_id: &str,

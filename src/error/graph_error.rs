@@ -113,7 +113,7 @@ impl GraphError {
     }
 
     /// The server's `Retry-After`, when it sent one (delta-seconds or HTTP-date), clamped to the
-    /// retry policy's [total delay cap](crate::RetryPolicy::max_total_delay): a longer ask reads
+    /// retry policy's [total delay cap](crate::RetryPolicy::with_max_total_delay): a longer ask reads
     /// as the cap (and was not retried).
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after

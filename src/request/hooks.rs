@@ -181,7 +181,7 @@ impl ClientHooks<HookState> for Client {
         };
         if let Err(refused) = ids::check_path(operation, base_path, request.url().path()) {
             let message = match refused {
-                crate::error::Error::InvalidInput(message) => message,
+                crate::error::Error::InvalidInput(input) => input.to_string(),
                 other => other.to_string(),
             };
             return Err(progenitor_client::Error::InvalidRequest(message));
@@ -200,7 +200,7 @@ impl ClientHooks<HookState> for Client {
             Poll::Pending => tokio::time::timeout(state.timeout, fetch)
                 .await
                 .unwrap_or_else(|_| {
-                    Err(TokenError::new(format!(
+                    Err(TokenError::transient(format!(
                         "the token source did not answer within {:?} (the client timeout)",
                         state.timeout
                     )))
@@ -284,7 +284,7 @@ impl ClientHooks<HookState> for Client {
                     let retry_after = response
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| retry_after::parse(v, state.retry.get_max_total_delay()));
+                        .and_then(|v| retry_after::parse(v, state.retry.max_total_delay()));
                     if response.status().is_success() {
                         state.throttle.succeeded(sent_at);
                     }

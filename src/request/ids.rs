@@ -13,7 +13,7 @@
 //! [`check_path`]), each parameter by its own list, so calls through
 //! [`GraphClient::generated`](crate::GraphClient::generated) are held to the same rule.
 
-use crate::error::Error;
+use crate::error::{Error, InputErrorKind};
 
 /// Longest id accepted, in bytes. A GUID is 36; 128 leaves room for any other id format Graph
 /// uses while keeping bad input small.
@@ -21,7 +21,18 @@ pub const MAX_ID_LEN: usize = 128;
 
 /// Checks `value` (the parameter `name`) and returns it unchanged when it may go in a path.
 pub(crate) fn check<'a>(name: &str, value: &'a str) -> Result<&'a str, Error> {
-    let refuse = |why: String| Err(Error::invalid_input(format!("{name} {why}")));
+    check_as(InputErrorKind::Id, name, value)
+}
+
+/// [`check`], refusing with `kind`.
+fn check_as<'a>(kind: InputErrorKind, name: &str, value: &'a str) -> Result<&'a str, Error> {
+    let refuse = |why: String| {
+        Err(Error::invalid_input(
+            kind,
+            Some(name),
+            format!("{name} {why}"),
+        ))
+    };
     if value.is_empty() {
         return refuse("is empty".into());
     }
@@ -55,14 +66,21 @@ fn is_id_byte(b: u8) -> bool {
 /// Checks a user id (the parameter `name`): a GUID or a user principal name. As [`check`], with
 /// `@`, `'` and `+` allowed too, and never a leading `$`.
 pub(crate) fn check_user<'a>(name: &str, value: &'a str) -> Result<&'a str, Error> {
-    let refuse = |why: String| Err(Error::invalid_input(format!("{name} {why}")));
+    let kind = InputErrorKind::UserPrincipalName;
+    let refuse = |why: String| {
+        Err(Error::invalid_input(
+            kind,
+            Some(name),
+            format!("{name} {why}"),
+        ))
+    };
     if value.starts_with('$') {
         return refuse(format!(
             "{value:?} starts with '$': Graph cannot address such a user by path"
         ));
     }
     if value.is_empty() || value.len() > MAX_ID_LEN || value == "." || value == ".." {
-        return check(name, value);
+        return check_as(kind, name, value);
     }
     if let Some(at) = value.bytes().position(|b| !is_user_byte(b)) {
         let bad = value
@@ -95,14 +113,18 @@ fn check_param<'a>(name: &str, value: &'a str) -> Result<&'a str, Error> {
 pub(crate) fn check_path(operation_id: &str, base_path: &str, path: &str) -> Result<(), Error> {
     // The path templates come from the generated table, so no path is written down twice.
     let Some(operation) = crate::generated::operations::find(operation_id) else {
-        return Err(Error::invalid_input(format!(
-            "operation {operation_id:?} is not in the spec"
-        )));
+        return Err(Error::invalid_input(
+            InputErrorKind::RequestPath,
+            None,
+            format!("operation {operation_id:?} is not in the spec"),
+        ));
     };
     let refuse = || {
-        Error::invalid_input(format!(
-            "request path {path:?} is not the path of {operation_id} (an id rewrote it)"
-        ))
+        Error::invalid_input(
+            InputErrorKind::RequestPath,
+            None,
+            format!("request path {path:?} is not the path of {operation_id} (an id rewrote it)"),
+        )
     };
     let base_path = base_path.trim_end_matches('/');
     let rest = path.strip_prefix(base_path).ok_or_else(refuse)?;

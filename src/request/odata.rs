@@ -8,7 +8,7 @@
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::error::Error;
+use crate::error::{Error, InputErrorKind};
 
 /// Encoded in a query name or value: everything but RFC 3986 unreserved characters and the
 /// OData punctuation that is safe inside a query component (never `& = + ; # % '`).
@@ -59,7 +59,13 @@ pub(crate) fn string_literal(value: &str) -> String {
 /// A serial number as the lookup uses it: trimmed, non-empty, bounded, no control characters.
 pub(crate) fn check_serial(serial: &str) -> Result<&str, Error> {
     let trimmed = serial.trim();
-    let refuse = |why: &str| Err(Error::invalid_input(format!("serial {why}")));
+    let refuse = |why: &str| {
+        Err(Error::invalid_input(
+            InputErrorKind::Serial,
+            Some("serial"),
+            format!("serial {why}"),
+        ))
+    };
     if trimmed.is_empty() {
         return refuse("is empty");
     }

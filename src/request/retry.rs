@@ -20,11 +20,11 @@ pub const MAX_RETRIES_CAP: u32 = 10;
 /// use autopilot_resource_account::RetryPolicy;
 ///
 /// let policy = RetryPolicy::default()
-///     .max_retries(5)
-///     .base_delay(Duration::from_secs(1))
-///     .max_total_delay(Duration::from_secs(60));
-/// assert_eq!(policy.get_max_retries(), 5);
-/// assert_eq!(RetryPolicy::none().get_max_retries(), 0);
+///     .with_max_retries(5)
+///     .with_base_delay(Duration::from_secs(1))
+///     .with_max_total_delay(Duration::from_secs(60));
+/// assert_eq!(policy.max_retries(), 5);
+/// assert_eq!(RetryPolicy::none().max_retries(), 0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -47,16 +47,17 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Never retry.
     pub fn none() -> Self {
-        Self::default().max_retries(0)
+        Self::default().with_max_retries(0)
     }
 
-    /// Retries after the first attempt (default 3; values above 10 are capped at 10). A 429
-    /// without `Retry-After` is retried when the client's throttle says, within
-    /// [`max_total_delay`](Self::max_total_delay), and does not count here (unless this is 0);
+    /// Retries after the first attempt (default 3; clamped, not refused: values above
+    /// [`MAX_RETRIES_CAP`], 10, become 10). A 429 without `Retry-After` is retried when the
+    /// client's throttle says, within [`max_total_delay`](Self::with_max_total_delay), and does
+    /// not count here (unless this is 0);
     /// nor does a 429 of a bulk run (`assign_many`, `assign_stream`) that asks for a pause: it
     /// throttles the fleet, not the item (one with `Retry-After: 0` counts, as it adds no wait
     /// toward the cap).
-    pub fn max_retries(mut self, retries: u32) -> Self {
+    pub fn with_max_retries(mut self, retries: u32) -> Self {
         self.max_retries = retries.min(MAX_RETRIES_CAP);
         self
     }
@@ -64,30 +65,30 @@ impl RetryPolicy {
     /// First backoff delay when the server gives no `Retry-After` (default 3 s); doubles each retry.
     /// A 429 without `Retry-After` is retried when the client's throttle probes instead (see
     /// `ARCHITECTURE.md`, "Bulk and pacing").
-    pub fn base_delay(mut self, delay: Duration) -> Self {
+    pub fn with_base_delay(mut self, delay: Duration) -> Self {
         self.base_delay = delay;
         self
     }
 
     /// Most a call may spend waiting between attempts (default 180 s). A `Retry-After` that would
     /// pass it ends the call with the throttling error instead of sleeping.
-    pub fn max_total_delay(mut self, delay: Duration) -> Self {
+    pub fn with_max_total_delay(mut self, delay: Duration) -> Self {
         self.max_total_delay = delay;
         self
     }
 
     /// The configured number of retries.
-    pub fn get_max_retries(&self) -> u32 {
+    pub fn max_retries(&self) -> u32 {
         self.max_retries
     }
 
     /// The configured base delay.
-    pub fn get_base_delay(&self) -> Duration {
+    pub fn base_delay(&self) -> Duration {
         self.base_delay
     }
 
     /// The configured total delay cap.
-    pub fn get_max_total_delay(&self) -> Duration {
+    pub fn max_total_delay(&self) -> Duration {
         self.max_total_delay
     }
 
@@ -189,7 +190,7 @@ mod tests {
     #[test]
     fn the_total_cap_holds_for_backoff_without_retry_after() {
         // Mutant killed: the cap checked only for a `Retry-After` (every other cap test has one).
-        let policy = RetryPolicy::default().base_delay(S(1));
+        let policy = RetryPolicy::default().with_base_delay(S(1));
         assert_eq!(policy.next_delay(1, None, S(180)), None);
         assert_eq!(
             policy.next_delay(2, None, S(179)),
@@ -212,20 +213,23 @@ mod tests {
 
     #[test]
     fn retries_are_capped_at_ten() {
-        assert_eq!(RetryPolicy::default().max_retries(50).get_max_retries(), 10);
-        // The getters (a cargo-mutants survivor: `get_base_delay` replaced by zero).
+        assert_eq!(
+            RetryPolicy::default().with_max_retries(50).max_retries(),
+            10
+        );
+        // The getters (a cargo-mutants survivor: `base_delay` replaced by zero).
         let policy = RetryPolicy::default();
-        assert_eq!(policy.get_base_delay(), S(3));
-        assert_eq!(policy.get_max_total_delay(), S(180));
+        assert_eq!(policy.base_delay(), S(3));
+        assert_eq!(policy.max_total_delay(), S(180));
         assert_eq!(RetryPolicy::none().next_delay(1, asked(0), S(0)), None);
     }
 
     #[test]
     fn extreme_options_and_waits_never_overflow() {
         let huge = RetryPolicy::default()
-            .base_delay(Duration::MAX)
-            .max_total_delay(Duration::MAX)
-            .max_retries(10);
+            .with_base_delay(Duration::MAX)
+            .with_max_total_delay(Duration::MAX)
+            .with_max_retries(10);
         for retry in 1..=10 {
             // Saturated, not wrapped or panicked.
             assert_eq!(huge.next_delay(retry, None, S(1)), Some(Duration::MAX));

@@ -52,25 +52,82 @@ impl From<&str> for AccessToken {
     }
 }
 
-/// Why a token source could not produce a token. Its text must never contain a secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a token source could not produce a token. Its text, and its source's, must never
+/// contain a secret.
+///
+/// A failure is permanent unless marked [transient](Self::transient) (a timeout, an identity
+/// endpoint unreachable or answering 5xx/429): then [`Error::is_retryable`](crate::Error::is_retryable)
+/// says the call may succeed later.
+///
+/// ```
+/// use autopilot_resource_account::TokenError;
+///
+/// let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+/// let e = TokenError::new("the identity endpoint did not answer").with_source(io).with_transient(true);
+/// assert!(e.is_transient());
+/// assert_eq!(std::error::Error::source(&e).unwrap().to_string(), "reset by peer");
+/// assert!(!TokenError::new("no credential configured").is_transient());
+/// ```
+#[derive(Debug, Clone)]
 pub struct TokenError {
     message: String,
+    transient: bool,
+    // An `Arc` keeps the error `Clone` (a dead sign-in hands the same error to every caller).
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl TokenError {
-    /// A token-source failure described in one line (no secrets, please).
+    /// A permanent token-source failure described in one line (no secrets, please).
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            transient: false,
+            source: None,
         }
+    }
+
+    /// A failure for a passing reason (a timeout, an identity endpoint that is unreachable or
+    /// busy): the same fetch may succeed later.
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self::new(message).with_transient(true)
+    }
+
+    /// Marks the failure transient (`true`) or permanent (`false`).
+    pub fn with_transient(mut self, transient: bool) -> Self {
+        self.transient = transient;
+        self
+    }
+
+    /// The underlying error, returned by [`source`](std::error::Error::source). Its text must
+    /// hold no secret either.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
     }
 
     /// The one-line description.
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// Whether the failure is passing, so that the same fetch may succeed later.
+    pub fn is_transient(&self) -> bool {
+        self.transient
+    }
 }
+
+/// Equal when the message, the transient flag and the source's text are (a source has no
+/// `PartialEq` of its own).
+impl PartialEq for TokenError {
+    fn eq(&self, other: &Self) -> bool {
+        let source = |e: &Self| e.source.as_ref().map(|s| s.to_string());
+        self.message == other.message
+            && self.transient == other.transient
+            && source(self) == source(other)
+    }
+}
+
+impl Eq for TokenError {}
 
 impl fmt::Display for TokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -78,7 +135,13 @@ impl fmt::Display for TokenError {
     }
 }
 
-impl std::error::Error for TokenError {}
+impl std::error::Error for TokenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// Any asynchronous source of bearer tokens: a credential chain, a cache, a vault.
 ///
@@ -106,6 +169,13 @@ impl std::error::Error for TokenError {}
 /// ```
 pub trait TokenProvider: Send + Sync + 'static {
     /// Returns a token valid for `scopes` (for Graph: one `https://<host>/.default` scope).
+    ///
+    /// # Errors
+    ///
+    /// A [`TokenError`] when no token can be had; mark it
+    /// [transient](TokenError::transient) when a later fetch may succeed (a timeout, an
+    /// identity endpoint unreachable or answering 5xx/429), so that
+    /// [`Error::is_retryable`](crate::Error::is_retryable) says so.
     fn token<'a>(&'a self, scopes: &'a [&'a str])
     -> BoxFuture<'a, Result<AccessToken, TokenError>>;
 

@@ -83,8 +83,10 @@ impl GraphClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] before anything is sent when the UPN cannot address a user by
-    /// path (empty, too long, a character off the user-id allow-list, a leading `$`). A Graph
+    /// [`Error::InvalidInput`] (kind
+    /// [`UserPrincipalName`](crate::InputErrorKind::UserPrincipalName)) before anything is sent
+    /// when the UPN cannot address a user by path (empty, too long, a character off the user-id
+    /// allow-list, a leading `$`). A Graph
     /// error other than `404` on the user is returned as is: a token without the permissions
     /// above gives an error whose [`status`](Error::status) is `Some(403)`, from either read.
     pub async fn check_resource_account(

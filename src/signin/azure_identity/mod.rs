@@ -51,11 +51,11 @@ mod redact;
 use redact::redact;
 
 /// How long before a token's expiry [`AzureCredential`] fetches a new one, unless
-/// [`AzureCredential::refresh_before`] says otherwise. The same margin `azure_identity`'s
+/// [`AzureCredential::with_refresh_before`] says otherwise. The same margin `azure_identity`'s
 /// credentials use for their own caches.
 pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
 
-/// How long one token fetch may take, unless [`AzureCredential::timeout`] says otherwise: the
+/// How long one token fetch may take, unless [`AzureCredential::with_timeout`] says otherwise: the
 /// same as the client's default timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -115,7 +115,7 @@ pub fn client_options(cloud: Cloud) -> ClientOptions {
 
 /// A [`TokenProvider`] over any `azure_core` [`TokenCredential`], with a token cache.
 ///
-/// - Tokens are cached per set of scopes and reused until [`refresh_before`] before they
+/// - Tokens are cached per set of scopes and reused until [`with_refresh_before`] before they
 ///   expire; then the next call fetches a new one (a token that arrives with less time left than
 ///   that is reused for half of its remaining lifetime).
 /// - At most one credential call is in flight: concurrent callers wait for it and share its
@@ -124,7 +124,7 @@ pub fn client_options(cloud: Cloud) -> ClientOptions {
 ///   the credential is asked again a few seconds later.
 /// - When Graph answers `401`, the token it refused is dropped from the cache (once: only if the
 ///   cache still holds that token), so the next call asks the credential again.
-/// - Each fetch takes at most [`timeout`] (default [`DEFAULT_TIMEOUT`], 60 s), waiting for a
+/// - Each fetch takes at most [`with_timeout`] (default [`DEFAULT_TIMEOUT`], 60 s), waiting for a
 ///   concurrent fetch included, whoever calls [`token`](TokenProvider::token): a credential that
 ///   never answers (a hung `az` process, an unreachable IMDS endpoint) ends in a [`TokenError`]
 ///   saying so, and a still-valid cached token is served meanwhile.
@@ -134,7 +134,10 @@ pub fn client_options(cloud: Cloud) -> ClientOptions {
 ///   `secret=…`), URL userinfo and query values, the credentials after `Bearer`/`Basic` (any
 ///   separator or encoding), JWTs and Entra client secrets, wherever they stand. A quoted value
 ///   is read as a string, escapes and all (`\"`, `\\`, `\u0022`, JSON inside a JSON string): it
-///   ends at its closing quote, or with the line.
+///   ends at its closing quote, or with the line. The error is
+///   [transient](TokenError::is_transient) when the fetch timed out or the identity endpoint was
+///   unreachable or answered 5xx or 429, and has no [`source`](std::error::Error::source): the
+///   Azure error's own text is not redacted.
 ///
 /// Clones share one cache. The credential's own `Debug` output is never shown.
 ///
@@ -146,13 +149,13 @@ pub fn client_options(cloud: Cloud) -> ClientOptions {
 /// # fn build() -> Result<GraphClient, Box<dyn std::error::Error>> {
 /// // A managed identity on an Azure host, in the global cloud.
 /// let credential = azure_identity::ManagedIdentityCredential::new(None)?;
-/// let tokens = AzureCredential::new(credential).refresh_before(Duration::from_secs(10 * 60));
+/// let tokens = AzureCredential::new(credential).with_refresh_before(Duration::from_secs(10 * 60));
 /// let client = GraphClient::builder().token_provider(tokens).build()?;
 /// # Ok(client) }
 /// ```
 ///
-/// [`refresh_before`]: AzureCredential::refresh_before
-/// [`timeout`]: AzureCredential::timeout
+/// [`with_refresh_before`]: AzureCredential::with_refresh_before
+/// [`with_timeout`]: AzureCredential::with_timeout
 #[derive(Clone)]
 pub struct AzureCredential {
     shared: Arc<Shared>,
@@ -207,7 +210,7 @@ impl AzureCredential {
     /// Gives up on a token fetch after `timeout` (default: [`DEFAULT_TIMEOUT`]) with a
     /// [`TokenError`]. It bounds direct calls of [`token`](TokenProvider::token) too, which the
     /// client's own timeout does not.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
@@ -215,7 +218,7 @@ impl AzureCredential {
     /// Fetches a new token once the cached one has less than `margin` left
     /// (default: [`DEFAULT_REFRESH_BEFORE`]). Keep it at or below five minutes for
     /// `azure_identity` credentials: they cache too, and hand out the same token until then.
-    pub fn refresh_before(mut self, margin: Duration) -> Self {
+    pub fn with_refresh_before(mut self, margin: Duration) -> Self {
         self.refresh_before = margin;
         self
     }
@@ -233,7 +236,7 @@ impl AzureCredential {
             .checked_add(self.timeout)
             .unwrap_or_else(far_future);
         let did_not_answer = || {
-            TokenError::new(format!(
+            TokenError::transient(format!(
                 "azure credential did not answer within {:?} for {}",
                 self.timeout,
                 scopes.join(" ")
@@ -375,10 +378,25 @@ fn sanitize(error: &azure_core::Error, scopes: &[&str]) -> TokenError {
             kind => format!("{kind} error"),
         };
     }
+    // No source: the Azure error's text is what `redact` cleans, and a source would carry it raw.
     TokenError::new(format!(
         "azure credential could not get a token for {}: {line}",
         scopes.join(" ")
     ))
+    .with_transient(is_transient(error))
+}
+
+/// Whether the identity endpoint failed for a passing reason: unreachable, or 5xx/429. A
+/// credential chain reports its members' failures as `Credential`, which stays permanent.
+fn is_transient(error: &azure_core::Error) -> bool {
+    match error.kind() {
+        ErrorKind::Connection | ErrorKind::Io => true,
+        ErrorKind::HttpResponse { status, .. } => {
+            let code = u16::from(*status);
+            code == 429 || (500..600).contains(&code)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -397,5 +415,48 @@ mod tests {
         assert_eq!(refresh_after(five_min, five_min), five_min / 2);
         // A margin larger than any life never underflows.
         assert_eq!(refresh_after(hour, Duration::MAX), hour / 2);
+    }
+}
+
+/// Which Azure failures are passing (issue 25), and that the text stays redacted.
+#[cfg(test)]
+mod transient_tests {
+    use super::*;
+    use azure_core::http::StatusCode;
+
+    fn http(status: StatusCode) -> azure_core::Error {
+        azure_core::Error::with_message(
+            ErrorKind::HttpResponse {
+                status,
+                error_code: None,
+                raw_response: None,
+            },
+            "client_secret=hunter2 was refused",
+        )
+    }
+
+    #[test]
+    fn unreachable_or_busy_endpoints_are_transient() {
+        let scopes = ["https://graph.microsoft.com/.default"];
+        for (error, transient) in [
+            (
+                azure_core::Error::with_message(ErrorKind::Io, "reset"),
+                true,
+            ),
+            (ErrorKind::Connection.into_error(), true),
+            (http(StatusCode::ServiceUnavailable), true),
+            (http(StatusCode::TooManyRequests), true),
+            (http(StatusCode::BadRequest), false),
+            (http(StatusCode::Unauthorized), false),
+            (
+                azure_core::Error::with_message(ErrorKind::Credential, "no az"),
+                false,
+            ),
+        ] {
+            let token_error = sanitize(&error, &scopes);
+            assert_eq!(token_error.is_transient(), transient, "{error:?}");
+            assert!(std::error::Error::source(&token_error).is_none());
+            assert!(!token_error.message().contains("hunter2"), "{token_error}");
+        }
     }
 }

@@ -45,8 +45,13 @@ pub(crate) struct Tokens {
 /// Why a post failed: an OAuth error code from the authority, or anything else (one line).
 #[derive(Debug)]
 pub(crate) enum Failure {
-    OAuth { code: String, description: String },
+    OAuth {
+        code: String,
+        description: String,
+    },
     Other(String),
+    /// A failure for a passing reason: a transport error, or 5xx/429 without an OAuth error.
+    Passing(String),
 }
 
 impl Failure {
@@ -55,7 +60,17 @@ impl Failure {
         match self {
             Failure::OAuth { code, description } if description.is_empty() => code.clone(),
             Failure::OAuth { code, description } => format!("{code}: {description}"),
-            Failure::Other(text) => text.clone(),
+            Failure::Other(text) | Failure::Passing(text) => text.clone(),
+        }
+    }
+
+    /// Whether the same post may succeed later: a transport failure, 5xx or 429, or the OAuth
+    /// `temporarily_unavailable` (RFC 6749 §5.2).
+    pub(crate) fn is_transient(&self) -> bool {
+        match self {
+            Failure::Passing(_) => true,
+            Failure::OAuth { code, .. } => code == "temporarily_unavailable",
+            Failure::Other(_) => false,
         }
     }
 }
@@ -181,7 +196,7 @@ async fn post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> Resul
         .body(body)
         .send()
         .await
-        .map_err(|e| Failure::Other(transport(&e)))?;
+        .map_err(|e| Failure::Passing(transport(&e)))?;
     let status = response.status();
     let mut bytes = Vec::new();
     loop {
@@ -195,7 +210,7 @@ async fn post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> Resul
                 )));
             }
             Ok(None) => break,
-            Err(e) => return Err(Failure::Other(transport(&e))),
+            Err(e) => return Err(Failure::Passing(transport(&e))),
         }
     }
     let json: Option<Value> = serde_json::from_slice(&bytes).ok();
@@ -219,6 +234,11 @@ async fn post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> Resul
         _ if status.is_success() => Err(Failure::Other(format!(
             "the authority answered {status} without a JSON object"
         ))),
+        _ if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+            Err(Failure::Passing(format!(
+                "the authority answered {status} without an OAuth error"
+            )))
+        }
         _ => Err(Failure::Other(format!(
             "the authority answered {status} without an OAuth error"
         ))),
@@ -255,6 +275,7 @@ fn one_line(text: &str, max: usize) -> String {
 /// Turns a post failure into the caller's one-line error.
 pub(crate) fn token_error(context: &str, failure: &Failure) -> TokenError {
     TokenError::new(format!("{context}: {}", failure.quoted()))
+        .with_transient(failure.is_transient())
 }
 
 #[cfg(test)]
@@ -278,5 +299,33 @@ mod tests {
         assert_eq!(seconds(&body, "b"), Some(Duration::from_secs(7)));
         assert_eq!(seconds(&body, "c"), None);
         assert_eq!(seconds(&body, "d"), None);
+    }
+}
+
+/// Which failures of the authority are passing (issue 25): a retry may succeed after them.
+#[cfg(test)]
+mod transient_tests {
+    use super::*;
+
+    #[test]
+    fn transport_errors_5xx_429_and_temporarily_unavailable_are_transient() {
+        let passing = Failure::Passing("the request to the authority https://a/t failed".into());
+        let error = token_error("cannot refresh the access token", &passing);
+        assert!(error.is_transient());
+        assert_eq!(
+            error.message(),
+            "cannot refresh the access token: the request to the authority https://a/t failed"
+        );
+        let busy = Failure::OAuth {
+            code: "temporarily_unavailable".into(),
+            description: String::new(),
+        };
+        assert!(token_error("x", &busy).is_transient());
+        let denied = Failure::OAuth {
+            code: "invalid_grant".into(),
+            description: "AADSTS70000".into(),
+        };
+        assert!(!token_error("x", &denied).is_transient());
+        assert!(!token_error("x", &Failure::Other("no access_token".into())).is_transient());
     }
 }

@@ -88,12 +88,23 @@ impl DeviceCodeBuilder {
 
     /// Checks the authority URL, client id and tenant without sending anything (so a caller can
     /// tell a usage error from a failed sign-in).
+    ///
+    /// # Errors
+    ///
+    /// A [`TokenError`] naming what is wrong: an authority URL that does not parse or is not
+    /// allowed, or a client id or tenant that is not a GUID or domain name.
     pub fn check(&self) -> Result<(), TokenError> {
         self.connect().map(|_| ())
     }
 
     /// Asks for a device code, hands the prompt to `on_prompt`, and polls until the admin has
     /// signed in, declined, or the code expired (never longer than the code's `expires_in`).
+    ///
+    /// # Errors
+    ///
+    /// A [`TokenError`]: what [`check`](Self::check) refuses; the authority unreachable or
+    /// answering 5xx/429 ([transient](TokenError::is_transient)); the sign-in declined; or the
+    /// code expired before the admin signed in.
     pub async fn sign_in(
         self,
         on_prompt: impl FnOnce(&DeviceCodePrompt),
