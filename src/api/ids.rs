@@ -30,7 +30,10 @@ macro_rules! checked_id {
             /// [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id)) when `id` is
             /// empty, longer than [`MAX_ID_LEN`](crate::MAX_ID_LEN), `.` or `..`, or has a
             /// character other than ASCII letters, digits, `-`, `_` and `.`.
-            pub fn parse_as(parameter: &str, id: impl AsRef<str> + Into<String>) -> Result<Self, Error> {
+            pub fn parse_as(
+                parameter: &str,
+                id: impl AsRef<str> + Into<String>,
+            ) -> Result<Self, Error> {
                 ids::check(parameter, id.as_ref())?;
                 Ok(Self(id.into()))
             }
