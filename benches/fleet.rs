@@ -485,7 +485,7 @@ async fn naive(graph: &StandIn, cell: &Cell) -> Result {
                     };
                     let url = format!(
                         "{base}/deviceManagement/windowsAutopilotDeviceIdentities/{}/assignResourceAccountToDevice",
-                        item.target.device_id()
+                        item.target.path_device_id()
                     );
                     let body: &ResourceAccountAssignment = &item.assignment;
                     let mut ok = false;
@@ -531,7 +531,9 @@ async fn naive(graph: &StandIn, cell: &Cell) -> Result {
     };
     for (i, ok) in results {
         seen[i] += 1;
-        let accepted = counters.succeeded.contains_key(items[i].target.device_id());
+        let accepted = counters
+            .succeeded
+            .contains_key(items[i].target.path_device_id().as_str());
         if ok {
             r.lost += usize::from(!accepted);
         } else {

@@ -8,7 +8,7 @@
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
-use autopilot_resource_account::{GraphClient, ResourceAccountAssignment, USER_AGENT};
+use autopilot_resource_account::{DeviceId, GraphClient, ResourceAccountAssignment, USER_AGENT};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
@@ -87,9 +87,10 @@ async fn main() {
             .unwrap();
         assert_eq!(response.status(), 204);
     };
+    let device: DeviceId = DEVICE.parse().unwrap();
     let wrapper_call = || async {
         client
-            .assign_resource_account_to_device(DEVICE, &assignment)
+            .assign_resource_account_to_device(&device, &assignment)
             .await
             .unwrap();
     };

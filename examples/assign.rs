@@ -10,7 +10,7 @@
 
 use std::process::ExitCode;
 
-use autopilot_resource_account::{GraphClient, ResourceAccountAssignment};
+use autopilot_resource_account::{DeviceId, GraphClient, ResourceAccountAssignment};
 use autopilot_resource_account_stand_in::StandIn;
 
 #[tokio::main]
@@ -26,9 +26,13 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
-    let device = args
+    // A checked id: a bad one is refused here, before any client or call.
+    let device: DeviceId = args
         .next()
-        .unwrap_or_else(|| "7f9b6c1e-0000-4000-8000-000000000001".into());
+        .as_deref()
+        .unwrap_or("7f9b6c1e-0000-4000-8000-000000000001")
+        .parse()
+        .map_err(|e: autopilot_resource_account::Error| e.to_string())?;
     let upn = args.next().unwrap_or_else(|| "room-101@contoso.com".into());
     let name = args.next().unwrap_or_else(|| "Room 101".into());
     let assignment = ResourceAccountAssignment::new()

@@ -13,7 +13,7 @@
 use std::process::ExitCode;
 
 use autopilot_resource_account::azure_identity::{AzureCredential, client_options};
-use autopilot_resource_account::{Cloud, GraphClient, ResourceAccountAssignment};
+use autopilot_resource_account::{Cloud, DeviceId, Error, GraphClient, ResourceAccountAssignment};
 use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
 
 const USAGE: &str = "usage: client_credentials <device-id> <user-principal-name> [display-name] \
@@ -128,8 +128,9 @@ async fn run(config: Config) -> Result<String, String> {
         .with_user_principal_name(config.upn.clone())
         .with_addressable_user_name(config.display_name.unwrap_or_else(|| name.clone()))
         .with_resource_account_name(name);
+    let device_id: DeviceId = config.device_id.parse().map_err(|e: Error| e.to_string())?;
     client
-        .assign_resource_account_to_device(&config.device_id, &assignment)
+        .assign_resource_account_to_device(&device_id, &assignment)
         .await
         .map_err(|e| e.to_string())?;
     Ok(format!(

@@ -17,7 +17,7 @@
 //! # Quickstart: a static token
 //!
 //! ```no_run
-//! use autopilot_resource_account::{GraphClient, ResourceAccountAssignment};
+//! use autopilot_resource_account::{DeviceId, GraphClient, ResourceAccountAssignment};
 //!
 //! # async fn run() -> Result<(), autopilot_resource_account::Error> {
 //! let client = GraphClient::builder()
@@ -27,9 +27,9 @@
 //!     .with_user_principal_name("room-101@contoso.com")
 //!     .with_addressable_user_name("Room 101")
 //!     .with_resource_account_name("room-101");
-//! client
-//!     .assign_resource_account_to_device("7f9b6c1e-0000-4000-8000-000000000001", &assignment)
-//!     .await?;
+//! // Ids are checked when parsed: a bad one is refused here, before any call.
+//! let device: DeviceId = "7f9b6c1e-0000-4000-8000-000000000001".parse()?;
+//! client.assign_resource_account_to_device(&device, &assignment).await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -53,7 +53,8 @@
 //!     .base_url("http://127.0.0.1:8080/beta") // the stand-in's `base_url()`
 //!     .bearer_token("t")
 //!     .build()?;
-//! client.assign_resource_account_to_device("device-1", &ResourceAccountAssignment::default()).await?;
+//! let device = "device-1".parse()?;
+//! client.assign_resource_account_to_device(&device, &ResourceAccountAssignment::default()).await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -125,6 +126,7 @@ pub use api::bulk::{
     BulkItem, BulkOptions, DEFAULT_CONCURRENCY, Outcome, Pacing, RateHint, Target,
 };
 pub use api::client::{DEFAULT_LOOKUP_DEADLINE, DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder};
+pub use api::ids::{DeviceId, ProfileId};
 pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
 pub use cloud::Cloud;
 pub use device_code::{DeviceCodeCredential, DeviceCodePrompt};

@@ -23,7 +23,7 @@ use azure_core::http::{
 use azure_core::time::Duration as TimeDelta;
 use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
 use support::credential::{azure_token, credential_error, fetch};
-use support::{DEVICE, assert_a_401_renews_the_token_once, assignment, ends_by_itself};
+use support::{assert_a_401_renews_the_token_once, assignment, device, ends_by_itself};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -177,7 +177,7 @@ async fn graph_client_sends_the_credentials_token_for_each_clouds_default_scope(
             .build()
             .unwrap();
         client
-            .assign_resource_account_to_device(DEVICE, &assignment())
+            .assign_resource_account_to_device(&device(), &assignment())
             .await
             .unwrap();
         let head = server.await.unwrap();
@@ -351,7 +351,7 @@ async fn a_failing_credential_gives_a_one_line_token_error_without_secrets() {
         .build()
         .unwrap();
     let error = client
-        .assign_resource_account_to_device(DEVICE, &assignment())
+        .assign_resource_account_to_device(&device(), &assignment())
         .await
         .unwrap_err();
     assert!(matches!(error, Error::TokenSource(_)), "{error:?}");
@@ -460,7 +460,7 @@ async fn client_options_send_a_real_credential_to_the_clouds_authority_host() {
             .build()
             .unwrap();
         client
-            .assign_resource_account_to_device(DEVICE, &assignment())
+            .assign_resource_account_to_device(&device(), &assignment())
             .await
             .unwrap();
         assert_eq!(
@@ -532,7 +532,8 @@ async fn a_hung_credential_fails_calls_within_the_client_timeout() {
         .unwrap();
     for _ in 0..2 {
         let outcome =
-            ends_by_itself(client.assign_resource_account_to_device(DEVICE, &assignment())).await;
+            ends_by_itself(client.assign_resource_account_to_device(&device(), &assignment()))
+                .await;
         assert!(matches!(outcome, Err(Error::TokenSource(_))), "{outcome:?}");
     }
     // The second call was not stuck behind the first one's credential call.

@@ -176,7 +176,7 @@ async fn credential_errors_with_secrets_glued_to_punctuation_are_redacted_for_an
             .unwrap();
         let error = client
             .assign_resource_account_to_device(
-                "7f9b6c1e-0000-4000-8000-000000000001",
+                &"7f9b6c1e-0000-4000-8000-000000000001".parse().unwrap(),
                 &autopilot_resource_account::ResourceAccountAssignment::new(),
             )
             .await

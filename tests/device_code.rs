@@ -99,7 +99,7 @@ async fn a_run_longer_than_two_token_lifetimes_never_fails_and_refreshes_twice()
     let assignment = ResourceAccountAssignment::new().with_user_principal_name("room@contoso.com");
     for i in 0..30 {
         client
-            .assign_resource_account_to_device(&format!("device-{i}"), &assignment)
+            .assign_resource_account_to_device(&id(&format!("device-{i}")), &assignment)
             .await
             .unwrap_or_else(|e| panic!("call {i}: {e}"));
         tokio::time::sleep(Duration::from_secs(5)).await;
@@ -241,12 +241,12 @@ async fn a_401_from_graph_makes_the_next_call_refresh() {
         .unwrap();
     let assignment = ResourceAccountAssignment::new();
     let refused = client
-        .assign_resource_account_to_device("device-1", &assignment)
+        .assign_resource_account_to_device(&id("device-1"), &assignment)
         .await;
     assert_eq!(refused.unwrap_err().status(), Some(401));
     assert_eq!(graph.identity_counters().refreshes, 0);
     client
-        .assign_resource_account_to_device("device-2", &assignment)
+        .assign_resource_account_to_device(&id("device-2"), &assignment)
         .await
         .unwrap();
     assert_eq!(
@@ -272,4 +272,9 @@ async fn an_authority_that_never_answers_times_out() {
         err.contains("cannot start the device-code sign-in") && err.contains("timed out"),
         "{err}"
     );
+}
+
+/// A device id the test knows is allowed.
+fn id(id: &str) -> autopilot_resource_account::DeviceId {
+    id.parse().unwrap()
 }

@@ -18,7 +18,7 @@ async fn answer(reply: Reply) -> Error {
         .build()
         .unwrap();
     let err = client
-        .assign_resource_account_to_device("d", &ResourceAccountAssignment::default())
+        .assign_resource_account_to_device(&id("d"), &ResourceAccountAssignment::default())
         .await
         .unwrap_err();
     let sent = graph.requests()[0]
@@ -191,7 +191,7 @@ async fn oversized_success_body_is_refused_not_buffered() {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    let err = client.autopilot_device("d").await.unwrap_err();
+    let err = client.autopilot_device(&id("d")).await.unwrap_err();
     assert!(
         matches!(err, Error::UnexpectedResponse { .. }),
         "the body was read past the bound: {err:?}"
@@ -207,7 +207,12 @@ async fn oversized_success_body_is_refused_not_buffered() {
             .body(br#"{"id":"d"}"#.to_vec())],
     );
     assert_eq!(
-        client.autopilot_device("d").await.unwrap().id.as_deref(),
+        client
+            .autopilot_device(&id("d"))
+            .await
+            .unwrap()
+            .id
+            .as_deref(),
         Some("d")
     );
 }
@@ -279,7 +284,7 @@ async fn nothing_listening_is_a_transport_error() {
         .build()
         .unwrap();
     let err = client
-        .assign_resource_account_to_device("d", &ResourceAccountAssignment::default())
+        .assign_resource_account_to_device(&id("d"), &ResourceAccountAssignment::default())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
@@ -307,7 +312,7 @@ async fn failing_token_source_sends_nothing() {
         .build()
         .unwrap();
     let err = client
-        .assign_resource_account_to_device("d", &ResourceAccountAssignment::default())
+        .assign_resource_account_to_device(&id("d"), &ResourceAccountAssignment::default())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::TokenSource(_)), "{err:?}");
@@ -340,7 +345,7 @@ async fn empty_token_sends_nothing() {
         .unwrap();
     for client in [fixed, provided] {
         let err = client
-            .assign_resource_account_to_device("d", &ResourceAccountAssignment::default())
+            .assign_resource_account_to_device(&id("d"), &ResourceAccountAssignment::default())
             .await
             .unwrap_err();
         assert!(matches!(err, Error::TokenSource(_)), "{err:?}");
@@ -350,4 +355,9 @@ async fn empty_token_sends_nothing() {
         );
     }
     assert!(graph.requests().is_empty(), "{:?}", graph.requests());
+}
+
+/// A device id the test knows is allowed.
+fn id(id: &str) -> autopilot_resource_account::DeviceId {
+    id.parse().unwrap()
 }

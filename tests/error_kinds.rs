@@ -6,8 +6,8 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use autopilot_resource_account::{
-    AccessToken, BoxFuture, Error, GraphClient, InputErrorKind, ResourceAccountAssignment,
-    RetryPolicy, TokenError, TokenProvider,
+    AccessToken, BoxFuture, DeviceId, Error, GraphClient, InputErrorKind,
+    ResourceAccountAssignment, RetryPolicy, TokenError, TokenProvider,
 };
 
 /// A loopback port nothing listens on: the connection is refused at once.
@@ -77,12 +77,9 @@ async fn refused_values_name_their_parameter() {
         .bearer_token("t")
         .build()
         .unwrap();
-    let body = ResourceAccountAssignment::default();
 
-    let e = client
-        .assign_resource_account_to_device("a/b", &body)
-        .await
-        .unwrap_err();
+    // A refused id never makes it to a call: it is refused where the id is made.
+    let e = "a/b".parse::<DeviceId>().unwrap_err();
     let (kind, parameter, message) = input(&e);
     assert_eq!((kind, parameter), (InputErrorKind::Id, Some("device_id")));
     assert_eq!(
@@ -91,10 +88,7 @@ async fn refused_values_name_their_parameter() {
     );
     assert!(!kind.is_builder_mistake());
 
-    let e = client
-        .assign_resource_account_to_device_via_deployment_profile("d", "", &body)
-        .await
-        .unwrap_err();
+    let e = DeviceId::parse_as("assigned_device_id", "").unwrap_err();
     assert_eq!(
         input(&e),
         (
@@ -138,7 +132,7 @@ async fn a_refused_connection_is_an_opaque_transport_error() {
         .build()
         .unwrap();
     let err = client
-        .assign_resource_account_to_device("d", &ResourceAccountAssignment::default())
+        .assign_resource_account_to_device(&id("d"), &ResourceAccountAssignment::default())
         .await
         .unwrap_err();
     let Error::Transport { source, .. } = &err else {
@@ -181,7 +175,7 @@ async fn token_failure(provider: Failing) -> Error {
         .build()
         .unwrap();
     client
-        .assign_resource_account_to_device("d", &ResourceAccountAssignment::default())
+        .assign_resource_account_to_device(&id("d"), &ResourceAccountAssignment::default())
         .await
         .unwrap_err()
 }
@@ -218,4 +212,9 @@ async fn a_token_source_that_does_not_answer_in_time_is_transient() {
         other => panic!("{other:?}"),
     }
     assert!(err.is_retryable());
+}
+
+/// A device id the test knows is allowed.
+fn id(id: &str) -> autopilot_resource_account::DeviceId {
+    id.parse().unwrap()
 }

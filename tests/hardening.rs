@@ -14,7 +14,7 @@ use autopilot_resource_account::{
     TokenProvider,
 };
 use autopilot_resource_account_stand_in::{Device, PauseHint, Reply, StandIn, Throttling};
-use support::{DEVICE, TOKEN, assignment};
+use support::{DEVICE, TOKEN, assignment, device};
 use tokio::time::Instant;
 
 /// Awaits `call`, which must end by itself; in paused time the bound is an hour of the
@@ -115,10 +115,13 @@ async fn watch_for_100_s() -> (usize, Duration, Error) {
     graph.add_devices([Device::new(DEVICE, "PF1")]);
     let client = builder(&graph).build().unwrap();
     let start = Instant::now();
-    let err =
-        ends_by_itself(client.verify_assignment(DEVICE, &assignment(), Duration::from_secs(100)))
-            .await
-            .unwrap_err();
+    let err = ends_by_itself(client.verify_assignment(
+        &device(),
+        &assignment(),
+        Duration::from_secs(100),
+    ))
+    .await
+    .unwrap_err();
     (graph.requests().len(), start.elapsed(), err)
 }
 
@@ -157,7 +160,7 @@ async fn waiting_at_the_gate_counts_toward_the_total_delay_cap() {
         .build()
         .unwrap();
     let start = Instant::now();
-    let err = ends_by_itself(client.assign_resource_account_to_device(DEVICE, &assignment()))
+    let err = ends_by_itself(client.assign_resource_account_to_device(&device(), &assignment()))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(429), "{err}");
@@ -197,7 +200,7 @@ async fn a_hung_invalidate_is_bounded_by_the_timeout() {
         .build()
         .unwrap();
     let start = Instant::now();
-    let err = ends_by_itself(client.assign_resource_account_to_device(DEVICE, &assignment()))
+    let err = ends_by_itself(client.assign_resource_account_to_device(&device(), &assignment()))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(401));
@@ -214,7 +217,7 @@ async fn localhost_reaches_the_loopback_stand_in_with_its_name_in_host() {
         .build()
         .unwrap();
     client
-        .assign_resource_account_to_device(DEVICE, &assignment())
+        .assign_resource_account_to_device(&device(), &assignment())
         .await
         .unwrap();
     let requests = graph.requests();

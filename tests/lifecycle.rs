@@ -5,9 +5,9 @@ mod support;
 
 use std::time::Duration;
 
-use autopilot_resource_account::Error;
+use autopilot_resource_account::{DeviceId, Error};
 use autopilot_resource_account_stand_in::{Device, RecordedRequest, StandIn};
-use support::{DEVICE, assert_call_headers, assignment, client, client_request_ids};
+use support::{DEVICE, assert_call_headers, assignment, client, client_request_ids, device, id};
 
 const SELECT: &str = "id,serialNumber,displayName,groupTag,userPrincipalName,addressableUserName,resourceName,deploymentProfileAssignmentStatus,userlessEnrollmentStatus,enrollmentState,lastContactedDateTime";
 const LIST: &str = "/beta/deviceManagement/windowsAutopilotDeviceIdentities";
@@ -27,10 +27,10 @@ async fn unassign_and_allow_next_enrollment_on_the_wire() {
         .linked("old@contoso.com", "Old", "old")
         .userless_enrollment("blocked")]);
     let c = client(&graph);
-    c.unassign_resource_account_from_device(DEVICE)
+    c.unassign_resource_account_from_device(&device())
         .await
         .unwrap();
-    c.allow_next_enrollment(DEVICE).await.unwrap();
+    c.allow_next_enrollment(&device()).await.unwrap();
     let [unassign, allow] = graph.requests().try_into().unwrap();
     assert_eq!(
         unassign.target,
@@ -57,7 +57,7 @@ async fn read_a_device_with_select() {
         .group_tag("MTR-lobby")
         .userless_enrollment("someValueAddedLater")
         .linked("room-101@contoso.com", "Room 101", "room-101")]);
-    let device = client(&graph).autopilot_device(DEVICE).await.unwrap();
+    let device = client(&graph).autopilot_device(&device()).await.unwrap();
     let [request] = graph.requests().try_into().unwrap();
     assert_headers(&request, "GET");
     assert_eq!(request.target, format!("{LIST}/{DEVICE}?$select={SELECT}"));
@@ -81,7 +81,7 @@ async fn read_a_device_with_select() {
     );
 
     let err = client(&graph)
-        .autopilot_device("unknown")
+        .autopilot_device(&id("unknown"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(404));
@@ -236,19 +236,19 @@ async fn verify_waits_for_the_assignment_to_show() {
     graph.set_visibility_delay(Duration::from_millis(600));
     graph.add_devices([Device::new(DEVICE, "PF1")]);
     let c = client(&graph);
-    c.assign_resource_account_to_device(DEVICE, &assignment())
+    c.assign_resource_account_to_device(&device(), &assignment())
         .await
         .unwrap();
     // Not visible yet: a read right away still shows no account.
     assert_eq!(
-        c.autopilot_device(DEVICE)
+        c.autopilot_device(&device())
             .await
             .unwrap()
             .user_principal_name,
         None
     );
     let device = c
-        .verify_assignment(DEVICE, &assignment(), Duration::from_secs(20))
+        .verify_assignment(&device(), &assignment(), Duration::from_secs(20))
         .await
         .unwrap();
     assert_eq!(
@@ -270,11 +270,11 @@ async fn verify_times_out_naming_what_the_device_still_reports() {
     graph.set_visibility_delay(Duration::from_secs(3600));
     graph.add_devices([Device::new(DEVICE, "PF1").linked("old@contoso.com", "Old", "old")]);
     let c = client(&graph);
-    c.assign_resource_account_to_device(DEVICE, &assignment())
+    c.assign_resource_account_to_device(&device(), &assignment())
         .await
         .unwrap();
     let e = c
-        .verify_assignment(DEVICE, &assignment(), Duration::from_millis(700))
+        .verify_assignment(&device(), &assignment(), Duration::from_millis(700))
         .await
         .unwrap_err();
     let Error::NotVerified {
@@ -310,17 +310,12 @@ async fn verify_times_out_naming_what_the_device_still_reports() {
 #[tokio::test]
 async fn ids_are_refused_before_sending() {
     let graph = StandIn::start().await.unwrap();
-    let c = client(&graph);
+    let _c = client(&graph);
     for bad in ["", "..", "%2e%2e", "a\\b", "a\nb"] {
+        // The four calls take a `DeviceId`: the id is refused where it is made.
         let errors = [
-            c.unassign_resource_account_from_device(bad)
-                .await
-                .unwrap_err(),
-            c.allow_next_enrollment(bad).await.unwrap_err(),
-            c.autopilot_device(bad).await.unwrap_err(),
-            c.verify_assignment(bad, &assignment(), Duration::ZERO)
-                .await
-                .unwrap_err(),
+            bad.parse::<DeviceId>().unwrap_err(),
+            DeviceId::try_from(bad).unwrap_err(),
         ];
         for e in errors {
             assert!(matches!(e, Error::InvalidInput(_)), "{bad:?}: {e}");

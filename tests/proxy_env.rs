@@ -71,7 +71,7 @@ fn plain_http_to_loopback_never_goes_through_an_environment_proxy() {
             .build()
             .unwrap();
         client
-            .assign_resource_account_to_device("d-1", &ResourceAccountAssignment::default())
+            .assign_resource_account_to_device(&id("d-1"), &ResourceAccountAssignment::default())
             .await
             .expect("the loopback stand-in answers directly");
         assert_eq!(graph.requests().len(), 1);
@@ -94,7 +94,7 @@ fn plain_http_to_loopback_never_goes_through_an_environment_proxy() {
             .build()
             .unwrap();
         let err = client
-            .assign_resource_account_to_device("d-1", &ResourceAccountAssignment::default())
+            .assign_resource_account_to_device(&id("d-1"), &ResourceAccountAssignment::default())
             .await
             .unwrap_err();
         assert!(
@@ -108,4 +108,9 @@ fn plain_http_to_loopback_never_goes_through_an_environment_proxy() {
         );
         assert!(!seen.contains(TOKEN), "{seen:?}");
     });
+}
+
+/// A device id the test knows is allowed.
+fn id(id: &str) -> autopilot_resource_account::DeviceId {
+    id.parse().unwrap()
 }

@@ -20,7 +20,10 @@ async fn assign(
     device: &str,
 ) -> Result<(), autopilot_resource_account::Error> {
     client
-        .assign_resource_account_to_device(device, &ResourceAccountAssignment::default())
+        .assign_resource_account_to_device(
+            &device.parse().unwrap(),
+            &ResourceAccountAssignment::default(),
+        )
         .await
 }
 

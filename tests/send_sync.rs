@@ -18,19 +18,29 @@ fn send_sync<T: Send + Sync + 'static>() {}
 /// Never called: it only has to compile.
 #[allow(dead_code)]
 fn futures_and_streams_are_send(client: &GraphClient, assignment: &ResourceAccountAssignment) {
-    send(client.assign_resource_account_to_device("d", assignment));
-    send(client.assign_resource_account_to_deployment_profile_device("p", "d", assignment));
-    send(client.assign_resource_account_to_device_via_deployment_profile("d", "a", assignment));
-    send(client.unassign_resource_account_from_device("d"));
-    send(client.allow_next_enrollment("d"));
-    send(client.autopilot_device("d"));
+    send(client.assign_resource_account_to_device(&id("d"), assignment));
+    send(client.assign_resource_account_to_deployment_profile_device(
+        &profile("p"),
+        &id("d"),
+        assignment,
+    ));
+    send(
+        client.assign_resource_account_to_device_via_deployment_profile(
+            &id("d"),
+            &id("a"),
+            assignment,
+        ),
+    );
+    send(client.unassign_resource_account_from_device(&id("d")));
+    send(client.allow_next_enrollment(&id("d")));
+    send(client.autopilot_device(&id("d")));
     send(client.find_autopilot_devices_by_serial("PF1"));
-    send(client.verify_assignment("d", assignment, Duration::from_secs(1)));
+    send(client.verify_assignment(&id("d"), assignment, Duration::from_secs(1)));
     send(client.check_resource_account("room@contoso.com"));
 
     let items = vec![BulkItem::new(
         0_u32,
-        Target::device("d"),
+        Target::device(id("d")),
         assignment.clone(),
     )];
     send(client.assign_many(items.clone(), BulkOptions::default()));
@@ -47,4 +57,14 @@ fn the_client_and_its_errors_can_cross_threads() {
     send_sync::<TransportError>();
     send_sync::<TokenError>();
     send_sync::<Outcome<u32>>();
+}
+
+/// A device id the test knows is allowed.
+fn id(id: &str) -> autopilot_resource_account::DeviceId {
+    id.parse().unwrap()
+}
+
+/// A profile id the test knows is allowed.
+fn profile(id: &str) -> autopilot_resource_account::ProfileId {
+    id.parse().unwrap()
 }

@@ -186,10 +186,10 @@ async fn huge_paging_values_and_delays_do_not_panic() {
         .unwrap();
     let assignment = ResourceAccountAssignment::new().with_user_principal_name("room@contoso.com");
     client
-        .assign_resource_account_to_device("dev-1", &assignment)
+        .assign_resource_account_to_device(&id("dev-1"), &assignment)
         .await
         .unwrap();
-    let device = client.autopilot_device("dev-1").await.unwrap();
+    let device = client.autopilot_device(&id("dev-1")).await.unwrap();
     assert_eq!(device.user_principal_name, None);
 }
 
@@ -222,4 +222,9 @@ async fn latency_delays_each_answer_and_the_limits_still_apply() {
     assert_eq!(statuses, [204, 429], "the limit still applies");
     assert!(took >= Duration::from_millis(400), "{took:?}");
     assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+/// A device id the test knows is allowed.
+fn id(id: &str) -> autopilot_resource_account::DeviceId {
+    id.parse().unwrap()
 }

@@ -11,7 +11,7 @@ use autopilot_resource_account::{
     AccessToken, BoxFuture, Error, GraphClient, RetryPolicy, TokenError, TokenProvider,
 };
 use autopilot_resource_account_stand_in::StandIn;
-use support::{DEVICE, assert_a_401_renews_the_token_once, assignment, ends_by_itself};
+use support::{assert_a_401_renews_the_token_once, assignment, device, ends_by_itself};
 
 /// Never answers: an `az` process that hangs, an IMDS endpoint that swallows packets.
 struct Hung;
@@ -32,7 +32,7 @@ async fn a_hung_token_source_fails_the_call_within_the_client_timeout() {
         .build()
         .unwrap();
     let start = Instant::now();
-    let err = ends_by_itself(client.assign_resource_account_to_device(DEVICE, &assignment()))
+    let err = ends_by_itself(client.assign_resource_account_to_device(&device(), &assignment()))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::TokenSource(_)), "{err:?}");

@@ -53,11 +53,15 @@ async fn spans_carry_ids_and_status_and_never_the_token() {
         .unwrap();
     let assignment = ResourceAccountAssignment::default();
     client
-        .assign_resource_account_to_device("dev-1", &assignment)
+        .assign_resource_account_to_device(&id("dev-1"), &assignment)
         .await
         .unwrap();
     let err = client
-        .assign_resource_account_to_deployment_profile_device("prof-1", "dev-2", &assignment)
+        .assign_resource_account_to_deployment_profile_device(
+            &profile("prof-1"),
+            &id("dev-2"),
+            &assignment,
+        )
         .await
         .unwrap_err();
 
@@ -91,4 +95,14 @@ async fn spans_carry_ids_and_status_and_never_the_token() {
     );
     let request_id = err.request_id().unwrap();
     assert!(logs.contains(request_id), "request-id missing:\n{logs}");
+}
+
+/// A device id the test knows is allowed.
+fn id(id: &str) -> autopilot_resource_account::DeviceId {
+    id.parse().unwrap()
+}
+
+/// A profile id the test knows is allowed.
+fn profile(id: &str) -> autopilot_resource_account::ProfileId {
+    id.parse().unwrap()
 }

@@ -3,9 +3,11 @@
 
 mod support;
 
-use autopilot_resource_account::{ResourceAccountAssignment, USER_AGENT};
+use autopilot_resource_account::{DeviceId, ProfileId, ResourceAccountAssignment, USER_AGENT};
 use autopilot_resource_account_stand_in::{RecordedRequest, Reply, StandIn};
-use support::{DEVICE, TOKEN, assert_call_headers, assignment, client, client_request_ids};
+use support::{
+    DEVICE, TOKEN, assert_call_headers, assignment, client, client_request_ids, device, id, profile,
+};
 
 /// An assignment call as it arrives: POST with a JSON body, the headers of every call, answered.
 fn assert_common_headers(request: &RecordedRequest) {
@@ -23,7 +25,10 @@ fn assert_common_headers(request: &RecordedRequest) {
 async fn device_identity_operation_on_the_wire() {
     let graph = StandIn::start().await.unwrap();
     client(&graph)
-        .assign_resource_account_to_device("7f9b6c1e-0000-4000-8000-000000000001", &assignment())
+        .assign_resource_account_to_device(
+            &id("7f9b6c1e-0000-4000-8000-000000000001"),
+            &assignment(),
+        )
         .await
         .unwrap();
     let [request] = graph.requests().try_into().unwrap();
@@ -47,8 +52,8 @@ async fn deployment_profile_operation_on_the_wire() {
     let graph = StandIn::start().await.unwrap();
     client(&graph)
         .assign_resource_account_to_deployment_profile_device(
-            "profile-1",
-            "device-1",
+            &profile("profile-1"),
+            &id("device-1"),
             &assignment(),
         )
         .await
@@ -71,8 +76,8 @@ async fn via_deployment_profile_operation_on_the_wire() {
     let graph = StandIn::start().await.unwrap();
     client(&graph)
         .assign_resource_account_to_device_via_deployment_profile(
-            "device-1",
-            "device-2",
+            &id("device-1"),
+            &id("device-2"),
             &assignment(),
         )
         .await
@@ -92,11 +97,11 @@ async fn none_fields_are_omitted_and_empty_assignment_is_an_empty_object() {
     let client = client(&graph);
     let only_upn = ResourceAccountAssignment::new().with_user_principal_name("room@contoso.com");
     client
-        .assign_resource_account_to_device("d1", &only_upn)
+        .assign_resource_account_to_device(&id("d1"), &only_upn)
         .await
         .unwrap();
     client
-        .assign_resource_account_to_device("d2", &ResourceAccountAssignment::default())
+        .assign_resource_account_to_device(&id("d2"), &ResourceAccountAssignment::default())
         .await
         .unwrap();
     let requests = graph.requests();
@@ -111,7 +116,11 @@ async fn none_fields_are_omitted_and_empty_assignment_is_an_empty_object() {
 async fn allowed_ids_go_out_verbatim() {
     let graph = StandIn::start().await.unwrap();
     client(&graph)
-        .assign_resource_account_to_deployment_profile_device("Profile_1.a-B", "...", &assignment())
+        .assign_resource_account_to_deployment_profile_device(
+            &profile("Profile_1.a-B"),
+            &id("..."),
+            &assignment(),
+        )
         .await
         .unwrap();
     let [request] = graph.requests().try_into().unwrap();
@@ -127,7 +136,7 @@ async fn every_call_gets_a_fresh_client_request_id() {
     let client = client(&graph);
     for _ in 0..3 {
         client
-            .assign_resource_account_to_device("d", &assignment())
+            .assign_resource_account_to_device(&id("d"), &assignment())
             .await
             .unwrap();
     }
@@ -149,7 +158,7 @@ async fn any_2xx_is_success() {
     let client = client(&graph);
     for _ in 0..4 {
         client
-            .assign_resource_account_to_device("d", &assignment())
+            .assign_resource_account_to_device(&id("d"), &assignment())
             .await
             .unwrap();
     }
@@ -193,29 +202,15 @@ fn refused_ids() -> Vec<String> {
 #[tokio::test]
 async fn refused_ids_never_reach_the_server() {
     let graph = StandIn::start().await.unwrap();
-    let client = client(&graph);
+    let _client = client(&graph);
     for bad in refused_ids() {
         let bad = bad.as_str();
-        let e1 = client
-            .assign_resource_account_to_device(bad, &assignment())
-            .await
-            .unwrap_err();
-        let e2 = client
-            .assign_resource_account_to_deployment_profile_device("p", bad, &assignment())
-            .await
-            .unwrap_err();
-        let e3 = client
-            .assign_resource_account_to_deployment_profile_device(bad, "d", &assignment())
-            .await
-            .unwrap_err();
-        let e4 = client
-            .assign_resource_account_to_device_via_deployment_profile(bad, "d", &assignment())
-            .await
-            .unwrap_err();
-        let e5 = client
-            .assign_resource_account_to_device_via_deployment_profile("d", bad, &assignment())
-            .await
-            .unwrap_err();
+        // Each id of the three operations, refused where it is made, so no call can send it.
+        let e1 = bad.parse::<DeviceId>().unwrap_err();
+        let e2 = DeviceId::try_from(bad).unwrap_err();
+        let e3 = bad.parse::<ProfileId>().unwrap_err();
+        let e4 = DeviceId::try_from(bad.to_owned()).unwrap_err();
+        let e5 = DeviceId::parse_as("assigned_device_id", bad).unwrap_err();
         for (e, param) in [
             (e1, "device_id"),
             (e2, "device_id"),
@@ -342,7 +337,7 @@ async fn generated_calls_go_through_the_hooks() {
 async fn the_stand_ins_debug_never_shows_the_token() {
     let graph = StandIn::start().await.unwrap();
     client(&graph)
-        .assign_resource_account_to_device(DEVICE, &assignment())
+        .assign_resource_account_to_device(&device(), &assignment())
         .await
         .unwrap();
     let requests = format!("{:?}", graph.requests());

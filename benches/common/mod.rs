@@ -15,7 +15,7 @@ pub fn items_from(start: usize, n: usize) -> Vec<BulkItem<usize>> {
         .map(|i| {
             BulkItem::new(
                 i,
-                Target::device(format!("device-{i:05}")),
+                Target::device(format!("device-{i:05}").parse().expect("an allowed id")),
                 ResourceAccountAssignment::new()
                     .with_user_principal_name(format!("room-{i}@contoso.com"))
                     .with_addressable_user_name(format!("Room {i}"))
@@ -57,7 +57,7 @@ pub fn tally(graph: &StandIn, n: usize, outcomes: &[Outcome<usize>]) -> Tally {
         seen[*o.key()] += 1;
         let accepted = counters
             .succeeded
-            .get(o.item.target.device_id())
+            .get(o.item.target.path_device_id().as_str())
             .copied()
             .unwrap_or(0);
         match &o.result {

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use autopilot_resource_account::{BulkItem, BulkOptions, Error, GraphClient, Target};
+use autopilot_resource_account::{BulkItem, BulkOptions, DeviceId, Error, GraphClient, Target};
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -235,7 +235,12 @@ impl Execution<'_, '_> {
                     self.not_attempted(&p, "apply");
                     continue;
                 }
-                match self.client.allow_next_enrollment(device).await {
+                // A refused id fails the call as sending it would have.
+                let allowed = match device.parse::<DeviceId>() {
+                    Ok(device) => self.client.allow_next_enrollment(&device).await,
+                    Err(e) => Err(e),
+                };
+                match allowed {
                     Ok(()) => unblocked = true,
                     Err(e) if self.stop.check(&e) => {
                         self.not_attempted(&p, "apply");
@@ -293,20 +298,29 @@ impl Execution<'_, '_> {
         // In CSV order: with `--concurrency 1` the rows are written as the file lists them.
         let mut indices: Vec<usize> = by_index.keys().copied().collect();
         indices.sort_unstable();
-        let items: Vec<_> = indices
-            .into_iter()
-            .filter_map(|index| {
-                let p = &by_index[&index];
-                let device = p.device_id.clone()?;
-                Some(BulkItem::new(
+        let mut written = Vec::new();
+        let mut ended = std::collections::HashSet::new();
+        let mut items = Vec::new();
+        for index in indices {
+            let p = &by_index[&index];
+            let Some(device) = &p.device_id else { continue };
+            match device.parse::<DeviceId>() {
+                Ok(device) => items.push(BulkItem::new(
                     index,
                     Target::device(device),
                     p.row.assignment(),
-                ))
-            })
-            .collect();
-        let mut written = Vec::new();
-        let mut ended = std::collections::HashSet::new();
+                )),
+                // A refused id: the row fails as its call would have, and is never sent.
+                Err(e) => {
+                    ended.insert(index);
+                    progress.inc(2);
+                    let why = refusal::explain(&e, true);
+                    progress.suspend(|| {
+                        self.finish(p, "apply", "failed", RowResult::Failed, Some(why), Some(&e))
+                    })?;
+                }
+            }
+        }
         let mut outcomes = self.client.assign_many(
             items,
             BulkOptions::default().with_concurrency(self.options.concurrency),
@@ -363,9 +377,14 @@ impl Execution<'_, '_> {
                         return (p, None);
                     }
                     let device = p.device_id.as_deref().unwrap_or_default();
-                    let result = client
-                        .verify_assignment(device, &p.row.assignment(), timeout)
-                        .await;
+                    let result = match device.parse::<DeviceId>() {
+                        Ok(device) => {
+                            client
+                                .verify_assignment(&device, &p.row.assignment(), timeout)
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    };
                     (p, Some(result))
                 }
             })

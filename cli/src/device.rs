@@ -1,7 +1,7 @@
 //! The one device a `show` or `unassign` names, by serial number or id: finding it, and the
 //! start of its report line.
 
-use autopilot_resource_account::{AutopilotDevice, GraphClient};
+use autopilot_resource_account::{AutopilotDevice, DeviceId, GraphClient};
 
 use crate::args::DeviceArgs;
 use crate::output::RowReport;
@@ -45,14 +45,15 @@ pub(crate) async fn resolve(
                 })
         }
         (None, Some(id)) => {
-            client
-                .autopilot_device(id)
-                .await
-                .map(Ok)
-                .or_else(|e| match e.status() {
-                    Some(404) => Ok(Err("no Autopilot device has this id".to_owned())),
-                    _ => Err(e),
-                })
+            // Checked where read: a refused id fails as the read would have.
+            let read = match id.parse::<DeviceId>() {
+                Ok(id) => client.autopilot_device(&id).await,
+                Err(e) => Err(e),
+            };
+            read.map(Ok).or_else(|e| match e.status() {
+                Some(404) => Ok(Err("no Autopilot device has this id".to_owned())),
+                _ => Err(e),
+            })
         }
         (None, None) => Ok(Err("give --serial or --device".to_owned())),
     };

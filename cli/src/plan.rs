@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use autopilot_resource_account::{AutopilotDevice, GraphClient};
+use autopilot_resource_account::{AutopilotDevice, DeviceId, GraphClient};
 use futures_util::StreamExt;
 
 use crate::output::Output;
@@ -166,7 +166,12 @@ async fn plan_row(client: &GraphClient, row: Row, stop: &Stop) -> Planned {
         },
         Target::Device(id) => {
             let id = id.clone();
-            match client.autopilot_device(&id).await {
+            // Checked where it is first used: a refused id blocks the row as the read would.
+            let read = match id.parse::<DeviceId>() {
+                Ok(checked) => client.autopilot_device(&checked).await,
+                Err(e) => Err(e),
+            };
+            match read {
                 Ok(device) => device,
                 Err(e) if e.status() == Some(404) => {
                     return Planned::blocked(

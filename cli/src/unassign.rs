@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use autopilot_resource_account::GraphClient;
+use autopilot_resource_account::{DeviceId, GraphClient};
 use futures_util::StreamExt;
 
 use crate::args::{DeviceArgs, Global, UnassignArgs};
@@ -131,7 +131,20 @@ async fn unassign_one(
             return report;
         }
     }
-    let id = report.device_id.clone().unwrap_or_default();
+    // Checked before the first call: a refused id fails the row as that call would have.
+    let checked = report
+        .device_id
+        .as_deref()
+        .unwrap_or_default()
+        .parse::<DeviceId>();
+    let id = match checked {
+        Ok(id) => id,
+        Err(e) => {
+            report.result = "failed";
+            report.detail = Some(e.to_string());
+            return report;
+        }
+    };
     if let Err(e) = client.unassign_resource_account_from_device(&id).await {
         report.result = "failed";
         report.detail = Some(e.to_string());

@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures_util::stream::{self, Stream, StreamExt};
 
 use crate::api::client::GraphClient;
+use crate::api::ids::{DeviceId, ProfileId};
 use crate::error::Error;
 use crate::generated::types::ResourceAccountAssignment;
 use crate::request::throttle::{Bucket, RunPacing};
@@ -14,41 +15,59 @@ use crate::request::throttle::{Bucket, RunPacing};
 /// Concurrency of [`GraphClient::assign_many`] unless [`BulkOptions::with_concurrency`] says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
-/// Which of the three operations an item goes through.
+/// Which of the three operations an item goes through, with its checked ids.
+///
+/// ```
+/// use autopilot_resource_account::Target;
+///
+/// let target = Target::device("7f9b6c1e-0000-4000-8000-000000000001".parse()?);
+/// assert_eq!(target.path_device_id().as_str(), "7f9b6c1e-0000-4000-8000-000000000001");
+/// let via = Target::DeviceViaDeploymentProfile {
+///     device_id: "device-1".parse()?,
+///     assigned_device_id: "assigned-1".parse()?,
+/// };
+/// assert_eq!(via.path_device_id().as_str(), "assigned-1");
+/// # Ok::<(), autopilot_resource_account::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Target {
     /// [`GraphClient::assign_resource_account_to_device`].
     Device {
         /// Autopilot device identity id.
-        device_id: String,
+        device_id: DeviceId,
     },
     /// [`GraphClient::assign_resource_account_to_deployment_profile_device`].
     DeploymentProfileDevice {
         /// Deployment profile id.
-        profile_id: String,
+        profile_id: ProfileId,
         /// Autopilot device identity id (among the profile's assigned devices).
-        device_id: String,
+        device_id: DeviceId,
     },
     /// [`GraphClient::assign_resource_account_to_device_via_deployment_profile`].
     DeviceViaDeploymentProfile {
         /// Autopilot device identity id.
-        device_id: String,
-        /// The assigned device's id under the device's deployment profile.
-        assigned_device_id: String,
+        device_id: DeviceId,
+        /// The assigned device's id under the device's deployment profile (a device identity
+        /// id too).
+        assigned_device_id: DeviceId,
     },
 }
 
 impl Target {
     /// The usual target: an Autopilot device identity.
-    pub fn device(device_id: impl Into<String>) -> Self {
-        Target::Device {
-            device_id: device_id.into(),
-        }
+    #[must_use]
+    pub fn device(device_id: DeviceId) -> Self {
+        Target::Device { device_id }
     }
 
-    /// The device the assignment is for (the last id of the path).
-    pub fn device_id(&self) -> &str {
+    /// The device identity in the request path's last id segment: the device the assignment is
+    /// for. That is `device_id` for [`Device`](Target::Device) and
+    /// [`DeploymentProfileDevice`](Target::DeploymentProfileDevice), but `assigned_device_id`
+    /// (not its own `device_id`) for
+    /// [`DeviceViaDeploymentProfile`](Target::DeviceViaDeploymentProfile).
+    #[must_use]
+    pub fn path_device_id(&self) -> &DeviceId {
         match self {
             Target::Device { device_id } | Target::DeploymentProfileDevice { device_id, .. } => {
                 device_id
@@ -263,8 +282,8 @@ impl GraphClient {
     /// # Guarantees
     ///
     /// - **Exactly one outcome per item**, once the stream is driven to its end: `Ok(())`, or the
-    ///   error the call finally ended with (an id refused before sending, a Graph error after
-    ///   the retries, a transport error…). No item is dropped and none is reported twice.
+    ///   error the call finally ended with (a Graph error after the retries, a transport
+    ///   error…). No item is dropped and none is reported twice.
     /// - **Any order.** Outcomes arrive as calls finish; match them by [`BulkItem::key`].
     /// - **Bounded.** At most `concurrency` calls are in flight, and items are pulled from the
     ///   input only as slots free up, so a long input (a stream reading a large CSV) is never
@@ -289,9 +308,12 @@ impl GraphClient {
     /// let client = GraphClient::builder()
     ///     .bearer_token(std::env::var("GRAPH_TOKEN").expect("GRAPH_TOKEN"))
     ///     .build()?;
-    /// let items = (0..20).map(|i| {
-    ///     BulkItem::new(i, Target::device(format!("device-{i}")), ResourceAccountAssignment::default())
-    /// });
+    /// let items = (0..20)
+    ///     .map(|i| {
+    ///         let device = format!("device-{i}").parse()?;
+    ///         Ok(BulkItem::new(i, Target::device(device), ResourceAccountAssignment::default()))
+    ///     })
+    ///     .collect::<Result<Vec<_>, autopilot_resource_account::Error>>()?;
     /// let outcomes: Vec<_> = client.assign_many(items, BulkOptions::default()).collect().await;
     /// assert_eq!(outcomes.len(), 20);
     /// let failed = outcomes.iter().filter(|o| !o.is_success()).count();

@@ -4,11 +4,11 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::api::ids::{DeviceId, ProfileId};
 use crate::error::{Error, InputErrorKind};
 use crate::generated::{self, types::ResourceAccountAssignment};
 use crate::request::call::{self, call_span};
 use crate::request::hooks::HookState;
-use crate::request::ids;
 use crate::request::retry::RetryPolicy;
 use crate::request::throttle::RunPacing;
 use crate::signin::auth::{AccessToken, StaticToken, TokenProvider};
@@ -37,7 +37,7 @@ pub(crate) type SkuCache = tokio::sync::OnceCell<Arc<SkuNames>>;
 /// `User-Agent`.
 ///
 /// ```no_run
-/// use autopilot_resource_account::{GraphClient, ResourceAccountAssignment};
+/// use autopilot_resource_account::{DeviceId, GraphClient, ResourceAccountAssignment};
 ///
 /// # async fn run() -> Result<(), autopilot_resource_account::Error> {
 /// let client = GraphClient::builder()
@@ -47,9 +47,8 @@ pub(crate) type SkuCache = tokio::sync::OnceCell<Arc<SkuNames>>;
 ///     .with_user_principal_name("room-101@contoso.com")
 ///     .with_addressable_user_name("Room 101")
 ///     .with_resource_account_name("room-101");
-/// client
-///     .assign_resource_account_to_device("7f9b6c1e-0000-4000-8000-000000000001", &assignment)
-///     .await?;
+/// let device: DeviceId = "7f9b6c1e-0000-4000-8000-000000000001".parse()?;
+/// client.assign_resource_account_to_device(&device, &assignment).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -98,18 +97,16 @@ impl GraphClient {
     ///
     /// # Errors
     ///
-    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
-    ///   before anything is sent, when `device_id` may not go in a path.
     /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
     ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
     ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
     ///   not allow.
     pub async fn assign_resource_account_to_device(
         &self,
-        device_id: &str,
+        device_id: &DeviceId,
         assignment: &ResourceAccountAssignment,
     ) -> Result<(), Error> {
-        let device_id = ids::check("device_id", device_id)?;
+        let device_id = device_id.as_str();
         let span = call_span!(ASSIGN_RESOURCE_ACCOUNT_TO_DEVICE, device_id = device_id);
         call::run(
             span,
@@ -126,20 +123,17 @@ impl GraphClient {
     ///
     /// # Errors
     ///
-    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
-    ///   before anything is sent, when `profile_id` or `device_id` may not go in a path.
     /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
     ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
     ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
     ///   not allow.
     pub async fn assign_resource_account_to_deployment_profile_device(
         &self,
-        profile_id: &str,
-        device_id: &str,
+        profile_id: &ProfileId,
+        device_id: &DeviceId,
         assignment: &ResourceAccountAssignment,
     ) -> Result<(), Error> {
-        let profile_id = ids::check("profile_id", profile_id)?;
-        let device_id = ids::check("device_id", device_id)?;
+        let (profile_id, device_id) = (profile_id.as_str(), device_id.as_str());
         let span = call_span!(
             ASSIGN_RESOURCE_ACCOUNT_TO_DEPLOYMENT_PROFILE_DEVICE,
             profile_id = profile_id,
@@ -164,20 +158,17 @@ impl GraphClient {
     ///
     /// # Errors
     ///
-    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
-    ///   before anything is sent, when `device_id` or `assigned_device_id` may not go in a path.
     /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
     ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
     ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
     ///   not allow.
     pub async fn assign_resource_account_to_device_via_deployment_profile(
         &self,
-        device_id: &str,
-        assigned_device_id: &str,
+        device_id: &DeviceId,
+        assigned_device_id: &DeviceId,
         assignment: &ResourceAccountAssignment,
     ) -> Result<(), Error> {
-        let device_id = ids::check("device_id", device_id)?;
-        let assigned_device_id = ids::check("assigned_device_id", assigned_device_id)?;
+        let (device_id, assigned_device_id) = (device_id.as_str(), assigned_device_id.as_str());
         let span = call_span!(
             ASSIGN_RESOURCE_ACCOUNT_TO_DEVICE_VIA_DEPLOYMENT_PROFILE,
             device_id = device_id,

@@ -4,10 +4,11 @@
 use std::collections::HashSet;
 
 use crate::api::client::GraphClient;
+use crate::api::ids::DeviceId;
 use crate::error::Error;
 use crate::generated::types::{AutopilotDevice, AutopilotDeviceCollectionResponse};
 use crate::request::call::{self, call_span};
-use crate::request::{ids, odata};
+use crate::request::odata;
 
 /// The `$select` of every device read: exactly the fields of [`AutopilotDevice`] (a unit test
 /// holds this to the spec).
@@ -33,23 +34,22 @@ impl GraphClient {
     ///
     /// ```no_run
     /// # async fn run(client: autopilot_resource_account::GraphClient) -> Result<(), autopilot_resource_account::Error> {
-    /// client.unassign_resource_account_from_device("7f9b6c1e-0000-4000-8000-000000000001").await?;
+    /// let device = "7f9b6c1e-0000-4000-8000-000000000001".parse()?;
+    /// client.unassign_resource_account_from_device(&device).await?;
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
-    ///   before anything is sent, when `device_id` may not go in a path.
     /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
     ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
     ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
     ///   not allow.
     pub async fn unassign_resource_account_from_device(
         &self,
-        device_id: &str,
+        device_id: &DeviceId,
     ) -> Result<(), Error> {
-        let device_id = ids::check("device_id", device_id)?;
+        let device_id = device_id.as_str();
         let span = call_span!(UNASSIGN_RESOURCE_ACCOUNT_FROM_DEVICE, device_id = device_id);
         let call = self
             .generated()
@@ -64,23 +64,22 @@ impl GraphClient {
     ///
     /// ```no_run
     /// # async fn run(client: autopilot_resource_account::GraphClient) -> Result<(), autopilot_resource_account::Error> {
-    /// let device = client.autopilot_device("7f9b6c1e-0000-4000-8000-000000000001").await?;
+    /// let id = "7f9b6c1e-0000-4000-8000-000000000001".parse()?;
+    /// let device = client.autopilot_device(&id).await?;
     /// if device.userless_enrollment_status.as_deref() == Some("blocked") {
-    ///     client.allow_next_enrollment("7f9b6c1e-0000-4000-8000-000000000001").await?;
+    ///     client.allow_next_enrollment(&id).await?;
     /// }
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
-    ///   before anything is sent, when `device_id` may not go in a path.
     /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
     ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
     ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
     ///   not allow.
-    pub async fn allow_next_enrollment(&self, device_id: &str) -> Result<(), Error> {
-        let device_id = ids::check("device_id", device_id)?;
+    pub async fn allow_next_enrollment(&self, device_id: &DeviceId) -> Result<(), Error> {
+        let device_id = device_id.as_str();
         let span = call_span!(ALLOW_NEXT_ENROLLMENT, device_id = device_id);
         let call = self.generated().allow_next_enrollment(device_id);
         call::run(span, call::ASSIGNMENT, Box::pin(call)).await
@@ -93,21 +92,19 @@ impl GraphClient {
     ///
     /// ```no_run
     /// # async fn run(client: autopilot_resource_account::GraphClient) -> Result<(), autopilot_resource_account::Error> {
-    /// let device = client.autopilot_device("7f9b6c1e-0000-4000-8000-000000000001").await?;
+    /// let device = client.autopilot_device(&"7f9b6c1e-0000-4000-8000-000000000001".parse()?).await?;
     /// println!("{:?} is linked to {:?}", device.serial_number, device.user_principal_name);
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id), naming the parameter)
-    ///   before anything is sent, when `device_id` may not go in a path.
     /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
     ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
     ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
     ///   not allow, or a body that does not decode.
-    pub async fn autopilot_device(&self, device_id: &str) -> Result<AutopilotDevice, Error> {
-        let device_id = ids::check("device_id", device_id)?;
+    pub async fn autopilot_device(&self, device_id: &DeviceId) -> Result<AutopilotDevice, Error> {
+        let device_id = device_id.as_str();
         let span = call_span!(GET_AUTOPILOT_DEVICE, device_id = device_id);
         let call = self
             .generated()

@@ -1,5 +1,5 @@
 //! What users call: [`GraphClient`](client::GraphClient) and its builder ([`client`]), the
-//! device reads and writes ([`devices`]), the account check ([`account`]), verification
+//! device reads and writes ([`devices`]), the checked ids ([`ids`]), the account check ([`account`]), verification
 //! ([`verify`]) and bulk runs ([`bulk`]). The top layer: it imports `request`, `error` and
 //! `signin`, and nothing imports it but the crate root.
 
@@ -7,4 +7,5 @@ pub(crate) mod account;
 pub(crate) mod bulk;
 pub(crate) mod client;
 pub(crate) mod devices;
+pub(crate) mod ids;
 pub(crate) mod verify;

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use crate::api::client::GraphClient;
+use crate::api::ids::DeviceId;
 use crate::error::Error;
 use crate::generated::types::{AutopilotDevice, ResourceAccountAssignment};
-use crate::request::ids;
 
 /// The first pause between reads; it doubles up to [`MAX_POLL_INTERVAL`].
 const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -34,17 +34,15 @@ impl GraphClient {
     ///     .with_user_principal_name("room-101@contoso.com")
     ///     .with_addressable_user_name("Room 101")
     ///     .with_resource_account_name("room-101");
-    /// let id = "7f9b6c1e-0000-4000-8000-000000000001";
-    /// client.assign_resource_account_to_device(id, &assignment).await?;
-    /// let device = client.verify_assignment(id, &assignment, Duration::from_secs(600)).await?;
+    /// let id = "7f9b6c1e-0000-4000-8000-000000000001".parse()?;
+    /// client.assign_resource_account_to_device(&id, &assignment).await?;
+    /// let device = client.verify_assignment(&id, &assignment, Duration::from_secs(600)).await?;
     /// assert_eq!(device.user_principal_name.as_deref(), Some("room-101@contoso.com"));
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// - [`Error::InvalidInput`] (kind [`Id`](crate::InputErrorKind::Id)) before anything is
-    ///   sent, when `device_id` may not go in a path.
     /// - [`Error::NotVerified`] when `timeout` passes and the device still reports something
     ///   else (with the device as last read).
     /// - Any error of a read ([`Error::Graph`], [`Error::Transport`], [`Error::TokenSource`],
@@ -52,11 +50,10 @@ impl GraphClient {
     ///   [`autopilot_device`](Self::autopilot_device).
     pub async fn verify_assignment(
         &self,
-        device_id: &str,
+        device_id: &DeviceId,
         assignment: &ResourceAccountAssignment,
         timeout: Duration,
     ) -> Result<AutopilotDevice, Error> {
-        let device_id = ids::check("device_id", device_id)?;
         let start = tokio::time::Instant::now();
         let mut pause = FIRST_POLL_INTERVAL;
         loop {
@@ -68,7 +65,7 @@ impl GraphClient {
             let waited = start.elapsed();
             let Some(left) = timeout.checked_sub(waited).filter(|l| !l.is_zero()) else {
                 return Err(Error::NotVerified {
-                    device_id: device_id.to_owned(),
+                    device_id: device_id.to_string(),
                     waited,
                     still_reports: differences.join("; "),
                     device: Box::new(device),

@@ -20,8 +20,8 @@
 //! let found = client.find_autopilot_devices_by_serial("pf3abc12").await?;
 //! assert_eq!(found[0].id.as_deref(), Some("dev-1"));
 //! let assignment = ResourceAccountAssignment::new().with_user_principal_name("room@contoso.com");
-//! client.assign_resource_account_to_device("dev-1", &assignment).await?;
-//! let device = client.verify_assignment("dev-1", &assignment, Duration::from_secs(5)).await?;
+//! client.assign_resource_account_to_device(&"dev-1".parse()?, &assignment).await?;
+//! let device = client.verify_assignment(&"dev-1".parse()?, &assignment, Duration::from_secs(5)).await?;
 //! assert_eq!(device.user_principal_name.as_deref(), Some("room@contoso.com"));
 //! # Ok(()) }
 //! ```

@@ -21,7 +21,7 @@
 //!
 //! let graph = StandIn::start().await?; // 127.0.0.1, checks requests against the spec
 //! let client = GraphClient::builder().base_url(&graph.base_url()).bearer_token("t").build()?;
-//! client.assign_resource_account_to_device("device-1", &ResourceAccountAssignment::default()).await?;
+//! client.assign_resource_account_to_device(&"device-1".parse()?, &ResourceAccountAssignment::default()).await?;
 //! assert_eq!(graph.requests()[0].body, &b"{}"[..]);
 //! # Ok(()) }
 //! ```
@@ -39,8 +39,8 @@
 //! let client = GraphClient::builder().base_url(&graph.base_url()).bearer_token("test").build()?;
 //!
 //! let assignment = ResourceAccountAssignment::default();
-//! client.assign_resource_account_to_device("device-1", &assignment).await?;
-//! let err = client.assign_resource_account_to_device("device-2", &assignment).await.unwrap_err();
+//! client.assign_resource_account_to_device(&"device-1".parse()?, &assignment).await?;
+//! let err = client.assign_resource_account_to_device(&"device-2".parse()?, &assignment).await.unwrap_err();
 //! assert_eq!(err.status(), Some(403));
 //! assert_eq!(graph.requests().len(), 2);
 //! # Ok(()) }

@@ -319,8 +319,8 @@ impl StandIn {
     ///     .retry_policy(RetryPolicy::none())
     ///     .build()?;
     /// let assignment = ResourceAccountAssignment::default();
-    /// client.assign_resource_account_to_device("d1", &assignment).await?;
-    /// let err = client.assign_resource_account_to_device("d2", &assignment).await.unwrap_err();
+    /// client.assign_resource_account_to_device(&"d1".parse()?, &assignment).await?;
+    /// let err = client.assign_resource_account_to_device(&"d2".parse()?, &assignment).await.unwrap_err();
     /// assert_eq!((err.status(), err.code()), (Some(429), Some("TooManyRequests")));
     /// # Ok(()) }
     /// ```

@@ -10,7 +10,9 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
-use autopilot_resource_account::{GraphClient, ResourceAccountAssignment, USER_AGENT};
+use autopilot_resource_account::{
+    DeviceId, GraphClient, ProfileId, ResourceAccountAssignment, USER_AGENT,
+};
 use autopilot_resource_account_stand_in::{RecordedRequest, Reply, StandIn};
 
 /// The bearer token of [`client`].
@@ -18,6 +20,21 @@ pub const TOKEN: &str = "test-token-Zm9vYmFy";
 
 /// An Autopilot device id (a GUID, as Graph's are).
 pub const DEVICE: &str = "7f9b6c1e-0000-4000-8000-000000000001";
+
+/// [`DEVICE`] as a checked id.
+pub fn device() -> DeviceId {
+    id(DEVICE)
+}
+
+/// A device id the test knows is allowed.
+pub fn id(id: &str) -> DeviceId {
+    id.parse().unwrap()
+}
+
+/// A profile id the test knows is allowed.
+pub fn profile(id: &str) -> ProfileId {
+    id.parse().unwrap()
+}
 
 /// A client of `graph` with the static token [`TOKEN`].
 pub fn client(graph: &StandIn) -> GraphClient {
@@ -74,7 +91,8 @@ pub async fn assert_a_401_renews_the_token_once(graph: &StandIn, client: &GraphC
         [Reply::status(401).odata("InvalidAuthenticationToken", "Access token has expired")],
     );
     let assignment = assignment();
-    let call = || client.assign_resource_account_to_device(DEVICE, &assignment);
+    let device = device();
+    let call = || client.assign_resource_account_to_device(&device, &assignment);
     let err = call().await.unwrap_err();
     assert_eq!(err.status(), Some(401));
     assert_eq!(err.graph().unwrap().attempts(), 1, "a 401 is not retried");
