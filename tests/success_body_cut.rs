@@ -3,6 +3,7 @@
 //! is that. Kills the mutant found by cargo mutants in `Error::from_generated` (the match guard
 //! `body_too_long(&source)` replaced with `true`, which reported every broken body as too long).
 
+use std::error::Error as _;
 use std::io::{Read, Write};
 use std::time::Duration;
 
@@ -44,5 +45,17 @@ async fn a_success_body_cut_by_the_connection_is_a_transport_error() {
     assert!(
         !err.to_string().contains("longer than"),
         "not the hooks' bound: {err}"
+    );
+    // What failed, as the opaque TransportError says it: not the connection, not a timeout
+    // (kills `is_connect -> true` and `|| -> &&` in its Display, found by cargo mutants).
+    let Error::Transport { source, .. } = &err else {
+        unreachable!()
+    };
+    assert!(!source.is_connect(), "{source:?}");
+    assert!(!source.is_timeout(), "{source:?}");
+    assert_eq!(source.to_string(), "reading the response failed");
+    assert_eq!(
+        err.source().unwrap().to_string(),
+        "reading the response failed"
     );
 }
