@@ -8,4 +8,5 @@ pub(crate) mod bulk;
 pub(crate) mod client;
 pub(crate) mod devices;
 pub(crate) mod ids;
+pub(crate) mod serial_pages;
 pub(crate) mod verify;
