@@ -411,6 +411,10 @@ pub enum InputErrorKind {
     /// The built request's path is not the operation's (an id rewrote it), or the request could
     /// not be built.
     RequestPath,
+    /// A [`VerifyOptions`](crate::VerifyOptions) poll schedule that cannot work: a zero pause
+    /// between reads (the device would be read without pause until the timeout), or a first
+    /// pause longer than the longest.
+    PollSchedule,
 }
 
 impl InputErrorKind {
