@@ -192,6 +192,14 @@ impl GraphClient {
 
 /// Configures a [`GraphClient`]. Only a token (or token provider) is required.
 ///
+/// The builder makes its own HTTP client and does not take the caller's: a ready-made client
+/// would bypass what the builder guarantees for the token (no redirects followed; plain http
+/// only to loopback, never through a proxy, `localhost` never resolved; the whole-request and
+/// connect timeouts), and would make the HTTP client's type part of this crate's API, so that
+/// its upgrades became breaking releases. TLS uses the platform's root certificates (feature
+/// `rustls`); an `https` base URL honours the proxy of the environment (`HTTPS_PROXY`,
+/// `ALL_PROXY`, `NO_PROXY`), where `CONNECT` keeps TLS end to end.
+///
 /// ```
 /// use autopilot_resource_account::{Cloud, GraphClient};
 /// let client = GraphClient::builder().cloud(Cloud::UsGovL4).bearer_token("token").build().unwrap();
