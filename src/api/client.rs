@@ -197,8 +197,9 @@ impl GraphClient {
 /// only to loopback, never through a proxy, `localhost` never resolved; the whole-request and
 /// connect timeouts), and would make the HTTP client's type part of this crate's API, so that
 /// its upgrades became breaking releases. TLS uses the platform's root certificates (feature
-/// `rustls`); an `https` base URL honours the proxy of the environment (`HTTPS_PROXY`,
-/// `ALL_PROXY`, `NO_PROXY`), where `CONNECT` keeps TLS end to end.
+/// `rustls`); an `https` base URL goes through the [`proxy`](Self::proxy) given, else the proxy
+/// of the environment (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`), where `CONNECT` keeps TLS end
+/// to end.
 ///
 /// ```
 /// use autopilot_resource_account::{Cloud, GraphClient};
@@ -213,6 +214,7 @@ pub struct GraphClientBuilder {
     timeout: Option<Duration>,
     lookup_deadline: Option<Duration>,
     retry: RetryPolicy,
+    proxy: Option<String>,
 }
 
 impl std::fmt::Debug for GraphClientBuilder {
@@ -224,6 +226,8 @@ impl std::fmt::Debug for GraphClientBuilder {
             .field("timeout", &self.timeout)
             .field("lookup_deadline", &self.lookup_deadline)
             .field("retry", &self.retry)
+            // A proxy URL may hold credentials.
+            .field("proxy", &self.proxy.as_ref().map(|_| "<set>"))
             .finish()
     }
 }
@@ -291,6 +295,28 @@ impl GraphClientBuilder {
         self
     }
 
+    /// Sends `https` requests through the proxy at `url` (`http://host:port` or
+    /// `https://host:port`, credentials allowed as `http://user:password@host:port`) instead of
+    /// the environment's (`HTTPS_PROXY`, `ALL_PROXY`). Plain-http requests (a loopback base URL)
+    /// never use it: the bearer token would cross the network in clear text. The proxy is
+    /// asked to `CONNECT`, so TLS stays end to end.
+    ///
+    /// [`build`](Self::build) refuses a URL that does not parse or is not `http`/`https` (kind
+    /// [`Proxy`](crate::InputErrorKind::Proxy)).
+    ///
+    /// ```
+    /// use autopilot_resource_account::{Error, GraphClient};
+    ///
+    /// let client = GraphClient::builder().bearer_token("t").proxy("http://proxy.contoso.com:3128").build();
+    /// assert!(client.is_ok());
+    /// let socks = GraphClient::builder().bearer_token("t").proxy("socks5://127.0.0.1:1080").build();
+    /// assert!(matches!(socks, Err(Error::InvalidInput(_))));
+    /// ```
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.proxy = Some(url.to_owned());
+        self
+    }
+
     /// Checks the configuration and builds the client.
     ///
     /// # Errors
@@ -298,8 +324,9 @@ impl GraphClientBuilder {
     /// [`Error::InvalidInput`], whose [`kind`](crate::InvalidInput::kind) is a builder mistake:
     /// no token source ([`NoTokenSource`](crate::InputErrorKind::NoTokenSource)), a base URL
     /// that does not parse or is not allowed ([`BaseUrl`](crate::InputErrorKind::BaseUrl)), a
-    /// zero timeout or lookup deadline, or an HTTP client that cannot be built
-    /// ([`HttpClient`](crate::InputErrorKind::HttpClient)).
+    /// zero timeout or lookup deadline, a [`proxy`](Self::proxy) URL that does not parse or is
+    /// not `http`/`https` ([`Proxy`](crate::InputErrorKind::Proxy)), or an HTTP client that
+    /// cannot be built ([`HttpClient`](crate::InputErrorKind::HttpClient)).
     pub fn build(self) -> Result<GraphClient, Error> {
         let token = self.token.ok_or_else(|| {
             Error::invalid_input(
@@ -330,13 +357,16 @@ impl GraphClientBuilder {
                 "lookup deadline must be greater than zero (with Duration::ZERO every lookup fails)",
             ));
         }
-        let http = http_builder(&base_url, timeout).build().map_err(|e| {
-            Error::invalid_input(
-                InputErrorKind::HttpClient,
-                None,
-                format!("cannot build the HTTP client: {e}"),
-            )
-        })?;
+        let proxy = self.proxy.as_deref().map(checked_proxy).transpose()?;
+        let http = http_builder(&base_url, timeout, proxy)
+            .build()
+            .map_err(|e| {
+                Error::invalid_input(
+                    InputErrorKind::HttpClient,
+                    None,
+                    format!("cannot build the HTTP client: {e}"),
+                )
+            })?;
         let state = HookState::new(token, self.cloud.scope(), self.retry, timeout, &base_url);
         Ok(GraphClient {
             generated: generated::Client::new_with_client(&base_url, http, state),
@@ -346,8 +376,32 @@ impl GraphClientBuilder {
     }
 }
 
-/// The HTTP client's settings for a checked base URL.
-fn http_builder(base_url: &str, timeout: Duration) -> reqwest::ClientBuilder {
+/// The proxy of [`GraphClientBuilder::proxy`], checked. Its text is not repeated in the error:
+/// it may hold credentials.
+fn checked_proxy(url: &str) -> Result<reqwest::Proxy, Error> {
+    let refuse = |why: String| {
+        Error::invalid_input(
+            InputErrorKind::Proxy,
+            Some("proxy"),
+            format!("proxy URL {why}"),
+        )
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|e| refuse(format!("does not parse: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(refuse(format!(
+            "must be http://host:port or https://host:port (scheme {:?})",
+            parsed.scheme()
+        )));
+    }
+    reqwest::Proxy::all(parsed).map_err(|e| refuse(format!("is not usable: {e}")))
+}
+
+/// The HTTP client's settings for a checked base URL; `proxy` is used for https only.
+fn http_builder(
+    base_url: &str,
+    timeout: Duration,
+    proxy: Option<reqwest::Proxy>,
+) -> reqwest::ClientBuilder {
     let mut http = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .timeout(timeout)
@@ -373,6 +427,9 @@ fn http_builder(base_url: &str, timeout: Duration) -> reqwest::ClientBuilder {
             ];
             http = http.resolve_to_addrs("localhost", &loopback);
         }
+    } else if let Some(proxy) = proxy {
+        // Replaces the environment's proxies (reqwest stops reading them).
+        http = http.proxy(proxy);
     }
     http
 }
@@ -448,7 +505,7 @@ mod tests {
         let base = format!("http://localhost:{port}/beta");
         let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         // Without the override this resolver would be asked, and send the request elsewhere.
-        let http = http_builder(&checked_base_url(&base).unwrap(), DEFAULT_TIMEOUT)
+        let http = http_builder(&checked_base_url(&base).unwrap(), DEFAULT_TIMEOUT, None)
             .dns_resolver(Elsewhere(asked.clone()))
             .build()
             .unwrap();

@@ -402,6 +402,9 @@ pub enum InputErrorKind {
     ZeroDeadline,
     /// The HTTP client could not be built (e.g. no TLS backend).
     HttpClient,
+    /// A [`proxy`](crate::GraphClientBuilder::proxy) URL that does not parse or is not
+    /// `http`/`https`.
+    Proxy,
     /// An id (a device, profile or assigned-device id) that may not go in a path.
     Id,
     /// A user principal name (or user id) Graph cannot address by path.
@@ -427,6 +430,7 @@ impl InputErrorKind {
                 | Self::ZeroTimeout
                 | Self::ZeroDeadline
                 | Self::HttpClient
+                | Self::Proxy
         )
     }
 }
