@@ -197,7 +197,8 @@ impl GraphClient {
 /// only to loopback, never through a proxy, `localhost` never resolved; the whole-request and
 /// connect timeouts), and would make the HTTP client's type part of this crate's API, so that
 /// its upgrades became breaking releases. TLS uses the platform's root certificates (feature
-/// `rustls`); an `https` base URL goes through the [`proxy`](Self::proxy) given, else the proxy
+/// `rustls`) and those of [`add_root_certificate_pem`](Self::add_root_certificate_pem); an
+/// `https` base URL goes through the [`proxy`](Self::proxy) given, else the proxy
 /// of the environment (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`), where `CONNECT` keeps TLS end
 /// to end.
 ///
@@ -215,6 +216,8 @@ pub struct GraphClientBuilder {
     lookup_deadline: Option<Duration>,
     retry: RetryPolicy,
     proxy: Option<String>,
+    /// PEM texts of [`GraphClientBuilder::add_root_certificate_pem`], parsed by `build()`.
+    root_certificates: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for GraphClientBuilder {
@@ -228,6 +231,7 @@ impl std::fmt::Debug for GraphClientBuilder {
             .field("retry", &self.retry)
             // A proxy URL may hold credentials.
             .field("proxy", &self.proxy.as_ref().map(|_| "<set>"))
+            .field("root_certificates", &self.root_certificates.len())
             .finish()
     }
 }
@@ -317,6 +321,18 @@ impl GraphClientBuilder {
         self
     }
 
+    /// Also trusts the certificates of `pem` (one or more `-----BEGIN CERTIFICATE-----`
+    /// blocks, e.g. a company's TLS-inspecting proxy or a private test endpoint), beside the
+    /// platform's roots. May be called more than once.
+    ///
+    /// [`build`](Self::build) refuses a text that holds no certificate or does not decode, and
+    /// any root certificate in a build without the `rustls` feature (kind
+    /// [`RootCertificate`](crate::InputErrorKind::RootCertificate)).
+    pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Self {
+        self.root_certificates.push(pem.to_vec());
+        self
+    }
+
     /// Checks the configuration and builds the client.
     ///
     /// # Errors
@@ -325,7 +341,9 @@ impl GraphClientBuilder {
     /// no token source ([`NoTokenSource`](crate::InputErrorKind::NoTokenSource)), a base URL
     /// that does not parse or is not allowed ([`BaseUrl`](crate::InputErrorKind::BaseUrl)), a
     /// zero timeout or lookup deadline, a [`proxy`](Self::proxy) URL that does not parse or is
-    /// not `http`/`https` ([`Proxy`](crate::InputErrorKind::Proxy)), or an HTTP client that
+    /// not `http`/`https` ([`Proxy`](crate::InputErrorKind::Proxy)), a root certificate that
+    /// does not decode ([`RootCertificate`](crate::InputErrorKind::RootCertificate)), or an HTTP
+    /// client that
     /// cannot be built ([`HttpClient`](crate::InputErrorKind::HttpClient)).
     pub fn build(self) -> Result<GraphClient, Error> {
         let token = self.token.ok_or_else(|| {
@@ -358,15 +376,15 @@ impl GraphClientBuilder {
             ));
         }
         let proxy = self.proxy.as_deref().map(checked_proxy).transpose()?;
-        let http = http_builder(&base_url, timeout, proxy)
-            .build()
-            .map_err(|e| {
-                Error::invalid_input(
-                    InputErrorKind::HttpClient,
-                    None,
-                    format!("cannot build the HTTP client: {e}"),
-                )
-            })?;
+        let http = http_builder(&base_url, timeout, proxy);
+        let http = with_root_certificates(http, &self.root_certificates)?;
+        let http = http.build().map_err(|e| {
+            Error::invalid_input(
+                InputErrorKind::HttpClient,
+                None,
+                format!("cannot build the HTTP client: {e}"),
+            )
+        })?;
         let state = HookState::new(token, self.cloud.scope(), self.retry, timeout, &base_url);
         Ok(GraphClient {
             generated: generated::Client::new_with_client(&base_url, http, state),
@@ -394,6 +412,43 @@ fn checked_proxy(url: &str) -> Result<reqwest::Proxy, Error> {
         )));
     }
     reqwest::Proxy::all(parsed).map_err(|e| refuse(format!("is not usable: {e}")))
+}
+
+/// Adds the root certificates of [`GraphClientBuilder::add_root_certificate_pem`].
+fn with_root_certificates(
+    http: reqwest::ClientBuilder,
+    pems: &[Vec<u8>],
+) -> Result<reqwest::ClientBuilder, Error> {
+    let refuse = |why: String| {
+        Error::invalid_input(
+            InputErrorKind::RootCertificate,
+            Some("root_certificate"),
+            why,
+        )
+    };
+    if pems.is_empty() {
+        return Ok(http);
+    }
+    #[cfg(not(feature = "rustls"))]
+    return Err(refuse(
+        "root certificates need TLS: enable the feature \"rustls\"".to_owned(),
+    ));
+    #[cfg(feature = "rustls")]
+    {
+        let mut certificates = Vec::new();
+        for (n, pem) in pems.iter().enumerate() {
+            let found = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| refuse(format!("root certificate {} does not decode: {e}", n + 1)))?;
+            if found.is_empty() {
+                return Err(refuse(format!(
+                    "root certificate {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    n + 1
+                )));
+            }
+            certificates.extend(found);
+        }
+        Ok(http.tls_certs_merge(certificates))
+    }
 }
 
 /// The HTTP client's settings for a checked base URL; `proxy` is used for https only.

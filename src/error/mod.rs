@@ -405,6 +405,9 @@ pub enum InputErrorKind {
     /// A [`proxy`](crate::GraphClientBuilder::proxy) URL that does not parse or is not
     /// `http`/`https`.
     Proxy,
+    /// An [`add_root_certificate_pem`](crate::GraphClientBuilder::add_root_certificate_pem)
+    /// text that holds no PEM certificate or does not decode, or a build without TLS.
+    RootCertificate,
     /// An id (a device, profile or assigned-device id) that may not go in a path.
     Id,
     /// A user principal name (or user id) Graph cannot address by path.
@@ -431,6 +434,7 @@ impl InputErrorKind {
                 | Self::ZeroDeadline
                 | Self::HttpClient
                 | Self::Proxy
+                | Self::RootCertificate
         )
     }
 }
