@@ -127,6 +127,7 @@ pub use api::bulk::{
 };
 pub use api::client::{DEFAULT_LOOKUP_DEADLINE, DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder};
 pub use api::ids::{DeviceId, ProfileId};
+pub use api::verify::VerifyOptions;
 pub use auth::{AccessToken, BoxFuture, TokenError, TokenProvider};
 pub use cloud::Cloud;
 pub use device_code::{DeviceCodeCredential, DeviceCodePrompt};

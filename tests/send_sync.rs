@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use autopilot_resource_account::{
     BulkItem, BulkOptions, Error, GraphClient, GraphClientBuilder, InputErrorKind, InvalidInput,
-    Outcome, ResourceAccountAssignment, Target, TokenError, TransportError,
+    Outcome, ResourceAccountAssignment, Target, TokenError, TransportError, VerifyOptions,
 };
 
 fn send<T: Send>(_: T) {}
@@ -35,7 +35,9 @@ fn futures_and_streams_are_send(client: &GraphClient, assignment: &ResourceAccou
     send(client.allow_next_enrollment(&id("d")));
     send(client.autopilot_device(&id("d")));
     send(client.find_autopilot_devices_by_serial("PF1"));
+    send(client.autopilot_device_pages_by_serial("PF1"));
     send(client.verify_assignment(&id("d"), assignment, Duration::from_secs(1)));
+    send(client.verify_assignment_with(&id("d"), assignment, &VerifyOptions::default()));
     send(client.check_resource_account("room@contoso.com"));
 
     let items = vec![BulkItem::new(
@@ -57,6 +59,7 @@ fn the_client_and_its_errors_can_cross_threads() {
     send_sync::<TransportError>();
     send_sync::<TokenError>();
     send_sync::<Outcome<u32>>();
+    send_sync::<VerifyOptions>();
 }
 
 /// A device id the test knows is allowed.

@@ -1,9 +1,9 @@
 //! [`GraphClient`] and its builder: the typed entry point over the generated client.
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::api::http::{checked_proxy, http_builder, with_root_certificates};
 use crate::api::ids::{DeviceId, ProfileId};
 use crate::error::{Error, InputErrorKind};
 use crate::generated::{self, types::ResourceAccountAssignment};
@@ -13,7 +13,7 @@ use crate::request::retry::RetryPolicy;
 use crate::request::throttle::RunPacing;
 use crate::signin::auth::{AccessToken, StaticToken, TokenProvider};
 use crate::signin::cloud::Cloud;
-use crate::signin::endpoint::{USER_AGENT, checked_base_url};
+use crate::signin::endpoint::checked_base_url;
 
 /// Whole-request timeout unless [`GraphClientBuilder::timeout`] says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -192,6 +192,16 @@ impl GraphClient {
 
 /// Configures a [`GraphClient`]. Only a token (or token provider) is required.
 ///
+/// The builder makes its own HTTP client and does not take the caller's: a ready-made client
+/// would bypass what the builder guarantees for the token (no redirects followed; plain http
+/// only to loopback, never through a proxy, `localhost` never resolved; the whole-request and
+/// connect timeouts), and would make the HTTP client's type part of this crate's API, so that
+/// its upgrades became breaking releases. TLS uses the platform's root certificates (feature
+/// `rustls`) and those of [`add_root_certificate_pem`](Self::add_root_certificate_pem); an
+/// `https` base URL goes through the [`proxy`](Self::proxy) given, else the proxy
+/// of the environment (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`), where `CONNECT` keeps TLS end
+/// to end.
+///
 /// ```
 /// use autopilot_resource_account::{Cloud, GraphClient};
 /// let client = GraphClient::builder().cloud(Cloud::UsGovL4).bearer_token("token").build().unwrap();
@@ -205,6 +215,9 @@ pub struct GraphClientBuilder {
     timeout: Option<Duration>,
     lookup_deadline: Option<Duration>,
     retry: RetryPolicy,
+    proxy: Option<String>,
+    /// PEM texts of [`GraphClientBuilder::add_root_certificate_pem`], parsed by `build()`.
+    root_certificates: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for GraphClientBuilder {
@@ -216,6 +229,9 @@ impl std::fmt::Debug for GraphClientBuilder {
             .field("timeout", &self.timeout)
             .field("lookup_deadline", &self.lookup_deadline)
             .field("retry", &self.retry)
+            // A proxy URL may hold credentials.
+            .field("proxy", &self.proxy.as_ref().map(|_| "<set>"))
+            .field("root_certificates", &self.root_certificates.len())
             .finish()
     }
 }
@@ -283,6 +299,40 @@ impl GraphClientBuilder {
         self
     }
 
+    /// Sends `https` requests through the proxy at `url` (`http://host:port` or
+    /// `https://host:port`, credentials allowed as `http://user:password@host:port`) instead of
+    /// the environment's (`HTTPS_PROXY`, `ALL_PROXY`). Plain-http requests (a loopback base URL)
+    /// never use it: the bearer token would cross the network in clear text. The proxy is
+    /// asked to `CONNECT`, so TLS stays end to end.
+    ///
+    /// [`build`](Self::build) refuses a URL that does not parse or is not `http`/`https` (kind
+    /// [`Proxy`](crate::InputErrorKind::Proxy)).
+    ///
+    /// ```
+    /// use autopilot_resource_account::{Error, GraphClient};
+    ///
+    /// let client = GraphClient::builder().bearer_token("t").proxy("http://proxy.contoso.com:3128").build();
+    /// assert!(client.is_ok());
+    /// let socks = GraphClient::builder().bearer_token("t").proxy("socks5://127.0.0.1:1080").build();
+    /// assert!(matches!(socks, Err(Error::InvalidInput(_))));
+    /// ```
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.proxy = Some(url.to_owned());
+        self
+    }
+
+    /// Also trusts the certificates of `pem` (one or more `-----BEGIN CERTIFICATE-----`
+    /// blocks, e.g. a company's TLS-inspecting proxy or a private test endpoint), beside the
+    /// platform's roots. May be called more than once.
+    ///
+    /// [`build`](Self::build) refuses a text that holds no certificate or does not decode, and
+    /// any root certificate in a build without the `rustls` feature (kind
+    /// [`RootCertificate`](crate::InputErrorKind::RootCertificate)).
+    pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Self {
+        self.root_certificates.push(pem.to_vec());
+        self
+    }
+
     /// Checks the configuration and builds the client.
     ///
     /// # Errors
@@ -290,8 +340,11 @@ impl GraphClientBuilder {
     /// [`Error::InvalidInput`], whose [`kind`](crate::InvalidInput::kind) is a builder mistake:
     /// no token source ([`NoTokenSource`](crate::InputErrorKind::NoTokenSource)), a base URL
     /// that does not parse or is not allowed ([`BaseUrl`](crate::InputErrorKind::BaseUrl)), a
-    /// zero timeout or lookup deadline, or an HTTP client that cannot be built
-    /// ([`HttpClient`](crate::InputErrorKind::HttpClient)).
+    /// zero timeout or lookup deadline, a [`proxy`](Self::proxy) URL that does not parse or is
+    /// not `http`/`https` ([`Proxy`](crate::InputErrorKind::Proxy)), a root certificate that
+    /// does not decode ([`RootCertificate`](crate::InputErrorKind::RootCertificate)), or an HTTP
+    /// client that
+    /// cannot be built ([`HttpClient`](crate::InputErrorKind::HttpClient)).
     pub fn build(self) -> Result<GraphClient, Error> {
         let token = self.token.ok_or_else(|| {
             Error::invalid_input(
@@ -322,7 +375,10 @@ impl GraphClientBuilder {
                 "lookup deadline must be greater than zero (with Duration::ZERO every lookup fails)",
             ));
         }
-        let http = http_builder(&base_url, timeout).build().map_err(|e| {
+        let proxy = self.proxy.as_deref().map(checked_proxy).transpose()?;
+        let http = http_builder(&base_url, timeout, proxy);
+        let http = with_root_certificates(http, &self.root_certificates)?;
+        let http = http.build().map_err(|e| {
             Error::invalid_input(
                 InputErrorKind::HttpClient,
                 None,
@@ -336,37 +392,6 @@ impl GraphClientBuilder {
             skus: Arc::default(),
         })
     }
-}
-
-/// The HTTP client's settings for a checked base URL.
-fn http_builder(base_url: &str, timeout: Duration) -> reqwest::ClientBuilder {
-    let mut http = reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        // Graph does not redirect this action; following a redirect could carry the token elsewhere.
-        .redirect(reqwest::redirect::Policy::none());
-    if base_url.starts_with("http:") {
-        // Plain http goes only to loopback (checked above). Through a proxy from the
-        // environment (`HTTP_PROXY`, `ALL_PROXY`) the bearer token would travel in clear text
-        // to another host; https may use one, since CONNECT keeps TLS end to end.
-        http = http.no_proxy();
-        // `localhost` is plain http's one loopback name: never ask the system's resolver (a
-        // hosts file without it, or a DNS answer, could send the token elsewhere in clear text).
-        // Port 0: reqwest uses the URL's port; the Host header keeps the name.
-        let is_localhost = reqwest::Url::parse(base_url).is_ok_and(|url| {
-            url.host_str()
-                .is_some_and(|host| host.eq_ignore_ascii_case("localhost"))
-        });
-        if is_localhost {
-            let loopback = [
-                SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-                SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
-            ];
-            http = http.resolve_to_addrs("localhost", &loopback);
-        }
-    }
-    http
 }
 
 #[cfg(test)]
@@ -401,57 +426,6 @@ mod tests {
             .timeout(Duration::from_nanos(1))
             .build()
             .unwrap();
-    }
-
-    /// A resolver that counts its calls and sends every name to a closed port.
-    struct Elsewhere(Arc<std::sync::atomic::AtomicUsize>);
-
-    impl reqwest::dns::Resolve for Elsewhere {
-        fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let addrs: reqwest::dns::Addrs = Box::new(std::iter::once(SocketAddr::from((
-                Ipv4Addr::new(127, 0, 0, 1),
-                1,
-            ))));
-            Box::pin(async move { Ok(addrs) })
-        }
-    }
-
-    #[tokio::test]
-    async fn localhost_is_never_resolved_by_name() {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = tokio::spawn(async move {
-            let (mut stream, _) = listener.accept().await.unwrap();
-            let mut head = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                let n = stream.read(&mut buf).await.unwrap();
-                assert!(n > 0, "the request head ends");
-                head.extend_from_slice(&buf[..n]);
-            }
-            stream
-                .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
-                .await
-                .unwrap();
-            String::from_utf8(head).unwrap()
-        });
-        let base = format!("http://localhost:{port}/beta");
-        let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        // Without the override this resolver would be asked, and send the request elsewhere.
-        let http = http_builder(&checked_base_url(&base).unwrap(), DEFAULT_TIMEOUT)
-            .dns_resolver(Elsewhere(asked.clone()))
-            .build()
-            .unwrap();
-        let response = http.get(format!("{base}/x")).send().await.unwrap();
-        assert_eq!(response.status(), 204);
-        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 0);
-        let head = server.await.unwrap().to_ascii_lowercase();
-        assert!(
-            head.contains(&format!("host: localhost:{port}\r\n")),
-            "{head}"
-        );
     }
 
     #[test]

@@ -1,30 +1,20 @@
 //! The calls around the action that the onboarding job needs: read a device, find devices by
 //! serial number (following every page), undo an assignment, unblock the next enrollment.
 
-use std::collections::HashSet;
+use futures_util::{Stream, StreamExt};
 
 use crate::api::client::GraphClient;
 use crate::api::ids::DeviceId;
+use crate::api::serial_pages;
 use crate::error::Error;
-use crate::generated::types::{AutopilotDevice, AutopilotDeviceCollectionResponse};
+use crate::generated::types::AutopilotDevice;
 use crate::request::call::{self, call_span};
-use crate::request::odata;
 
 /// The `$select` of every device read: exactly the fields of [`AutopilotDevice`] (a unit test
 /// holds this to the spec).
 pub(crate) const DEVICE_SELECT: &str = "id,serialNumber,displayName,groupTag,userPrincipalName,\
 addressableUserName,resourceName,deploymentProfileAssignmentStatus,userlessEnrollmentStatus,\
 enrollmentState,lastContactedDateTime";
-
-/// `$top` of a serial lookup's pages.
-const PAGE_SIZE: u64 = 100;
-
-/// A lookup stops with an error after this many pages (a server that never stops paging).
-const MAX_PAGES: usize = 1000;
-
-/// A lookup stops with an error when more devices than this report the serial: a real serial
-/// is on one device (a few when re-registered), and the matches are held in memory.
-const MAX_MATCHES: usize = 1000;
 
 impl GraphClient {
     /// `POST /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}/unassignResourceAccountFromDevice`
@@ -148,101 +138,48 @@ impl GraphClient {
         &self,
         serial: &str,
     ) -> Result<Vec<AutopilotDevice>, Error> {
-        let serial = odata::check_serial(serial)?;
-        let mut pages = 0;
-        let lookup = self.lookup_serial(serial, &mut pages);
-        match tokio::time::timeout(self.lookup_deadline, lookup).await {
-            Ok(found) => found,
-            Err(_) => Err(Error::DeadlineExceeded {
-                operation: format!("serial lookup {serial:?}"),
-                deadline: self.lookup_deadline,
-                pages,
-            }),
-        }
-    }
-
-    /// The lookup without its deadline; counts the pages read in `pages`.
-    async fn lookup_serial(
-        &self,
-        serial: &str,
-        pages: &mut u32,
-    ) -> Result<Vec<AutopilotDevice>, Error> {
-        let wanted = serial.to_lowercase();
-        let is_match = |d: &AutopilotDevice| {
-            d.serial_number
-                .as_deref()
-                .is_some_and(|s| s.trim().to_lowercase() == wanted)
-        };
-        let filter = odata::serial_filter(serial);
-        let span = call_span!(LIST_AUTOPILOT_DEVICES, serial = serial, page = 1);
-        let call = self.generated().list_autopilot_devices(
-            Some(&filter),
-            Some(DEVICE_SELECT),
-            Some(PAGE_SIZE),
-        );
-        let mut page: AutopilotDeviceCollectionResponse =
-            call::run(span, call::READ, Box::pin(call)).await?;
-        *pages = 1;
         let mut found = Vec::new();
-        let mut followed = HashSet::new();
-        for number in 2.. {
-            found.extend(std::mem::take(&mut page.value).into_iter().filter(is_match));
-            if found.len() > MAX_MATCHES {
-                return Err(Error::UnexpectedResponse {
-                    status: None,
-                    detail: format!("more than {MAX_MATCHES} devices report serial {serial:?}"),
-                });
-            }
-            let Some(link) = page.odata_next_link.take() else {
-                break;
-            };
-            if number > MAX_PAGES || !followed.insert(link.clone()) {
-                return Err(Error::UnexpectedResponse {
-                    status: None,
-                    detail: format!(
-                        "the device list did not end after {} pages (or repeated a page link)",
-                        number - 1
-                    ),
-                });
-            }
-            let url = checked_next_link(self.base_url(), &link)?;
-            let span = call_span!(LIST_AUTOPILOT_DEVICES, serial = serial, page = number);
-            let call = call::get_next_page(self.generated(), url);
-            page = call::run(span, call::READ, Box::pin(call)).await?;
-            *pages += 1;
+        let mut pages = std::pin::pin!(self.autopilot_device_pages_by_serial(serial));
+        while let Some(page) = pages.next().await {
+            found.extend(page?);
         }
         Ok(found)
     }
-}
 
-/// A next-page link is followed only under the client's own base URL: same scheme, host and
-/// port, and a path below the base path. Anything else would hand the token to another server.
-fn checked_next_link(base: &str, link: &str) -> Result<reqwest::Url, Error> {
-    let refuse = |why: String| Error::UnexpectedResponse {
-        status: None,
-        detail: format!("@odata.nextLink {why}; not followed"),
-    };
-    let base = reqwest::Url::parse(base).map_err(|e| refuse(format!("base URL: {e}")))?;
-    let url = reqwest::Url::parse(link).map_err(|e| refuse(format!("does not parse: {e}")))?;
-    let under = format!("{}/", base.path().trim_end_matches('/'));
-    let same_origin = url.scheme() == base.scheme()
-        && url.host() == base.host()
-        && url.port_or_known_default() == base.port_or_known_default();
-    if !same_origin || !url.username().is_empty() || url.password().is_some() {
-        // Only the origin is shown: the rest of a foreign link is none of the log's business.
-        let origin = url.origin().ascii_serialization();
-        return Err(refuse(format!(
-            "points to {origin}, outside the client's base URL"
-        )));
+    /// The lookup of [`find_autopilot_devices_by_serial`](Self::find_autopilot_devices_by_serial)
+    /// as a stream of pages: one item per page Graph answers, holding that page's exact matches
+    /// (often none: `contains` also returns near misses), so a caller can show progress or stop
+    /// early. Nothing is sent until the stream is polled; each poll reads one page.
+    ///
+    /// The same checks hold: next links are followed only under the client's base URL, at most
+    /// 1000 pages and 1000 matches in all, and the
+    /// [`lookup_deadline`](crate::GraphClientBuilder::lookup_deadline) bounds the time spent
+    /// reading pages, all pages together (the caller's time between polls does not count). An
+    /// error is the stream's last item, after the pages before it; a refused serial is its only item.
+    ///
+    /// ```no_run
+    /// # async fn run(client: autopilot_resource_account::GraphClient) -> Result<(), autopilot_resource_account::Error> {
+    /// use futures_util::StreamExt;
+    ///
+    /// let mut pages = std::pin::pin!(client.autopilot_device_pages_by_serial("PF3ABC12"));
+    /// while let Some(page) = pages.next().await {
+    ///     for device in page? {
+    ///         println!("device id {:?}", device.id);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As items, each ending the stream: those of
+    /// [`find_autopilot_devices_by_serial`](Self::find_autopilot_devices_by_serial).
+    pub fn autopilot_device_pages_by_serial<'a>(
+        &'a self,
+        serial: &str,
+    ) -> impl Stream<Item = Result<Vec<AutopilotDevice>, Error>> + Send + use<'a> {
+        serial_pages::pages(self, serial)
     }
-    if !url.path().starts_with(&under) {
-        return Err(refuse(format!(
-            "leaves the base path {} (path {})",
-            base.path(),
-            url.path()
-        )));
-    }
-    Ok(url)
 }
 
 #[cfg(test)]
@@ -264,42 +201,5 @@ mod tests {
         selected.sort_unstable();
         fields.sort_unstable();
         assert_eq!(selected, fields);
-    }
-
-    #[test]
-    fn next_links_stay_under_the_base_url() {
-        let base = "http://127.0.0.1:8080/beta";
-        for ok in [
-            "http://127.0.0.1:8080/beta/deviceManagement/windowsAutopilotDeviceIdentities?$skiptoken=2",
-            "HTTP://127.0.0.1:8080/beta/x",
-        ] {
-            assert!(checked_next_link(base, ok).is_ok(), "{ok}");
-        }
-        for (bad, why) in [
-            ("http://127.0.0.1:8081/beta/x", "outside"),
-            ("https://127.0.0.1:8080/beta/x", "outside"),
-            ("http://localhost:8080/beta/x", "outside"),
-            ("http://evil.example/beta/x", "outside"),
-            ("http://u:p@127.0.0.1:8080/beta/x", "outside"),
-            // A user name alone, or a password alone, is refused too (kills the mutant
-            // `||` -> `&&` between the user name and password checks, found by cargo mutants).
-            ("http://u@127.0.0.1:8080/beta/x", "outside"),
-            ("http://:p@127.0.0.1:8080/beta/x", "outside"),
-            ("http://127.0.0.1:8080/betax/y", "base path"),
-            ("http://127.0.0.1:8080/beta/../other", "base path"),
-            ("http://127.0.0.1:8080/", "base path"),
-            ("/beta/relative", "does not parse"),
-        ] {
-            let e = checked_next_link(base, bad).unwrap_err().to_string();
-            assert!(e.contains(why), "{bad}: {e}");
-            assert!(!e.contains("u:p"), "{e}");
-        }
-        assert!(
-            checked_next_link(
-                "https://graph.microsoft.com/beta",
-                "https://graph.microsoft.com:443/beta/x"
-            )
-            .is_ok()
-        );
     }
 }

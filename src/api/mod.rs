@@ -7,5 +7,7 @@ pub(crate) mod account;
 pub(crate) mod bulk;
 pub(crate) mod client;
 pub(crate) mod devices;
+pub(crate) mod http;
 pub(crate) mod ids;
+pub(crate) mod serial_pages;
 pub(crate) mod verify;

@@ -402,6 +402,12 @@ pub enum InputErrorKind {
     ZeroDeadline,
     /// The HTTP client could not be built (e.g. no TLS backend).
     HttpClient,
+    /// A [`proxy`](crate::GraphClientBuilder::proxy) URL that does not parse or is not
+    /// `http`/`https`.
+    Proxy,
+    /// An [`add_root_certificate_pem`](crate::GraphClientBuilder::add_root_certificate_pem)
+    /// text that holds no PEM certificate or does not decode, or a build without TLS.
+    RootCertificate,
     /// An id (a device, profile or assigned-device id) that may not go in a path.
     Id,
     /// A user principal name (or user id) Graph cannot address by path.
@@ -411,6 +417,10 @@ pub enum InputErrorKind {
     /// The built request's path is not the operation's (an id rewrote it), or the request could
     /// not be built.
     RequestPath,
+    /// A [`VerifyOptions`](crate::VerifyOptions) poll schedule that cannot work: a zero pause
+    /// between reads (the device would be read without pause until the timeout), or a first
+    /// pause longer than the longest.
+    PollSchedule,
 }
 
 impl InputErrorKind {
@@ -423,6 +433,8 @@ impl InputErrorKind {
                 | Self::ZeroTimeout
                 | Self::ZeroDeadline
                 | Self::HttpClient
+                | Self::Proxy
+                | Self::RootCertificate
         )
     }
 }
