@@ -4,39 +4,15 @@
 //! Environment variables are process-wide: this file is its own test binary, with one test, so
 //! nothing else reads them while they are set.
 
-use std::io::Read;
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+mod support;
+
 use std::time::Duration;
 
 use autopilot_resource_account::{GraphClient, ResourceAccountAssignment, RetryPolicy};
 use autopilot_resource_account_stand_in::StandIn;
+use support::recording_proxy;
 
 const TOKEN: &str = "real-token-must-not-reach-a-proxy";
-
-/// A "proxy" on loopback that answers nothing and records every byte it is sent.
-fn recording_proxy() -> (String, Arc<Mutex<Vec<u8>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let sink = received.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let sink = sink.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = stream.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    sink.lock().unwrap().extend_from_slice(&buf[..n]);
-                }
-            });
-        }
-    });
-    (url, received)
-}
 
 #[test]
 fn plain_http_to_loopback_never_goes_through_an_environment_proxy() {

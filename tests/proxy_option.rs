@@ -5,38 +5,12 @@
 
 mod support;
 
-use std::io::Read;
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use autopilot_resource_account::{Error, GraphClient, InputErrorKind, RetryPolicy};
 use autopilot_resource_account_stand_in::StandIn;
-use support::{TOKEN, assignment, device};
-
-/// A "proxy" on loopback that answers nothing and records every byte it is sent.
-fn recording_proxy() -> (String, Arc<Mutex<Vec<u8>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let sink = received.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let sink = sink.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = stream.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    sink.lock().unwrap().extend_from_slice(&buf[..n]);
-                }
-            });
-        }
-    });
-    (url, received)
-}
+use support::{TOKEN, assignment, device, recording_proxy};
 
 fn seen(received: &Mutex<Vec<u8>>) -> String {
     String::from_utf8_lossy(&received.lock().unwrap()).into_owned()

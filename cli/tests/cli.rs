@@ -8,37 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod support;
+
 use autopilot_resource_account_stand_in::{Device, Reply, StandIn, StandInUser};
+use support::run_with_env as run;
 
 const BIN: &str = env!("CARGO_BIN_EXE_autopilot-ra");
-
-/// Runs the binary with `args`, no inherited token or proxy, and `env` set.
-async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(BIN);
-    command.args(args);
-    for name in [
-        "GRAPH_TOKEN",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "NO_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-        "no_proxy",
-        "AZURE_TENANT_ID",
-        "AZURE_CLIENT_ID",
-        "AZURE_CLIENT_SECRET",
-    ] {
-        command.env_remove(name);
-    }
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
-}
 
 /// `apply`/`plan` against `graph` with a token, plus `args`.
 async fn against(graph: &StandIn, command: &str, args: &[&str]) -> Output {

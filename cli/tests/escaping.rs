@@ -2,10 +2,10 @@
 //! escaped on its way out: visibly in text, as `\uXXXX` in JSON lines (which still parse to the
 //! value Graph sent).
 
-mod hardening_support;
+mod support;
 
 use autopilot_resource_account_stand_in::{Device, StandIn};
-use hardening_support::{both, run, text};
+use support::{both, run_with_env as run, text};
 
 /// C1 CSI, DEL, Arabic letter mark, zero-width space, line separator, byte-order mark, RLO, RLI.
 const NAME: &str = "Bad\u{9b}31mRED\u{7f}\u{61c}\u{200b}\u{2028}\u{feff}\u{202e}\u{2067}";

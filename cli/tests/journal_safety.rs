@@ -4,13 +4,13 @@
 
 #![cfg(unix)]
 
-mod hardening_support;
+mod support;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use autopilot_resource_account_stand_in::{Device, StandIn, StandInUser};
-use hardening_support::{both, rooms_csv, run, temp_dir, text};
+use support::{both, rooms_csv, run_with_env as run, temp_dir, text};
 
 /// `apply --csv <csv>` against a new stand-in with `dev-1`, plus `extra`.
 async fn apply(csv: &Path, extra: &[&str]) -> (std::process::Output, StandIn) {

@@ -1,11 +1,11 @@
 //! Where the token comes from, seen from outside: a pasted `Bearer ` prefix, the tenant of a
 //! JWT binding the journal, and a credential that never answers.
 
-mod hardening_support;
+mod support;
 
 use autopilot_resource_account_stand_in::{Device, StandIn, StandInUser};
 use base64::Engine as _;
-use hardening_support::{both, rooms_csv, run, temp_dir, text};
+use support::{both, rooms_csv, run_with_env as run, temp_dir, text};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_pasted_with_its_scheme_is_sent_once_prefixed() {

@@ -11,6 +11,11 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_autopilot-ra");
 
 /// Runs the binary with `args`, no inherited token, proxy or Azure variables.
 pub async fn run(args: &[&str]) -> Output {
+    run_with_env(args, &[]).await
+}
+
+/// [`run`] with `env` set on top of the cleaned environment.
+pub async fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(BIN);
     command.args(args);
     for name in [
@@ -28,6 +33,9 @@ pub async fn run(args: &[&str]) -> Output {
         "AZURE_CLIENT_SECRET",
     ] {
         command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
     }
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
@@ -70,6 +78,16 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// `rooms.csv` in `dir`: one row per device `dev-{i}`.
+pub fn rooms_csv(dir: &Path, ids: impl IntoIterator<Item = usize>) -> PathBuf {
+    let mut text =
+        String::from("device_id,user_principal_name,addressable_user_name,resource_account_name\n");
+    for i in ids {
+        text.push_str(&format!("dev-{i},room-{i}@contoso.com,Room {i},room-{i}\n"));
+    }
+    write_csv(dir, &text)
 }
 
 pub fn write_csv(dir: &Path, text: &str) -> PathBuf {
