@@ -4,17 +4,12 @@
 use futures_util::{Stream, StreamExt};
 
 use crate::api::client::GraphClient;
+use crate::api::device_fields::DEVICE_SELECT;
 use crate::api::ids::DeviceId;
 use crate::api::serial_pages;
 use crate::error::Error;
 use crate::generated::types::AutopilotDevice;
 use crate::request::call::{self, call_span};
-
-/// The `$select` of every device read: exactly the fields of [`AutopilotDevice`] (a unit test
-/// holds this to the spec).
-pub(crate) const DEVICE_SELECT: &str = "id,serialNumber,displayName,groupTag,userPrincipalName,\
-addressableUserName,resourceName,deploymentProfileAssignmentStatus,userlessEnrollmentStatus,\
-enrollmentState,lastContactedDateTime";
 
 impl GraphClient {
     /// `POST /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}/unassignResourceAccountFromDevice`

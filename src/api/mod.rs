@@ -6,6 +6,7 @@
 pub(crate) mod account;
 pub(crate) mod bulk;
 pub(crate) mod client;
+pub(crate) mod device_fields;
 pub(crate) mod devices;
 pub(crate) mod http;
 pub(crate) mod ids;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::Stream;
 
 use crate::api::client::GraphClient;
-use crate::api::devices::DEVICE_SELECT;
+use crate::api::device_fields::DEVICE_SELECT;
 use crate::error::Error;
 use crate::generated::types::{AutopilotDevice, AutopilotDeviceCollectionResponse};
 use crate::request::call::{self, call_span};
