@@ -56,12 +56,15 @@ fn target_dir() -> PathBuf {
         .join("regenerate-future")
 }
 
-/// `cargo …` in `dir` as a fresh invocation would run it: none of this test's CARGO_* variables.
+/// `cargo …` in `dir` as a fresh invocation would run it: none of this test's CARGO_* variables,
+/// but the caller's build settings (CI trims debug info and incremental artifacts to save disk).
 fn cargo(dir: &Path, args: &[&str]) {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().into_owned();
-        if k.starts_with("CARGO_") && k != "CARGO_HOME" && k != "CARGO_TERM_COLOR" {
+        let build_setting = k.starts_with("CARGO_PROFILE_") || k == "CARGO_INCREMENTAL";
+        if k.starts_with("CARGO_") && k != "CARGO_HOME" && k != "CARGO_TERM_COLOR" && !build_setting
+        {
             cmd.env_remove(&k);
         }
     }
