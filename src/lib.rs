@@ -125,6 +125,7 @@ pub use api::account::{AccountCheck, AccountStatus, TEAMS_ROOMS_SKUS};
 pub use api::bulk::{
     BulkItem, BulkOptions, DEFAULT_CONCURRENCY, Outcome, Pacing, RateHint, Target,
 };
+pub use api::call::{Call, CallFuture};
 pub use api::client::{DEFAULT_LOOKUP_DEADLINE, DEFAULT_TIMEOUT, GraphClient, GraphClientBuilder};
 pub use api::ids::{DeviceId, ProfileId};
 pub use api::verify::VerifyOptions;
@@ -135,6 +136,7 @@ pub use error::graph_error::{GraphError, IntuneMessage};
 pub use error::{Error, InputErrorKind, InvalidInput, TransportError};
 pub use generated::types::{AutopilotDevice, ResourceAccountAssignment};
 pub use request::ids::MAX_ID_LEN;
+pub use request::options::{CallOptions, Response};
 pub use request::retry::{MAX_RETRIES_CAP, RetryPolicy};
 pub use signin::endpoint::USER_AGENT;
 

@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 /// Awaits `call`, which must end by itself; in paused time the bound is an hour of the
 /// paused clock (it keeps a regression from hanging the suite, at no wall-clock cost).
-async fn ends_by_itself<T>(call: impl Future<Output = T>) -> T {
+async fn ends_by_itself<T>(call: impl std::future::IntoFuture<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(3600), call)
         .await
         .expect("the call ends by itself")

@@ -2,11 +2,13 @@
 //! public future and stream can be spawned on a multi-threaded runtime: if one stops being
 //! `Send` (a `Rc` or a `MutexGuard` held across an `.await`), this file stops compiling.
 
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use autopilot_resource_account::{
-    BulkItem, BulkOptions, Error, GraphClient, GraphClientBuilder, InputErrorKind, InvalidInput,
-    Outcome, ResourceAccountAssignment, Target, TokenError, TransportError, VerifyOptions,
+    BulkItem, BulkOptions, CallOptions, Error, GraphClient, GraphClientBuilder, InputErrorKind,
+    InvalidInput, Outcome, ResourceAccountAssignment, Target, TokenError, TransportError,
+    VerifyOptions,
 };
 
 fn send<T: Send>(_: T) {}
@@ -18,22 +20,44 @@ fn send_sync<T: Send + Sync + 'static>() {}
 /// Never called: it only has to compile.
 #[allow(dead_code)]
 fn futures_and_streams_are_send(client: &GraphClient, assignment: &ResourceAccountAssignment) {
+    // An operation is a `Call` (options first); awaited, or sent for its metadata.
     send(client.assign_resource_account_to_device(&id("d"), assignment));
-    send(client.assign_resource_account_to_deployment_profile_device(
-        &profile("p"),
-        &id("d"),
-        assignment,
-    ));
     send(
-        client.assign_resource_account_to_device_via_deployment_profile(
-            &id("d"),
-            &id("a"),
-            assignment,
-        ),
+        client
+            .assign_resource_account_to_device(&id("d"), assignment)
+            .into_future(),
     );
-    send(client.unassign_resource_account_from_device(&id("d")));
-    send(client.allow_next_enrollment(&id("d")));
-    send(client.autopilot_device(&id("d")));
+    send(
+        client
+            .assign_resource_account_to_device(&id("d"), assignment)
+            .send(),
+    );
+    send(
+        client
+            .assign_resource_account_to_deployment_profile_device(
+                &profile("p"),
+                &id("d"),
+                assignment,
+            )
+            .into_future(),
+    );
+    send(
+        client
+            .assign_resource_account_to_device_via_deployment_profile(
+                &id("d"),
+                &id("a"),
+                assignment,
+            )
+            .into_future(),
+    );
+    send(
+        client
+            .unassign_resource_account_from_device(&id("d"))
+            .into_future(),
+    );
+    send(client.allow_next_enrollment(&id("d")).into_future());
+    send(client.autopilot_device(&id("d")).into_future());
+    send(client.autopilot_device(&id("d")).send());
     send(client.find_autopilot_devices_by_serial("PF1"));
     send(client.autopilot_device_pages_by_serial("PF1"));
     send(client.verify_assignment(&id("d"), assignment, Duration::from_secs(1)));
@@ -60,6 +84,8 @@ fn the_client_and_its_errors_can_cross_threads() {
     send_sync::<TokenError>();
     send_sync::<Outcome<u32>>();
     send_sync::<VerifyOptions>();
+    send_sync::<CallOptions>();
+    send_sync::<autopilot_resource_account::Response<()>>();
 }
 
 /// A device id the test knows is allowed.

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::api::call::Call;
 use crate::api::http::{checked_proxy, http_builder, with_root_certificates};
 use crate::api::ids::{DeviceId, ProfileId};
 use crate::error::{Error, InputErrorKind};
@@ -95,98 +96,105 @@ impl GraphClient {
 
     /// `POST /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}/assignResourceAccountToDevice`
     ///
+    /// A [`Call`]: `.await` it, or set [`CallOptions`](crate::CallOptions) and
+    /// [`send`](Call::send) it for the answer's status and `request-id`.
+    ///
     /// # Errors
     ///
     /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
     ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
     ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
     ///   not allow.
-    pub async fn assign_resource_account_to_device(
-        &self,
-        device_id: &DeviceId,
-        assignment: &ResourceAccountAssignment,
-    ) -> Result<(), Error> {
-        let device_id = device_id.as_str();
-        let span = call_span!(ASSIGN_RESOURCE_ACCOUNT_TO_DEVICE, device_id = device_id);
-        call::run(
-            span,
-            call::ASSIGNMENT,
-            Box::pin(
-                self.generated
-                    .assign_resource_account_to_device(device_id, assignment),
-            ),
-        )
-        .await
+    pub fn assign_resource_account_to_device<'a>(
+        &'a self,
+        device_id: &'a DeviceId,
+        assignment: &'a ResourceAccountAssignment,
+    ) -> Call<'a, ()> {
+        Call::new(move |options| {
+            Box::pin(async move {
+                let device_id = device_id.as_str();
+                let span = call_span!(ASSIGN_RESOURCE_ACCOUNT_TO_DEVICE, device_id = device_id);
+                let call = self
+                    .generated
+                    .assign_resource_account_to_device(device_id, assignment);
+                call::respond(span, call::ASSIGNMENT, &options, Box::pin(call)).await
+            })
+        })
     }
 
     /// `POST /deviceManagement/windowsAutopilotDeploymentProfiles/{profile_id}/assignedDevices/{device_id}/assignResourceAccountToDevice`
     ///
+    /// A [`Call`]: `.await` it, or set [`CallOptions`](crate::CallOptions) and
+    /// [`send`](Call::send) it for the answer's status and `request-id`.
+    ///
     /// # Errors
     ///
     /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
     ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
     ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
     ///   not allow.
-    pub async fn assign_resource_account_to_deployment_profile_device(
-        &self,
-        profile_id: &ProfileId,
-        device_id: &DeviceId,
-        assignment: &ResourceAccountAssignment,
-    ) -> Result<(), Error> {
-        let (profile_id, device_id) = (profile_id.as_str(), device_id.as_str());
-        let span = call_span!(
-            ASSIGN_RESOURCE_ACCOUNT_TO_DEPLOYMENT_PROFILE_DEVICE,
-            profile_id = profile_id,
-            device_id = device_id
-        );
-        call::run(
-            span,
-            call::ASSIGNMENT,
-            Box::pin(
-                self.generated
+    pub fn assign_resource_account_to_deployment_profile_device<'a>(
+        &'a self,
+        profile_id: &'a ProfileId,
+        device_id: &'a DeviceId,
+        assignment: &'a ResourceAccountAssignment,
+    ) -> Call<'a, ()> {
+        Call::new(move |options| {
+            Box::pin(async move {
+                let (profile_id, device_id) = (profile_id.as_str(), device_id.as_str());
+                let span = call_span!(
+                    ASSIGN_RESOURCE_ACCOUNT_TO_DEPLOYMENT_PROFILE_DEVICE,
+                    profile_id = profile_id,
+                    device_id = device_id
+                );
+                let call = self
+                    .generated
                     .assign_resource_account_to_deployment_profile_device(
                         profile_id, device_id, assignment,
-                    ),
-            ),
-        )
-        .await
+                    );
+                call::respond(span, call::ASSIGNMENT, &options, Box::pin(call)).await
+            })
+        })
     }
 
     /// `POST /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}/deploymentProfile/assignedDevices/{assigned_device_id}/assignResourceAccountToDevice`
     ///
     /// Documented in Graph's API reference but in no OpenAPI text; this crate adds it to the spec.
     ///
+    /// A [`Call`]: `.await` it, or set [`CallOptions`](crate::CallOptions) and
+    /// [`send`](Call::send) it for the answer's status and `request-id`.
+    ///
     /// # Errors
     ///
     /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
     ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
     ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
     ///   not allow.
-    pub async fn assign_resource_account_to_device_via_deployment_profile(
-        &self,
-        device_id: &DeviceId,
-        assigned_device_id: &DeviceId,
-        assignment: &ResourceAccountAssignment,
-    ) -> Result<(), Error> {
-        let (device_id, assigned_device_id) = (device_id.as_str(), assigned_device_id.as_str());
-        let span = call_span!(
-            ASSIGN_RESOURCE_ACCOUNT_TO_DEVICE_VIA_DEPLOYMENT_PROFILE,
-            device_id = device_id,
-            assigned_device_id = assigned_device_id
-        );
-        call::run(
-            span,
-            call::ASSIGNMENT,
-            Box::pin(
-                self.generated
+    pub fn assign_resource_account_to_device_via_deployment_profile<'a>(
+        &'a self,
+        device_id: &'a DeviceId,
+        assigned_device_id: &'a DeviceId,
+        assignment: &'a ResourceAccountAssignment,
+    ) -> Call<'a, ()> {
+        Call::new(move |options| {
+            Box::pin(async move {
+                let (device_id, assigned_device_id) =
+                    (device_id.as_str(), assigned_device_id.as_str());
+                let span = call_span!(
+                    ASSIGN_RESOURCE_ACCOUNT_TO_DEVICE_VIA_DEPLOYMENT_PROFILE,
+                    device_id = device_id,
+                    assigned_device_id = assigned_device_id
+                );
+                let call = self
+                    .generated
                     .assign_resource_account_to_device_via_deployment_profile(
                         device_id,
                         assigned_device_id,
                         assignment,
-                    ),
-            ),
-        )
-        .await
+                    );
+                call::respond(span, call::ASSIGNMENT, &options, Box::pin(call)).await
+            })
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 
 use futures_util::{Stream, StreamExt};
 
+use crate::api::call::Call;
 use crate::api::client::GraphClient;
 use crate::api::device_fields::DEVICE_SELECT;
 use crate::api::ids::DeviceId;
@@ -24,22 +25,29 @@ impl GraphClient {
     /// # Ok(()) }
     /// ```
     ///
+    /// A [`Call`]: `.await` it, or set [`CallOptions`](crate::CallOptions) and
+    /// [`send`](Call::send) it for the answer's status and `request-id`.
+    ///
     /// # Errors
     ///
     /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
     ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
     ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
     ///   not allow.
-    pub async fn unassign_resource_account_from_device(
-        &self,
-        device_id: &DeviceId,
-    ) -> Result<(), Error> {
-        let device_id = device_id.as_str();
-        let span = call_span!(UNASSIGN_RESOURCE_ACCOUNT_FROM_DEVICE, device_id = device_id);
-        let call = self
-            .generated()
-            .unassign_resource_account_from_device(device_id);
-        call::run(span, call::ASSIGNMENT, Box::pin(call)).await
+    pub fn unassign_resource_account_from_device<'a>(
+        &'a self,
+        device_id: &'a DeviceId,
+    ) -> Call<'a, ()> {
+        Call::new(move |options| {
+            Box::pin(async move {
+                let device_id = device_id.as_str();
+                let span = call_span!(UNASSIGN_RESOURCE_ACCOUNT_FROM_DEVICE, device_id = device_id);
+                let call = self
+                    .generated()
+                    .unassign_resource_account_from_device(device_id);
+                call::respond(span, call::ASSIGNMENT, &options, Box::pin(call)).await
+            })
+        })
     }
 
     /// `POST /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}/allowNextEnrollment`
@@ -57,17 +65,24 @@ impl GraphClient {
     /// # Ok(()) }
     /// ```
     ///
+    /// A [`Call`]: `.await` it, or set [`CallOptions`](crate::CallOptions) and
+    /// [`send`](Call::send) it for the answer's status and `request-id`.
+    ///
     /// # Errors
     ///
     /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
     ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
     ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
     ///   not allow.
-    pub async fn allow_next_enrollment(&self, device_id: &DeviceId) -> Result<(), Error> {
-        let device_id = device_id.as_str();
-        let span = call_span!(ALLOW_NEXT_ENROLLMENT, device_id = device_id);
-        let call = self.generated().allow_next_enrollment(device_id);
-        call::run(span, call::ASSIGNMENT, Box::pin(call)).await
+    pub fn allow_next_enrollment<'a>(&'a self, device_id: &'a DeviceId) -> Call<'a, ()> {
+        Call::new(move |options| {
+            Box::pin(async move {
+                let device_id = device_id.as_str();
+                let span = call_span!(ALLOW_NEXT_ENROLLMENT, device_id = device_id);
+                let call = self.generated().allow_next_enrollment(device_id);
+                call::respond(span, call::ASSIGNMENT, &options, Box::pin(call)).await
+            })
+        })
     }
 
     /// `GET /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}?$select=…`
@@ -82,19 +97,26 @@ impl GraphClient {
     /// # Ok(()) }
     /// ```
     ///
+    /// A [`Call`]: `.await` it, or set [`CallOptions`](crate::CallOptions) and
+    /// [`send`](Call::send) it for the answer's status and `request-id`.
+    ///
     /// # Errors
     ///
     /// - [`Error::Graph`] when Graph answers an error status, after the client's retries (429,
     ///   503, 504); [`Error::Transport`] when no answer came; [`Error::TokenSource`] when the
     ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
     ///   not allow, or a body that does not decode.
-    pub async fn autopilot_device(&self, device_id: &DeviceId) -> Result<AutopilotDevice, Error> {
-        let device_id = device_id.as_str();
-        let span = call_span!(GET_AUTOPILOT_DEVICE, device_id = device_id);
-        let call = self
-            .generated()
-            .get_autopilot_device(device_id, Some(DEVICE_SELECT));
-        call::run(span, call::READ, Box::pin(call)).await
+    pub fn autopilot_device<'a>(&'a self, device_id: &'a DeviceId) -> Call<'a, AutopilotDevice> {
+        Call::new(move |options| {
+            Box::pin(async move {
+                let device_id = device_id.as_str();
+                let span = call_span!(GET_AUTOPILOT_DEVICE, device_id = device_id);
+                let call = self
+                    .generated()
+                    .get_autopilot_device(device_id, Some(DEVICE_SELECT));
+                call::respond(span, call::READ, &options, Box::pin(call)).await
+            })
+        })
     }
 
     /// Every Autopilot device whose serial number is `serial`: trimmed, compared without regard

@@ -20,6 +20,8 @@ pub(crate) struct CallRecord(Arc<CallState>);
 #[derive(Debug)]
 struct CallState {
     client_request_id: String,
+    /// The call's own request timeout, in place of the client's (`CallOptions::with_timeout`).
+    timeout: Option<Duration>,
     seen: Mutex<Seen>,
 }
 
@@ -40,15 +42,22 @@ pub(crate) struct Answer {
 }
 
 impl CallRecord {
-    pub(crate) fn new() -> Self {
+    /// A record for a call with a timeout and a `client-request-id` of its own (else a fresh one).
+    pub(crate) fn for_call(timeout: Option<Duration>, client_request_id: Option<String>) -> Self {
         Self(Arc::new(CallState {
-            client_request_id: new_client_request_id(),
+            client_request_id: client_request_id.unwrap_or_else(new_client_request_id),
+            timeout,
             seen: Mutex::default(),
         }))
     }
 
     pub(crate) fn client_request_id(&self) -> &str {
         &self.0.client_request_id
+    }
+
+    /// The call's own request timeout, if it has one.
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        self.0.timeout
     }
 
     pub(crate) fn attempts(&self) -> u32 {

@@ -396,7 +396,8 @@ pub enum InputErrorKind {
     NoTokenSource,
     /// The base URL does not parse or is not allowed (plain http off loopback, credentials, …).
     BaseUrl,
-    /// A zero [`timeout`](crate::GraphClientBuilder::timeout).
+    /// A zero [`timeout`](crate::GraphClientBuilder::timeout), of the client or of one call
+    /// ([`CallOptions::with_timeout`](crate::CallOptions::with_timeout)).
     ZeroTimeout,
     /// A zero [`lookup_deadline`](crate::GraphClientBuilder::lookup_deadline).
     ZeroDeadline,
@@ -417,6 +418,8 @@ pub enum InputErrorKind {
     /// The built request's path is not the operation's (an id rewrote it), or the request could
     /// not be built.
     RequestPath,
+    /// A [`CallOptions`](crate::CallOptions) `client-request-id` that is not a GUID.
+    ClientRequestId,
     /// A [`VerifyOptions`](crate::VerifyOptions) poll schedule that cannot work: a zero pause
     /// between reads (the device would be read without pause until the timeout), or a first
     /// pause longer than the longest.

@@ -11,7 +11,8 @@ use tracing::Instrument;
 use crate::error::Error;
 use crate::error::call_record::CallRecord;
 use crate::generated::{self, types::ODataError};
-use crate::request::hooks::{NEXT_PAGE, field};
+use crate::request::hooks::{NEXT_PAGE, REQUEST_ID, field};
+use crate::request::options::{CallOptions, Response};
 
 /// One span per call: the operation (a constant of the generated `operations` table, named
 /// without its path, so a misspelt id does not build), its ids, and the [`field`]s the hooks
@@ -63,14 +64,39 @@ pub(crate) async fn run<T>(
     outcome: Outcome,
     call: Pin<Box<impl Future<Output = Generated<T>>>>,
 ) -> Result<T, Error> {
-    let record = CallRecord::new();
+    respond(span, outcome, &CallOptions::default(), call)
+        .await
+        .map(Response::into_value)
+}
+
+/// [`run`] with the caller's options, keeping what the answer said (status, `request-id`).
+/// Options are checked before the call is first polled: a refused one sends nothing.
+pub(crate) async fn respond<T>(
+    span: tracing::Span,
+    outcome: Outcome,
+    options: &CallOptions,
+    call: Pin<Box<impl Future<Output = Generated<T>>>>,
+) -> Result<Response<T>, Error> {
+    let (timeout, client_request_id) = options.checked()?;
+    let record = CallRecord::for_call(timeout, client_request_id);
     span.record(field::CLIENT_REQUEST_ID, record.client_request_id());
     let result = record.scope(call).instrument(span.clone()).await;
     let _entered = span.enter();
     match result {
         Ok(value) => {
             tracing::info!("{}", outcome.ok);
-            Ok(value.into_inner())
+            let request_id = value
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            Ok(Response::new(
+                value.status().as_u16(),
+                request_id,
+                record.client_request_id().to_owned(),
+                record.attempts(),
+                value.into_inner(),
+            ))
         }
         Err(error) => {
             let error = Error::from_generated(error, &record);

@@ -46,7 +46,7 @@ pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
 static API_VERSION: HeaderName = HeaderName::from_static("api-version");
 static CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
 static RETRY_ATTEMPT: HeaderName = HeaderName::from_static("retry-attempt");
-static REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 static AGS_DIAGNOSTIC: HeaderName = HeaderName::from_static("x-ms-ags-diagnostic");
 
 /// Shared, immutable client state that the hooks need (the generated client's inner type), and
@@ -194,15 +194,20 @@ impl ClientHooks<HookState> for Client {
         // every call: it gets as long as a request would. A source that answers at once (a
         // fixed token, a cache hit) is not put under a timer: arming one costs more than the
         // fetch.
+        // A call's own timeout (`CallOptions`) replaces the client's, here and for each attempt.
+        let call_timeout = CALL.try_with(CallRecord::timeout).ok().flatten();
+        let (timeout, whose) = match call_timeout {
+            Some(timeout) => (timeout, "the call's timeout"),
+            None => (state.timeout, "the client timeout"),
+        };
         let mut fetch = state.token.token(&state.scopes);
         let token = match std::future::poll_fn(|cx| Poll::Ready(fetch.as_mut().poll(cx))).await {
             Poll::Ready(token) => token,
-            Poll::Pending => tokio::time::timeout(state.timeout, fetch)
+            Poll::Pending => tokio::time::timeout(timeout, fetch)
                 .await
                 .unwrap_or_else(|_| {
                     Err(TokenError::transient(format!(
-                        "the token source did not answer within {:?} (the client timeout)",
-                        state.timeout
+                        "the token source did not answer within {timeout:?} ({whose})"
                     )))
                 }),
         };
@@ -223,6 +228,10 @@ impl ClientHooks<HookState> for Client {
             .try_with(|r| HeaderValue::from_str(r.client_request_id()))
             .unwrap_or_else(|_| HeaderValue::from_str(&new_client_request_id()))
             .expect("a UUID is a valid header value");
+        if call_timeout.is_some() {
+            // Kept by `try_clone`, so every retry of the call has it too.
+            *request.timeout_mut() = call_timeout;
+        }
         let headers = request.headers_mut();
         headers.remove(&API_VERSION);
         headers.insert(AUTHORIZATION, auth);

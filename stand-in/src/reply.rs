@@ -109,8 +109,14 @@ impl Reply {
                 }
             }));
         }
-        // Graph echoes the caller's id and names its own on every answer.
-        self = self.header("request-id", request_id);
+        // Graph echoes the caller's id and names its own on every answer (a script may fix it).
+        if !self
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("request-id"))
+        {
+            self = self.header("request-id", request_id);
+        }
         if let Some(id) = client_request_id {
             self = self.header("client-request-id", id);
         }

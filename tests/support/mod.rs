@@ -7,7 +7,7 @@
 pub mod credential;
 
 use std::collections::HashSet;
-use std::future::Future;
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use autopilot_resource_account::{
@@ -76,7 +76,7 @@ pub fn assert_call_headers(request: &RecordedRequest) {
 
 /// Awaits `call`, which must end by itself: the bound only keeps a regression (a hung token
 /// source) from hanging the suite.
-pub async fn ends_by_itself<T>(call: impl Future<Output = T>) -> T {
+pub async fn ends_by_itself<T>(call: impl IntoFuture<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(20), call)
         .await
         .expect("the call ends by itself")
