@@ -250,3 +250,40 @@ async fn a_calls_timeout_bounds_the_wait_for_the_token_too() {
     );
     assert!(graph.requests().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_bulk_outcome_names_the_request_id_of_its_answer() {
+    use autopilot_resource_account::{BulkItem, BulkOptions, Target};
+    use futures_util::StreamExt;
+
+    let graph = StandIn::start().await.unwrap();
+    let (ok, refused) = (support::id("dev-ok"), support::id("dev-refused"));
+    graph.script(
+        ok.as_str(),
+        [Reply::status(204).header("request-id", "req-accepted")],
+    );
+    graph.script(
+        refused.as_str(),
+        [Reply::status(400)
+            .header("request-id", "req-refused")
+            .odata("BadRequest", "no")],
+    );
+    let client = client(&graph);
+    let items: Vec<_> = [&ok, &refused]
+        .into_iter()
+        .map(|id| BulkItem::new(id.clone(), Target::device(id.clone()), assignment()))
+        .collect();
+    let outcomes: Vec<_> = client
+        .assign_many(items, BulkOptions::default())
+        .collect()
+        .await;
+    for outcome in &outcomes {
+        let expected = if outcome.key() == &ok {
+            "req-accepted"
+        } else {
+            "req-refused"
+        };
+        assert_eq!(outcome.request_id(), Some(expected), "{outcome:?}");
+    }
+    assert_eq!(outcomes.len(), 2);
+}

@@ -160,6 +160,27 @@ impl Recorder<'_> {
         detail: Option<String>,
         error: Option<&Error>,
     ) -> Result<(), Failure> {
+        let request_id = error.and_then(Error::request_id);
+        self.entry(planned, outcome, detail, error, request_id)
+    }
+
+    /// `assigned`, with the accepted write's `request-id`.
+    fn record_accepted(
+        &mut self,
+        planned: &Planned,
+        request_id: Option<&str>,
+    ) -> Result<(), Failure> {
+        self.entry(planned, RowResult::Assigned, None, None, request_id)
+    }
+
+    fn entry(
+        &mut self,
+        planned: &Planned,
+        outcome: RowResult,
+        detail: Option<String>,
+        error: Option<&Error>,
+        request_id: Option<&str>,
+    ) -> Result<(), Failure> {
         let Some((journal, binding)) = self.journal.as_mut() else {
             return Ok(());
         };
@@ -173,7 +194,7 @@ impl Recorder<'_> {
         entry.device_id = planned.device_id.clone();
         entry.detail = detail;
         entry.status = error.and_then(Error::status);
-        entry.request_id = error.and_then(Error::request_id).map(str::to_owned);
+        entry.request_id = request_id.map(str::to_owned);
         journal.record(&entry).map_err(Failure::Run)
     }
 }
@@ -331,7 +352,9 @@ impl Execution<'_, '_> {
             match &outcome.result {
                 Ok(()) => {
                     ended.insert(*outcome.key());
-                    self.record.record(p, RowResult::Assigned, None, None)?;
+                    // The write's `request-id` stays in the journal: support asks for it.
+                    let id = outcome.request_id();
+                    self.record.record_accepted(p, id)?;
                     written.push(*outcome.key());
                 }
                 // The refused row is left for the loop below, with every row not written.

@@ -339,6 +339,29 @@ async fn resume_skips_what_this_endpoint_verified_and_survives_a_torn_line() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_journal_keeps_graphs_request_id_of_each_accepted_write() {
+    let graph = StandIn::start().await.unwrap();
+    fleet(&graph, [1, 2, 3]);
+    let dir = temp_dir("request-ids");
+    let csv = write_csv(&dir, &rooms(1..=3));
+    let out = against(&graph, "apply", &["--csv", csv.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    let entries = journal_lines(&dir.join("rooms.csv.journal.jsonl"));
+    let ids: std::collections::HashSet<String> = entries
+        .iter()
+        .filter(|e| e["outcome"] == "assigned")
+        .map(|e| {
+            let id = e["request_id"]
+                .as_str()
+                .expect("an accepted write's request-id");
+            assert_eq!((id.len(), id.matches('-').count()), (36, 4), "a GUID: {id}");
+            id.to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 3, "one per write: {entries:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_journal_from_another_endpoint_is_refused() {
     let first = StandIn::start().await.unwrap();
     let second = StandIn::start().await.unwrap();

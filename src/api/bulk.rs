@@ -10,6 +10,7 @@ use crate::api::client::GraphClient;
 use crate::api::ids::{DeviceId, ProfileId};
 use crate::error::Error;
 use crate::generated::types::ResourceAccountAssignment;
+use crate::request::options::Response;
 use crate::request::throttle::{Bucket, RunPacing};
 
 /// Concurrency of [`GraphClient::assign_many`] unless [`BulkOptions::with_concurrency`] says otherwise.
@@ -112,12 +113,27 @@ pub struct Outcome<K> {
     pub item: BulkItem<K>,
     /// `Ok` when Graph accepted the assignment; otherwise the error the call ended with.
     pub result: Result<(), Error>,
+    /// The success's `request-id` (an error keeps its own).
+    accepted_request_id: Option<String>,
 }
 
 impl<K> Outcome<K> {
     /// An item and what became of it (for tests of code that consumes outcomes).
     pub fn new(item: BulkItem<K>, result: Result<(), Error>) -> Self {
-        Self { item, result }
+        Self {
+            item,
+            result,
+            accepted_request_id: None,
+        }
+    }
+
+    /// Graph's `request-id` of the answer that ended the item: the success's, or the error's
+    /// ([`Error::request_id`]). What Microsoft support asks for about one device.
+    pub fn request_id(&self) -> Option<&str> {
+        match &self.result {
+            Ok(()) => self.accepted_request_id.as_deref(),
+            Err(error) => error.request_id(),
+        }
     }
 
     /// The caller's key of the item.
@@ -363,14 +379,22 @@ impl GraphClient {
                         target,
                         assignment,
                     } = item;
-                    let result = client.assign_to(&target, &assignment).await;
+                    let sent = client.assign_to(&target, &assignment).await;
                     run.item_done();
                     let item = BulkItem {
                         key,
                         target,
                         assignment,
                     };
-                    Outcome { item, result }
+                    let (result, accepted_request_id) = match sent {
+                        Ok(response) => (Ok(()), response.request_id().map(str::to_owned)),
+                        Err(error) => (Err(error), None),
+                    };
+                    Outcome {
+                        item,
+                        result,
+                        accepted_request_id,
+                    }
                 }
             })
             .buffer_unordered(options.concurrency.max(1))
@@ -381,10 +405,11 @@ impl GraphClient {
         &self,
         target: &Target,
         assignment: &ResourceAccountAssignment,
-    ) -> Result<(), Error> {
+    ) -> Result<Response<()>, Error> {
         match target {
             Target::Device { device_id } => {
                 self.assign_resource_account_to_device(device_id, assignment)
+                    .send()
                     .await
             }
             Target::DeploymentProfileDevice {
@@ -394,6 +419,7 @@ impl GraphClient {
                 self.assign_resource_account_to_deployment_profile_device(
                     profile_id, device_id, assignment,
                 )
+                .send()
                 .await
             }
             Target::DeviceViaDeploymentProfile {
@@ -405,6 +431,7 @@ impl GraphClient {
                     assigned_device_id,
                     assignment,
                 )
+                .send()
                 .await
             }
         }

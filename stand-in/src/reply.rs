@@ -94,7 +94,16 @@ impl Reply {
         mut self,
         client_request_id: Option<&str>,
     ) -> Result<hyper::Response<Full<Bytes>>, ResetConnection> {
-        let request_id = uuid::Uuid::new_v4().to_string();
+        // Graph names its request on every answer, in the header and in an error's body, and
+        // echoes the caller's id; a script may fix the request's id.
+        let scripted = self
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("request-id"))
+            .map(|(_, id)| id.clone());
+        let request_id = scripted
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         if let Some((code, message)) = self.odata.take() {
             let date = httpdate::fmt_http_date(std::time::SystemTime::now());
             self = self.json(&serde_json::json!({
@@ -109,12 +118,7 @@ impl Reply {
                 }
             }));
         }
-        // Graph echoes the caller's id and names its own on every answer (a script may fix it).
-        if !self
-            .headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case("request-id"))
-        {
+        if scripted.is_none() {
             self = self.header("request-id", request_id);
         }
         if let Some(id) = client_request_id {
