@@ -57,8 +57,10 @@ async fn run() -> Result<(), String> {
     }
     let client = builder.build().map_err(|e| e.to_string())?;
 
+    // `send()` rather than `.await`: the answer's status and request-id come with the success.
     let result = client
         .assign_resource_account_to_device(&device, &assignment)
+        .send()
         .await;
 
     if let Some(request) = stand_in.as_ref().and_then(|g| g.requests().pop()) {
@@ -74,8 +76,12 @@ async fn run() -> Result<(), String> {
         println!("  body: {}", String::from_utf8_lossy(&request.body));
     }
     match result {
-        Ok(()) => {
-            println!("← accepted: the resource account is linked to device {device:?}");
+        Ok(response) => {
+            println!(
+                "← {} accepted: the resource account is linked to device {device} (request-id {})",
+                response.status(),
+                response.request_id().unwrap_or("none")
+            );
             Ok(())
         }
         // One line, never the token; status and request-id for a support case.
