@@ -46,14 +46,9 @@ pub(super) fn measured(
     since_refusal: f64,
     burst_before: f64,
 ) -> f64 {
-    // A paced episode (longer than its pause) drained a bucket empty at both refusals: what it
-    // got is what the server refilled in between. After a burst, the shorter of the two cycles
-    // is the closer one (docs/pacer.md, "Rate").
-    let cycle = if episode <= pause {
-        (episode + pause).min(since_refusal)
-    } else {
-        since_refusal
-    };
+    // The shorter of the two cycles is the closer one: a window may have reopened anywhere in a
+    // pause rounded up to whole seconds (docs/pacer.md, "Rate").
+    let cycle = (episode + pause).min(since_refusal);
     let cycle_rate = got / cycle.max(f64::MIN_POSITIVE);
     // Beyond its burst, the server sustained at least this over the episode itself.
     let sustained = if episode >= TUNING.min_episode {

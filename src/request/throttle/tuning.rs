@@ -38,9 +38,6 @@ pub(crate) struct Tuning {
     pub(crate) catch_up_windows: f64,
     /// Requests the paced rest may send at once after falling behind its rate.
     pub(crate) extend_burst: f64,
-    /// Fewer per reopening than this, after a burst of more: paced, since one 429 a window would
-    /// be more than 5 % of the requests.
-    pub(crate) small_window: f64,
     /// On a recheck cycle, the share of the capacity asked for before pacing.
     pub(crate) recheck_share: f64,
     /// A window-like server is paced as a bucket every this many cycles, to notice a change.
@@ -85,7 +82,6 @@ pub(crate) const TUNING: Tuning = Tuning {
     extend_rate: 4000.0,
     catch_up_windows: 8.0,
     extend_burst: 8.0,
-    small_window: 20.0,
     recheck_share: 0.8,
     window_recheck_every: 4,
     hold_share: 0.97,

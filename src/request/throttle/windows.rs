@@ -31,8 +31,6 @@ pub(super) struct Windows {
     extend_pace: Option<Bucket>,
     /// What bursts got lately (the server's capacity, as far as seen).
     pub(super) capacity: f64,
-    /// The most a burst ever got.
-    largest_burst: f64,
 }
 
 impl Windows {
@@ -47,7 +45,6 @@ impl Windows {
         // follows recent bursts halfway instead of keeping the largest ever.
         if self.burst_cycle {
             self.capacity = got.max(0.5 * (self.capacity + got));
-            self.largest_burst = self.largest_burst.max(got);
         }
     }
 
@@ -57,14 +54,6 @@ impl Windows {
         self.burst_over = false;
         self.after_burst = None;
         self.beyond_burst = false;
-    }
-
-    /// Whether the server gives fewer than `small_window` per reopening after a burst of more:
-    /// it refills slowly and is paced at its rate, not asked until the 429 after each pause.
-    /// One that never gave more is asked: it may be a window shared with apps of the tenant that
-    /// started first (docs/pacer.md).
-    fn shrank_small(&self) -> bool {
-        self.capacity < TUNING.small_window && self.largest_burst >= TUNING.small_window
     }
 }
 
@@ -118,7 +107,6 @@ impl Windows {
         let recheck = cycles.is_multiple_of(TUNING.window_recheck_every);
         let asked = f64::from(successes.saturating_add(in_flight));
         (!recheck || asked < TUNING.recheck_share * self.capacity)
-            && !self.shrank_small()
             && !self.refills
             && self.after_burst.is_none()
             && !pending
