@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::shared::later;
-use super::tuning::TUNING;
+use super::tuning::*;
 
 /// A token bucket: `rate` per second, up to `burst`.
 #[derive(Debug)]
@@ -19,9 +19,9 @@ pub(crate) struct Bucket {
 
 impl Bucket {
     pub(crate) fn new(rate: f64, burst: f64) -> Self {
-        let burst = burst.clamp(1.0, TUNING.max_rate);
+        let burst = burst.clamp(1.0, MAX_RATE);
         Self {
-            rate: rate.clamp(TUNING.min_rate, TUNING.max_rate),
+            rate: rate.clamp(MIN_RATE, MAX_RATE),
             burst,
             tokens: burst,
             at: None,
@@ -43,8 +43,7 @@ impl Bucket {
             self.tokens -= 1.0;
             return None;
         }
-        let wait =
-            Duration::try_from_secs_f64((1.0 - self.tokens) / self.rate).unwrap_or(TUNING.recheck);
+        let wait = Duration::try_from_secs_f64((1.0 - self.tokens) / self.rate).unwrap_or(RECHECK);
         Some(later(now, wait))
     }
 }

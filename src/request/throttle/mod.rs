@@ -29,7 +29,7 @@ use tokio::time::Instant;
 pub(crate) use bucket::Bucket;
 use pacer::Pacer;
 use shared::{Wait, later};
-use tuning::TUNING;
+use tuning::*;
 
 /// How a bulk run paces its calls (see [`Pacing`](crate::Pacing)); the run's clone of the client
 /// carries it in its hook state, which hands it to [`Throttle::admit`] with each attempt.
@@ -125,10 +125,10 @@ impl Throttle {
                     };
                 }
                 Some(Wait::Until(at)) => {
-                    tokio::time::sleep_until(at.min(later(now, TUNING.recheck))).await;
+                    tokio::time::sleep_until(at.min(later(now, RECHECK))).await;
                 }
                 Some(Wait::Slot) => {
-                    let _ = tokio::time::timeout(TUNING.recheck, answered).await;
+                    let _ = tokio::time::timeout(RECHECK, answered).await;
                 }
             }
         }
@@ -168,7 +168,7 @@ impl Throttle {
             Some(RunPacing::Adaptive { hint, left }) => {
                 if let (Some((rate, burst)), None) = (hint, &state.pacer.bucket) {
                     state.pacer.estimate.rate = *rate;
-                    state.pacer.bucket = Some(Bucket::new(rate * TUNING.hold_share, *burst));
+                    state.pacer.bucket = Some(Bucket::new(rate * HOLD_SHARE, *burst));
                 }
                 let left = left.as_ref().map(|left| left.load(Ordering::Relaxed));
                 state.pacer.try_admit(now, state.in_flight, left)
@@ -180,7 +180,7 @@ impl Throttle {
     /// Closes the gate for `delay` from now (never shortens a pause already in force).
     #[cfg(test)]
     pub(crate) fn pause(&self, delay: Duration) {
-        let until = later(Instant::now(), delay.min(TUNING.max_pause));
+        let until = later(Instant::now(), delay.min(MAX_PAUSE));
         let mut state = self.lock();
         if state.paused_until.is_none_or(|current| current < until) {
             state.paused_until = Some(until);
@@ -208,7 +208,7 @@ impl Throttle {
             return;
         }
         let now = Instant::now();
-        let retry_after = retry_after.map(|pause| pause.min(TUNING.max_pause));
+        let retry_after = retry_after.map(|pause| pause.min(MAX_PAUSE));
         let mut state = self.lock();
         let closed = state.pacer.throttled(sent_at, now, retry_after);
         if let Some(until) = closed

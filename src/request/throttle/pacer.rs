@@ -10,7 +10,7 @@ use super::concurrency::{self, ConcurrencyCap};
 use super::probing::Probing;
 use super::rate::{self, RateEstimate};
 use super::shared::{Pending, Wait, later};
-use super::tuning::TUNING;
+use super::tuning::*;
 use super::windows::{Resumed, Windows};
 
 /// What the pacer has learnt (docs/pacer.md); each mechanism owns its part.
@@ -193,7 +193,7 @@ impl Pacer {
             let estimate = rate::measured(got, episode, pause, since_refusal, burst_before);
             self.estimate.rate = estimate;
             *self.bucket.get_or_insert_with(|| Bucket::new(1.0, 1.0)) =
-                Bucket::new(estimate * TUNING.hold_share, self.windows.capacity);
+                Bucket::new(estimate * HOLD_SHARE, self.windows.capacity);
             tracing::debug!(
                 rate_per_s = estimate,
                 capacity = self.windows.capacity,
@@ -251,7 +251,7 @@ impl Pacer {
     fn resume(&mut self, pending: &Pending, resume: Instant, pause: f64, got: f64) {
         let told = pending.resume_at.is_some();
         if told {
-            let after = resume.checked_sub(TUNING.hint_resolution).unwrap_or(resume);
+            let after = resume.checked_sub(HINT_RESOLUTION).unwrap_or(resume);
             let first_start = self.first_start();
             self.probing
                 .note_reopening(after.max(pending.answered), resume, first_start);

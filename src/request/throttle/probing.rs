@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::shared::{Pending, Wait, later};
-use super::tuning::TUNING;
+use super::tuning::*;
 
 /// What probing has learnt, and the probing under way.
 #[derive(Debug, Default)]
@@ -38,7 +38,7 @@ pub(super) struct Probe {
     sent: Option<Instant>,
     /// The last probe, while it has no answer: one probe at a time, whatever the latency (see
     /// docs/pacer.md). A probe that never gets an answer (the request failed) is followed by
-    /// another one `max_probe_step` later.
+    /// another one `MAX_PROBE_STEP` later.
     awaiting: Option<Instant>,
     /// Until then the server is expected to reopen: the step stays as it is.
     steady_until: Option<Instant>,
@@ -51,7 +51,7 @@ impl Probe {
     pub(super) fn admit(&mut self, now: Instant) -> Option<Wait> {
         let answered_or_lost = self
             .awaiting
-            .map_or(now, |sent| later(sent, TUNING.max_probe_step));
+            .map_or(now, |sent| later(sent, MAX_PROBE_STEP));
         if now < self.next.max(answered_or_lost) {
             return Some(Wait::Until(self.next.max(answered_or_lost)));
         }
@@ -85,9 +85,9 @@ impl Probing {
         if probe.steady_until.is_none_or(|until| now >= until) {
             probe.step = probe
                 .step
-                .mul_f64(TUNING.probe_backoff)
-                .min(TUNING.max_probe_step)
-                .max(TUNING.first_probe);
+                .mul_f64(PROBE_BACKOFF)
+                .min(MAX_PROBE_STEP)
+                .max(FIRST_PROBE);
         }
         probe.next = later(now, probe.step);
         if let Some(pause) = retry_after {
@@ -112,11 +112,11 @@ impl Probing {
             Some((closed, open)) => {
                 let step = ((open - closed) / 4)
                     .max(closed / 32)
-                    .clamp(TUNING.min_probe_step, TUNING.max_probe_step);
+                    .clamp(MIN_PROBE_STEP, MAX_PROBE_STEP);
                 ((closed + step).min(open), step)
             }
             None => {
-                let first = TUNING.first_probe;
+                let first = FIRST_PROBE;
                 (first, first)
             }
         };
@@ -212,7 +212,7 @@ impl Probing {
         if to <= now {
             return None;
         }
-        let step = ((to - from) / 4).clamp(TUNING.min_probe_step, TUNING.max_probe_step);
+        let step = ((to - from) / 4).clamp(MIN_PROBE_STEP, MAX_PROBE_STEP);
         Some((later(from, step).min(to), step, to))
     }
 }

@@ -4,12 +4,12 @@
 use tokio::time::Instant;
 
 use super::bucket::Bucket;
-use super::tuning::TUNING;
+use super::tuning::*;
 
 /// The estimated sustained rate and how it grows.
 #[derive(Debug, Default)]
 pub(super) struct RateEstimate {
-    /// Requests a second (the pacer's bucket paces at `hold_share` of it).
+    /// Requests a second (the pacer's bucket paces at `HOLD_SHARE` of it).
     pub(super) rate: f64,
     /// The rate the pacer was pacing at when a paced request was last refused.
     pub(super) ceiling: Option<f64>,
@@ -19,20 +19,17 @@ pub(super) struct RateEstimate {
 
 impl RateEstimate {
     /// At the rate: the pacer is what limits the fleet, so the rate grows, fast below
-    /// `near_ceiling` of the ceiling (or before any overshoot), slowly near it.
+    /// `NEAR_CEILING` of the ceiling (or before any overshoot), slowly near it.
     pub(super) fn grow(&mut self, now: Instant, bucket: &mut Bucket) {
         let from = self.grown_until.unwrap_or(now);
         let elapsed = now.saturating_duration_since(from).as_secs_f64();
-        let per_s = if self
-            .ceiling
-            .is_none_or(|c| self.rate < TUNING.near_ceiling * c)
-        {
-            TUNING.ramp_per_s
+        let per_s = if self.ceiling.is_none_or(|c| self.rate < NEAR_CEILING * c) {
+            RAMP_PER_S
         } else {
-            TUNING.growth_per_s
+            GROWTH_PER_S
         };
-        self.rate = (self.rate * (per_s * elapsed).exp()).clamp(TUNING.min_rate, TUNING.max_rate);
-        bucket.rate = self.rate * TUNING.hold_share;
+        self.rate = (self.rate * (per_s * elapsed).exp()).clamp(MIN_RATE, MAX_RATE);
+        bucket.rate = self.rate * HOLD_SHARE;
     }
 }
 
@@ -51,12 +48,10 @@ pub(super) fn measured(
     let cycle = (episode + pause).min(since_refusal);
     let cycle_rate = got / cycle.max(f64::MIN_POSITIVE);
     // Beyond its burst, the server sustained at least this over the episode itself.
-    let sustained = if episode >= TUNING.min_episode {
+    let sustained = if episode >= MIN_EPISODE {
         (got - burst_before) / episode
     } else {
         0.0
     };
-    cycle_rate
-        .max(sustained)
-        .clamp(TUNING.min_rate, TUNING.max_rate)
+    cycle_rate.max(sustained).clamp(MIN_RATE, MAX_RATE)
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::tuning::TUNING;
+use super::tuning::*;
 
 /// A 429 whose episode is not settled yet.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +31,6 @@ pub(super) enum Wait {
 /// `at + delay`, saturating at a far-off instant instead of panicking.
 pub(super) fn later(at: Instant, delay: Duration) -> Instant {
     at.checked_add(delay)
-        .or_else(|| at.checked_add(TUNING.max_pause))
+        .or_else(|| at.checked_add(MAX_PAUSE))
         .unwrap_or(at)
 }

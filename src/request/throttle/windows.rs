@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use super::bucket::Bucket;
 use super::shared::Wait;
-use super::tuning::TUNING;
+use super::tuning::*;
 
 /// What the pacer knows of the server's bursts and windows, and the extension under way.
 #[derive(Debug, Default)]
@@ -85,7 +85,7 @@ impl Windows {
         successes: u32,
         left: Option<usize>,
     ) -> bool {
-        let slack = f64::from(TUNING.extend_in_flight);
+        let slack = f64::from(EXTEND_IN_FLIGHT);
         self.full_resume
             && !pending
             && left.is_some_and(|left| left as f64 + f64::from(successes) <= self.capacity + slack)
@@ -104,17 +104,17 @@ impl Windows {
         // hint rounded up to whole seconds) comes as early as it can; so does a reopened window
         // shared with other apps. Every few cycles the pacer paces beyond most of the capacity
         // instead, to notice a server that gives more over time (then `refills` ends this).
-        let recheck = cycles.is_multiple_of(TUNING.window_recheck_every);
+        let recheck = cycles.is_multiple_of(WINDOW_RECHECK_EVERY);
         let asked = f64::from(successes.saturating_add(in_flight));
-        (!recheck || asked < TUNING.recheck_share * self.capacity)
+        (!recheck || asked < RECHECK_SHARE * self.capacity)
             && !self.refills
             && self.after_burst.is_none()
             && !pending
             && (self.window_like || self.full_resume && self.burst_cycle)
     }
 
-    /// After the part of a burst sent at full speed, the burst goes on with `extend_in_flight`
-    /// requests in flight until the 429 (after a reopened window, at most `extend_rate` a second
+    /// After the part of a burst sent at full speed, the burst goes on with `EXTEND_IN_FLIGHT`
+    /// requests in flight until the 429 (after a reopened window, at most `EXTEND_RATE` a second
     /// from the reopening, catching up a little after a late start).
     pub(super) fn extend(
         &mut self,
@@ -125,16 +125,16 @@ impl Windows {
         self.extending = true;
         // Counted by the requests in flight, not by answers: a request that fails or is
         // cancelled frees its place too.
-        if in_flight >= TUNING.extend_in_flight {
+        if in_flight >= EXTEND_IN_FLIGHT {
             return Some(Wait::Slot);
         }
         // The rate weighs the windows the run still needs at its share (a scale every app of a
         // tenant shares): one that fell behind takes more of each rest, until they need as many.
-        let windows_left = left.map_or(TUNING.catch_up_windows, |left| {
+        let windows_left = left.map_or(CATCH_UP_WINDOWS, |left| {
             left as f64 / self.capacity.max(1.0)
         });
         let pace = self.extend_pace.as_mut()?;
-        pace.rate = TUNING.extend_rate * (windows_left / TUNING.catch_up_windows).clamp(0.25, 1.0);
+        pace.rate = EXTEND_RATE * (windows_left / CATCH_UP_WINDOWS).clamp(0.25, 1.0);
         pace.take(now).map(Wait::Until)
     }
 
@@ -150,27 +150,27 @@ impl Windows {
         let mut tokens = r.tokens;
         let w = self;
         w.extend_pace = None;
-        let refilled = if r.told && r.pause >= TUNING.long_pause {
-            TUNING.long_pause_refilled_share
+        let refilled = if r.told && r.pause >= LONG_PAUSE {
+            LONG_PAUSE_REFILLED_SHARE
         } else {
-            TUNING.refilled_share
+            REFILLED_SHARE
         };
         // The first burst says nothing of how the server refills, and a pause shorter than a
         // hint's resolution may be a bucket's refill of a token or two rounded up: the pacer
         // paces from one request instead.
-        let first_short_pause = r.first && r.pause < TUNING.hint_resolution.as_secs_f64();
+        let first_short_pause = r.first && r.pause < HINT_RESOLUTION.as_secs_f64();
         if first_short_pause {
             tokens = 1.0;
         } else if r.known && w.capacity > 1.0 && tokens >= refilled * w.capacity {
             w.full_resume = true;
-            tokens = (TUNING.full_speed_share * r.got).max(1.0);
+            tokens = (FULL_SPEED_SHARE * r.got).max(1.0);
             // Counted from the reopening, not from this app's first request after it: an app
             // that starts late (its wake-up, its first answers) catches up a little.
-            let mut pace = Bucket::new(TUNING.extend_rate, TUNING.extend_burst);
+            let mut pace = Bucket::new(EXTEND_RATE, EXTEND_BURST);
             pace.tokens = 0.0;
             pace.at = Some(r.at);
             w.extend_pace = Some(pace);
-        } else if tokens >= TUNING.probed_refill_share * bucket.burst {
+        } else if tokens >= PROBED_REFILL_SHARE * bucket.burst {
             tokens = bucket.burst;
         }
         bucket.tokens = tokens.clamp(1.0, bucket.burst);

@@ -37,8 +37,7 @@ async fn a_reopened_window_gets_a_part_at_full_speed_then_two_at_a_time_at_a_bou
     // by how fast each one's answers come back.
     accept_at_once(&throttle, 100).await;
     let took = resumed.elapsed().as_secs_f64();
-    let bounds =
-        (100.0 - TUNING.extend_burst) / TUNING.extend_rate..=100.0 / TUNING.extend_rate + 0.002;
+    let bounds = (100.0 - EXTEND_BURST) / EXTEND_RATE..=100.0 / EXTEND_RATE + 0.002;
     assert!(bounds.contains(&took), "100 more in {took} s");
 }
 
