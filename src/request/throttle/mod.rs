@@ -24,7 +24,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::time::Instant;
+use tokio::time::{Instant, sleep_until, timeout};
 
 pub(crate) use bucket::Bucket;
 use pacer::Pacer;
@@ -100,91 +100,57 @@ struct State {
     in_flight: u32,
 }
 
-/// The pacer's current figures, for tests and diagnostics.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) struct PacerState {
-    pub(crate) rate: Option<f64>,
-    pub(crate) burst: f64,
-}
-
 impl Throttle {
     /// Waits for the gate and for a slot of the pacer (paced as `run` says, for a bulk run's
     /// call); returns the send time to report back with [`succeeded`](Self::succeeded) or
     /// [`throttled`](Self::throttled).
     pub(crate) async fn admit(&self, run: Option<&RunPacing>) -> Ticket<'_> {
-        loop {
+        let sent_at = loop {
             let now = Instant::now();
             let answered = self.answered.notified();
-            let wait_until = self.try_admit(now, run);
-            match wait_until {
-                None => {
-                    return Ticket {
-                        sent_at: now,
-                        throttle: self,
-                    };
-                }
-                Some(Wait::Until(at)) => {
-                    tokio::time::sleep_until(at.min(later(now, RECHECK))).await;
-                }
-                Some(Wait::Slot) => {
-                    let _ = tokio::time::timeout(RECHECK, answered).await;
-                }
+            match self.try_admit(now, run) {
+                None => break now,
+                Some(Wait::Until(at)) => sleep_until(at.min(later(now, RECHECK))).await,
+                Some(Wait::Slot) => _ = timeout(RECHECK, answered).await,
             }
+        };
+        Ticket {
+            sent_at,
+            throttle: self,
         }
     }
 
     fn try_admit(&self, now: Instant, run: Option<&RunPacing>) -> Option<Wait> {
         let mut state = self.lock();
+        state.paused_until = state.paused_until.filter(|&until| until > now);
         if let Some(until) = state.paused_until {
-            if until > now {
-                return Some(Wait::Until(until));
-            }
-            state.paused_until = None;
+            return Some(Wait::Until(until));
         }
-        let off = matches!(run, Some(RunPacing::Off));
-        if !off && state.pacer.cap.is_full(state.in_flight) {
+        let State {
+            pacer, in_flight, ..
+        } = &mut *state;
+        if !matches!(run, Some(RunPacing::Off)) && pacer.cap.is_full(*in_flight) {
             return Some(Wait::Slot);
         }
-        let wait = Self::pace(&mut state, now, run);
-        if wait.is_none() {
-            state.in_flight += 1;
-        }
-        wait
-    }
-
-    fn pace(state: &mut State, now: Instant, run: Option<&RunPacing>) -> Option<Wait> {
-        match run {
+        let wait = match run {
             Some(RunPacing::Off) => None,
             // While probing after a 429 without `Retry-After`, the probes go first.
-            Some(RunPacing::Fixed(_)) if state.pacer.probing.probe.is_some() => {
-                state.pacer.try_admit(now, state.in_flight, None)
+            Some(RunPacing::Fixed(bucket)) if pacer.probing.probe.is_none() => {
+                let mut bucket = bucket.lock().unwrap_or_else(|e| e.into_inner());
+                bucket.take(now).map(Wait::Until)
             }
-            Some(RunPacing::Fixed(bucket)) => bucket
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take(now)
-                .map(Wait::Until),
             Some(RunPacing::Adaptive { hint, left }) => {
-                if let (Some((rate, burst)), None) = (hint, &state.pacer.bucket) {
-                    state.pacer.estimate.rate = *rate;
-                    state.pacer.bucket = Some(Bucket::new(rate * HOLD_SHARE, *burst));
+                if let (Some((rate, burst)), None) = (hint, &pacer.bucket) {
+                    pacer.estimate.rate = *rate;
+                    pacer.bucket = Some(Bucket::new(rate * HOLD_SHARE, *burst));
                 }
                 let left = left.as_ref().map(|left| left.load(Ordering::Relaxed));
-                state.pacer.try_admit(now, state.in_flight, left)
+                pacer.try_admit(now, *in_flight, left)
             }
-            None => state.pacer.try_admit(now, state.in_flight, None),
-        }
-    }
-
-    /// Closes the gate for `delay` from now (never shortens a pause already in force).
-    #[cfg(test)]
-    pub(crate) fn pause(&self, delay: Duration) {
-        let until = later(Instant::now(), delay.min(MAX_PAUSE));
-        let mut state = self.lock();
-        if state.paused_until.is_none_or(|current| current < until) {
-            state.paused_until = Some(until);
-        }
+            _ => pacer.try_admit(now, *in_flight, None),
+        };
+        *in_flight += u32::from(wait.is_none());
+        wait
     }
 
     /// A request sent at `sent_at` was accepted.
@@ -199,7 +165,7 @@ impl Throttle {
 
     /// A request sent at `sent_at` was answered 429, with the server's `Retry-After` if it gave
     /// one (already clamped to the retry policy's cap). The gate closes for it, or for the
-    /// pacer's probe delay without one.
+    /// pacer's probe delay without one; never shorter than a pause already in force.
     ///
     /// A 429 that asks for no pause at all is not a sign of a rate limit (see
     /// [`is_rate_limit`]).
@@ -207,31 +173,40 @@ impl Throttle {
         if !is_rate_limit(retry_after) {
             return;
         }
-        let now = Instant::now();
         let retry_after = retry_after.map(|pause| pause.min(MAX_PAUSE));
         let mut state = self.lock();
-        let closed = state.pacer.throttled(sent_at, now, retry_after);
-        if let Some(until) = closed
-            && state.paused_until.is_none_or(|current| current < until)
-        {
-            state.paused_until = Some(until);
-        }
-    }
-
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn pacer_state(&self) -> PacerState {
-        let state = self.lock();
-        PacerState {
-            rate: state
-                .pacer
-                .bucket
-                .as_ref()
-                .map(|_| state.pacer.estimate.rate),
-            burst: state.pacer.bucket.as_ref().map_or(0.0, |b| b.burst),
-        }
+        let closed = state.pacer.throttled(sent_at, Instant::now(), retry_after);
+        // `None` is less than any instant.
+        state.paused_until = state.paused_until.max(closed);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The pacer's current figures, for tests.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PacerState {
+    pub(crate) rate: Option<f64>,
+    pub(crate) burst: f64,
+}
+
+#[cfg(test)]
+impl Throttle {
+    /// Closes the gate for `delay` from now (never shortens a pause already in force).
+    pub(crate) fn pause(&self, delay: Duration) {
+        let until = later(Instant::now(), delay.min(MAX_PAUSE));
+        let mut state = self.lock();
+        state.paused_until = state.paused_until.max(Some(until));
+    }
+
+    pub(crate) fn pacer_state(&self) -> PacerState {
+        let pacer = &self.lock().pacer;
+        PacerState {
+            rate: pacer.bucket.as_ref().map(|_| pacer.estimate.rate),
+            burst: pacer.bucket.as_ref().map_or(0.0, |b| b.burst),
+        }
     }
 }
