@@ -85,7 +85,7 @@ pub(crate) struct Ticket<'a> {
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         let mut state = self.throttle.lock();
-        state.in_flight = state.in_flight.saturating_sub(1);
+        state.pacer.in_flight = state.pacer.in_flight.saturating_sub(1);
         drop(state);
         self.throttle.answered.notify_waiters();
     }
@@ -96,8 +96,6 @@ struct State {
     /// The gate: closed until then.
     paused_until: Option<Instant>,
     pacer: Pacer,
-    /// Attempts admitted and not yet answered.
-    in_flight: u32,
 }
 
 impl Throttle {
@@ -126,10 +124,8 @@ impl Throttle {
         if let Some(until) = state.paused_until {
             return Some(Wait::Until(until));
         }
-        let State {
-            pacer, in_flight, ..
-        } = &mut *state;
-        if !matches!(run, Some(RunPacing::Off)) && pacer.cap.is_full(*in_flight) {
+        let pacer = &mut state.pacer;
+        if !matches!(run, Some(RunPacing::Off)) && pacer.cap.is_full(pacer.in_flight) {
             return Some(Wait::Slot);
         }
         let wait = match run {
@@ -145,11 +141,11 @@ impl Throttle {
                     pacer.bucket = Some(Bucket::new(rate * HOLD_SHARE, *burst));
                 }
                 let left = left.as_ref().map(|left| left.load(Ordering::Relaxed));
-                pacer.try_admit(now, *in_flight, left)
+                pacer.try_admit(now, left)
             }
-            _ => pacer.try_admit(now, *in_flight, None),
+            _ => pacer.try_admit(now, None),
         };
-        *in_flight += u32::from(wait.is_none());
+        pacer.in_flight += u32::from(wait.is_none());
         wait
     }
 

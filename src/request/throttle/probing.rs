@@ -63,14 +63,14 @@ impl Probe {
 }
 
 impl Probing {
-    /// A 429 while probing (`pending`: the episode's refusal); returns until when the gate
-    /// closes, if it closes again.
+    /// A 429 while probing (`pending`: the episode's refusal; `until`: the end of the pause it
+    /// asked for); returns until when the gate closes, if it closes again.
     pub(super) fn refused(
         &mut self,
         pending: &mut Option<Pending>,
         sent_at: Instant,
         now: Instant,
-        retry_after: Option<Duration>,
+        until: Option<Instant>,
     ) -> Option<Instant> {
         let probe = self.probe.as_mut()?;
         // Refusals of requests sent before probing began: the same episode.
@@ -90,10 +90,9 @@ impl Probing {
                 .max(FIRST_PROBE);
         }
         probe.next = later(now, probe.step);
-        if let Some(pause) = retry_after {
+        if let Some(until) = until {
             // The server said after all.
             self.probe = None;
-            let until = later(now, pause);
             if let Some(pending) = pending {
                 pending.resume_at = Some(until);
             }

@@ -33,19 +33,11 @@ impl RateEstimate {
     }
 }
 
-/// What an episode of `episode` seconds that got `got` successes, followed by a pause of `pause`
-/// seconds, says the server sustains. `since_refusal`: seconds from the refusal before to this
-/// one (or `episode + pause`); `burst_before`: the burst the episode resumed with at most.
-pub(super) fn measured(
-    got: f64,
-    episode: f64,
-    pause: f64,
-    since_refusal: f64,
-    burst_before: f64,
-) -> f64 {
-    // The shorter of the two cycles is the closer one: a window may have reopened anywhere in a
-    // pause rounded up to whole seconds (docs/pacer.md, "Rate").
-    let cycle = (episode + pause).min(since_refusal);
+/// What an episode of `episode` seconds that got `got` successes says the server sustains.
+/// `cycle`: seconds from the refusal before to this one, or the episode and the pause after it
+/// (the shorter: see docs/pacer.md, "Rate"); `burst_before`: the burst the episode resumed with
+/// at most.
+pub(super) fn measured(got: f64, episode: f64, cycle: f64, burst_before: f64) -> f64 {
     let cycle_rate = got / cycle.max(f64::MIN_POSITIVE);
     // Beyond its burst, the server sustained at least this over the episode itself.
     let sustained = if episode >= MIN_EPISODE {

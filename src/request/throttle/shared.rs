@@ -28,6 +28,11 @@ pub(super) enum Wait {
     Slot,
 }
 
+/// Seconds from `from` to `to` (none if `to` is earlier).
+pub(super) fn secs(from: Instant, to: Instant) -> f64 {
+    to.saturating_duration_since(from).as_secs_f64()
+}
+
 /// `at + delay`, saturating at a far-off instant instead of panicking.
 pub(super) fn later(at: Instant, delay: Duration) -> Instant {
     at.checked_add(delay)

@@ -55,61 +55,28 @@ impl Windows {
         self.after_burst = None;
         self.beyond_burst = false;
     }
-}
 
-/// How an episode's pause ended, as the pacer tells it to [`Windows::resume`].
-pub(super) struct Resumed {
-    /// When successes resume, `pause` seconds after the refusal was sent.
-    pub(super) at: Instant,
-    pub(super) pause: f64,
-    /// The successes of the episode that ended.
-    pub(super) got: f64,
-    /// What the pacer refilled during the pause, at its rate.
-    pub(super) tokens: f64,
-    /// The server stated the pause; `known`: stated, or foreseen by the period of its windows.
-    pub(super) told: bool,
-    pub(super) known: bool,
-    /// No episode settled before this one.
-    pub(super) first: bool,
-}
-
-impl Windows {
     /// Whether the run's items not yet done fit in what this app got of a window lately, in a
     /// window that reopened: then they all go at full speed (a run with no later window gains
     /// nothing from sharing this one evenly). Within the requests in flight beyond the capacity
-    /// when a window's 429 comes anyway. `pending`: a 429 of the episode is not settled yet;
-    /// `successes`: the episode's so far.
-    pub(super) fn finishes_in_window(
-        &self,
-        pending: bool,
-        successes: u32,
-        left: Option<usize>,
-    ) -> bool {
+    /// when a window's 429 comes anyway. `successes`: the episode's so far.
+    pub(super) fn finishes_in_window(&self, successes: u32, left: Option<usize>) -> bool {
         let slack = f64::from(EXTEND_IN_FLIGHT);
         self.full_resume
-            && !pending
             && left.is_some_and(|left| left as f64 + f64::from(successes) <= self.capacity + slack)
     }
 
     /// Whether the burst goes on unpaced now (see [`extend`](Self::extend)); `cycles`: the
-    /// episodes settled so far.
-    pub(super) fn may_extend(
-        &self,
-        cycles: u32,
-        successes: u32,
-        in_flight: u32,
-        pending: bool,
-    ) -> bool {
+    /// episodes settled so far, `asked`: the episode's successes and requests in flight.
+    pub(super) fn may_extend(&self, cycles: u32, asked: u32) -> bool {
         // A window gives nothing beyond its burst: ask at once, so that the 429 (and a pause
         // hint rounded up to whole seconds) comes as early as it can; so does a reopened window
         // shared with other apps. Every few cycles the pacer paces beyond most of the capacity
         // instead, to notice a server that gives more over time (then `refills` ends this).
         let recheck = cycles.is_multiple_of(WINDOW_RECHECK_EVERY);
-        let asked = f64::from(successes.saturating_add(in_flight));
-        (!recheck || asked < RECHECK_SHARE * self.capacity)
+        (!recheck || f64::from(asked) < RECHECK_SHARE * self.capacity)
             && !self.refills
             && self.after_burst.is_none()
-            && !pending
             && (self.window_like || self.full_resume && self.burst_cycle)
     }
 
@@ -138,47 +105,34 @@ impl Windows {
         pace.take(now).map(Wait::Until)
     }
 
-    /// A pause ends (see [`Resumed`]): what the pacer's `bucket` resumes with. The server
-    /// refilled during the pause, and so does the pacer, at the rate; a pause that refilled a
-    /// good part of the capacity, at a moment every app of the tenant knows, reopened a window
-    /// (docs/pacer.md).
-    pub(super) fn resume(&mut self, bucket: Option<&mut Bucket>, r: Resumed) {
-        self.full_resume = false;
-        let Some(bucket) = bucket else {
-            return;
-        };
-        let mut tokens = r.tokens;
-        let w = self;
-        w.extend_pace = None;
-        let refilled = if r.told && r.pause >= LONG_PAUSE {
+    /// A pause ends at `at`, `pause` seconds after the refusal (`told`: stated), having refilled
+    /// `refilled` at the pacer's rate: whether it reopened a window, and then how much of the
+    /// last burst (`got`) goes at full speed. Only a pause whose end every app of the tenant
+    /// knows (`known`) and that refilled a good part of the capacity (docs/pacer.md).
+    pub(super) fn resume(
+        &mut self,
+        at: Instant,
+        pause: f64,
+        refilled: f64,
+        got: f64,
+        told: bool,
+        known: bool,
+    ) -> Option<f64> {
+        let share = if told && pause >= LONG_PAUSE {
             LONG_PAUSE_REFILLED_SHARE
         } else {
             REFILLED_SHARE
         };
-        // The first burst says nothing of how the server refills, and a pause shorter than a
-        // hint's resolution may be a bucket's refill of a token or two rounded up: the pacer
-        // paces from one request instead.
-        let first_short_pause = r.first && r.pause < HINT_RESOLUTION.as_secs_f64();
-        if first_short_pause {
-            tokens = 1.0;
-        } else if r.known && w.capacity > 1.0 && tokens >= refilled * w.capacity {
-            w.full_resume = true;
-            tokens = (FULL_SPEED_SHARE * r.got).max(1.0);
-            // Counted from the reopening, not from this app's first request after it: an app
-            // that starts late (its wake-up, its first answers) catches up a little.
-            let mut pace = Bucket::new(EXTEND_RATE, EXTEND_BURST);
-            pace.tokens = 0.0;
-            pace.at = Some(r.at);
-            w.extend_pace = Some(pace);
-        } else if tokens >= PROBED_REFILL_SHARE * bucket.burst {
-            tokens = bucket.burst;
+        self.full_resume = known && self.capacity > 1.0 && refilled >= share * self.capacity;
+        self.extend_pace = None;
+        if !self.full_resume {
+            return None;
         }
-        bucket.tokens = tokens.clamp(1.0, bucket.burst);
-        bucket.at = Some(r.at);
-        tracing::debug!(
-            burst = bucket.tokens,
-            window_reopened = w.full_resume,
-            "pacer resumes"
-        );
+        // Counted from the reopening, not from this app's first request after it: an app that
+        // starts late (its wake-up, its first answers) catches up a little.
+        let mut pace = Bucket::new(EXTEND_RATE, EXTEND_BURST);
+        (pace.tokens, pace.at) = (0.0, Some(at));
+        self.extend_pace = Some(pace);
+        Some((FULL_SPEED_SHARE * got).max(1.0))
     }
 }
