@@ -97,9 +97,10 @@ impl Pacer {
             pending.in_service += 1;
         }
         let pending = *pending;
-        if !self.probing.accepted(&pending, sent_at, self.first_start()) {
+        let Some(found) = self.probing.accepted(&pending, sent_at) else {
             return false;
-        }
+        };
+        self.probing.note_reopening(found, self.first_start());
         self.settle(sent_at.max(pending.sent).min(now));
         // The probe is the new episode's first success, and it used what the server had
         // refilled by then: without this, the next request went out at once and was refused,
@@ -189,9 +190,8 @@ impl Pacer {
         // A stated pause tells probing where the server reopened.
         if told {
             let after = resume.checked_sub(HINT_RESOLUTION).unwrap_or(resume);
-            let first_start = self.first_start();
-            self.probing
-                .note_reopening(after.max(pending.answered), resume, first_start);
+            let found = (after.max(pending.answered), resume);
+            self.probing.note_reopening(found, self.first_start());
         }
         self.resume(resume, pause, got, told);
         self.windows.restart();
