@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::shared::later;
+use super::shared::{later, secs};
 use super::tuning::*;
 
 /// A token bucket: `rate` per second, up to `burst`.
@@ -29,10 +29,8 @@ impl Bucket {
     }
 
     pub(super) fn refill(&mut self, now: Instant) {
-        let since = self
-            .at
-            .map_or(Duration::ZERO, |at| now.saturating_duration_since(at));
-        self.tokens = (self.tokens + since.as_secs_f64() * self.rate).min(self.burst);
+        let since = self.at.map_or(0.0, |at| secs(at, now));
+        self.tokens = (self.tokens + since * self.rate).min(self.burst);
         self.at = Some(now);
     }
 

@@ -5,8 +5,9 @@
 //! and paces calls to it: [`rate`] estimates the rate and [`bucket`] paces at it, [`windows`]
 //! handles reopened windows, [`probing`] finds the reopening without `Retry-After`, and
 //! [`concurrency`] caps the requests in flight; [`pacer`] ties them to the episodes, and
-//! [`tuning`] holds every constant; [`shared`] holds what they all use (none imports the pacer). Before the first 429 nothing is paced, unless the caller
-//! stated the limit ([`RateHint`](crate::RateHint)); a bulk run can also pace fixed or not at all
+//! [`tuning`] holds every constant; [`shared`] holds what they all use (none imports the pacer).
+//! Before the first 429 nothing is paced, unless the caller stated the limit
+//! ([`RateHint`](crate::RateHint)); a bulk run can also pace fixed or not at all
 //! ([`Pacing`](crate::Pacing)). The reasoning and its measurements are in `docs/pacer.md`.
 
 mod bucket;
@@ -50,11 +51,8 @@ pub(crate) enum RunPacing {
 impl RunPacing {
     /// One of the run's items is done (whatever its outcome).
     pub(crate) fn item_done(&self) {
-        if let RunPacing::Adaptive {
-            left: Some(left), ..
-        } = self
-        {
-            let _ = left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        if let RunPacing::Adaptive { left: Some(n), .. } = self {
+            let _ = n.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
         }
     }
 }

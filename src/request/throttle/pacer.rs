@@ -157,11 +157,12 @@ impl Pacer {
             return;
         };
         self.probing.probe = None;
-        let episode = secs(self.episode_start.unwrap_or(pending.sent), pending.sent);
-        let pause = secs(pending.sent, resume);
+        let sent = pending.sent;
+        let episode = secs(self.episode_start.unwrap_or(sent), sent);
+        let pause = secs(sent, resume);
         let got = f64::from(self.successes);
-        let last_refusal = self.last_refusal.replace(pending.sent);
         let told = pending.resume_at.is_some();
+        let last_refusal = self.last_refusal.replace(sent).filter(|_| told);
         if pending.in_service >= 2 {
             // Requests sent before the refusal were accepted after it: they were being served.
             // A cap on concurrent requests, not on the rate: keep that many in flight.
@@ -169,9 +170,7 @@ impl Pacer {
         } else if self.successes > 0 && episode + pause > 0.0 {
             // What the server gave between the refusal before and this one, when shorter, only
             // after a stated pause (docs/pacer.md, "Rate"); the first episode has none before it.
-            let since_refusal = last_refusal
-                .filter(|_| told)
-                .map_or(f64::INFINITY, |before| secs(before, pending.sent));
+            let since_refusal = last_refusal.map_or(f64::INFINITY, |at| secs(at, sent));
             self.windows.settled(got, episode <= pause);
             let burst_before = self.bucket.as_ref().map_or(got, |b| b.burst);
             let cycle = since_refusal.min(episode + pause);

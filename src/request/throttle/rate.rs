@@ -4,6 +4,7 @@
 use tokio::time::Instant;
 
 use super::bucket::Bucket;
+use super::shared::secs;
 use super::tuning::*;
 
 /// The estimated sustained rate and how it grows.
@@ -21,13 +22,9 @@ impl RateEstimate {
     /// At the rate: the pacer is what limits the fleet, so the rate grows, fast below
     /// `NEAR_CEILING` of the ceiling (or before any overshoot), slowly near it.
     pub(super) fn grow(&mut self, now: Instant, bucket: &mut Bucket) {
-        let from = self.grown_until.unwrap_or(now);
-        let elapsed = now.saturating_duration_since(from).as_secs_f64();
-        let per_s = if self.ceiling.is_none_or(|c| self.rate < NEAR_CEILING * c) {
-            RAMP_PER_S
-        } else {
-            GROWTH_PER_S
-        };
+        let elapsed = self.grown_until.map_or(0.0, |from| secs(from, now));
+        let fast = self.ceiling.is_none_or(|c| self.rate < NEAR_CEILING * c);
+        let per_s = if fast { RAMP_PER_S } else { GROWTH_PER_S };
         self.rate = (self.rate * (per_s * elapsed).exp()).clamp(MIN_RATE, MAX_RATE);
         bucket.rate = self.rate * HOLD_SHARE;
     }
@@ -40,10 +37,8 @@ impl RateEstimate {
 pub(super) fn measured(got: f64, episode: f64, cycle: f64, burst_before: f64) -> f64 {
     let cycle_rate = got / cycle.max(f64::MIN_POSITIVE);
     // Beyond its burst, the server sustained at least this over the episode itself.
-    let sustained = if episode >= MIN_EPISODE {
-        (got - burst_before) / episode
-    } else {
-        0.0
-    };
-    cycle_rate.max(sustained).clamp(MIN_RATE, MAX_RATE)
+    let sustained = (episode >= MIN_EPISODE).then(|| (got - burst_before) / episode);
+    cycle_rate
+        .max(sustained.unwrap_or(0.0))
+        .clamp(MIN_RATE, MAX_RATE)
 }

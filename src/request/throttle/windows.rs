@@ -38,9 +38,7 @@ impl Windows {
     pub(super) fn settled(&mut self, got: f64, burst: bool) {
         self.burst_cycle = burst;
         // Far more than a burst in one episode: the server refills over time (a bucket).
-        if !self.burst_cycle && got > 2.0 * self.capacity.max(1.0) {
-            self.refills = true;
-        }
+        self.refills |= !burst && got > 2.0 * self.capacity.max(1.0);
         // What a burst gets can shrink (apps of one tenant share a window), so the capacity
         // follows recent bursts halfway instead of keeping the largest ever.
         if self.burst_cycle {
@@ -97,9 +95,8 @@ impl Windows {
         }
         // The rate weighs the windows the run still needs at its share (a scale every app of a
         // tenant shares): one that fell behind takes more of each rest, until they need as many.
-        let windows_left = left.map_or(CATCH_UP_WINDOWS, |left| {
-            left as f64 / self.capacity.max(1.0)
-        });
+        let capacity = self.capacity.max(1.0);
+        let windows_left = left.map_or(CATCH_UP_WINDOWS, |left| left as f64 / capacity);
         let pace = self.extend_pace.as_mut()?;
         pace.rate = EXTEND_RATE * (windows_left / CATCH_UP_WINDOWS).clamp(0.25, 1.0);
         pace.take(now).map(Wait::Until)
