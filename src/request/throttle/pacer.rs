@@ -93,9 +93,7 @@ impl Pacer {
         let Some(pending) = &mut self.pending else {
             return false;
         };
-        if concurrency::was_in_service(pending, sent_at, now) {
-            pending.in_service += 1;
-        }
+        pending.in_service += u32::from(concurrency::was_in_service(pending, sent_at, now));
         let pending = *pending;
         let Some(found) = self.probing.accepted(&pending, sent_at) else {
             return false;
@@ -218,10 +216,8 @@ impl Pacer {
         // paces from one request instead.
         let first_short_pause = self.cycles == 0 && pause < HINT_RESOLUTION.as_secs_f64();
         let refilled = self.estimate.rate * pause;
-        let reopened = known && !first_short_pause;
-        let full_speed = self
-            .windows
-            .resume(resume, pause, refilled, got, told, reopened);
+        let reopened = known && !first_short_pause && self.windows.reopened(pause, refilled, told);
+        let full_speed = self.windows.resume(resume, reopened, got);
         let Some(bucket) = &mut self.bucket else {
             return;
         };
@@ -233,7 +229,10 @@ impl Pacer {
         };
         bucket.tokens = tokens.clamp(1.0, bucket.burst);
         bucket.at = Some(resume);
-        let window_reopened = full_speed.is_some();
-        tracing::debug!(burst = bucket.tokens, window_reopened, "pacer resumes");
+        tracing::debug!(
+            burst = bucket.tokens,
+            window_reopened = reopened,
+            "pacer resumes"
+        );
     }
 }

@@ -102,34 +102,29 @@ impl Windows {
         pace.take(now).map(Wait::Until)
     }
 
-    /// A pause ends at `at`, `pause` seconds after the refusal (`told`: stated), having refilled
-    /// `refilled` at the pacer's rate: whether it reopened a window, and then how much of the
-    /// last burst (`got`) goes at full speed. Only a pause whose end every app of the tenant
-    /// knows (`known`) and that refilled a good part of the capacity (docs/pacer.md).
-    pub(super) fn resume(
-        &mut self,
-        at: Instant,
-        pause: f64,
-        refilled: f64,
-        got: f64,
-        told: bool,
-        known: bool,
-    ) -> Option<f64> {
+    /// Whether a pause of `pause` seconds (`told`: stated) that refilled `refilled` at the
+    /// pacer's rate reopened a window: it refilled a good part of the capacity (docs/pacer.md).
+    /// Asked only about a pause whose end every app of the tenant knows.
+    pub(super) fn reopened(&self, pause: f64, refilled: f64, told: bool) -> bool {
         let share = if told && pause >= LONG_PAUSE {
             LONG_PAUSE_REFILLED_SHARE
         } else {
             REFILLED_SHARE
         };
-        self.full_resume = known && self.capacity > 1.0 && refilled >= share * self.capacity;
-        self.extend_pace = None;
-        if !self.full_resume {
-            return None;
-        }
+        self.capacity > 1.0 && refilled >= share * self.capacity
+    }
+
+    /// A pause ends at `at`: after a reopened window, a part of the last burst (`got`) goes at
+    /// full speed (returned), the rest as [`extend`](Self::extend) says.
+    pub(super) fn resume(&mut self, at: Instant, reopened: bool, got: f64) -> Option<f64> {
+        self.full_resume = reopened;
         // Counted from the reopening, not from this app's first request after it: an app that
         // starts late (its wake-up, its first answers) catches up a little.
-        let mut pace = Bucket::new(EXTEND_RATE, EXTEND_BURST);
-        (pace.tokens, pace.at) = (0.0, Some(at));
-        self.extend_pace = Some(pace);
-        Some((FULL_SPEED_SHARE * got).max(1.0))
+        self.extend_pace = reopened.then(|| Bucket {
+            tokens: 0.0,
+            at: Some(at),
+            ..Bucket::new(EXTEND_RATE, EXTEND_BURST)
+        });
+        reopened.then(|| (FULL_SPEED_SHARE * got).max(1.0))
     }
 }
