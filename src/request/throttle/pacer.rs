@@ -216,8 +216,9 @@ impl Pacer {
         // paces from one request instead.
         let first_short_pause = self.cycles == 0 && pause < HINT_RESOLUTION.as_secs_f64();
         let refilled = self.estimate.rate * pause;
-        let reopened = known && !first_short_pause && self.windows.reopened(pause, refilled, told);
-        let full_speed = self.windows.resume(resume, reopened, got);
+        let refilled_window = self.windows.reopened(pause, refilled, told);
+        let window_reopened = known && !first_short_pause && refilled_window;
+        let full_speed = self.windows.resume(resume, window_reopened, got);
         let Some(bucket) = &mut self.bucket else {
             return;
         };
@@ -229,10 +230,6 @@ impl Pacer {
         };
         bucket.tokens = tokens.clamp(1.0, bucket.burst);
         bucket.at = Some(resume);
-        tracing::debug!(
-            burst = bucket.tokens,
-            window_reopened = reopened,
-            "pacer resumes"
-        );
+        tracing::debug!(burst = bucket.tokens, window_reopened, "pacer resumes");
     }
 }
