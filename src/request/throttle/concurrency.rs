@@ -22,12 +22,11 @@ impl ConcurrencyCap {
 
     /// An attempt was accepted: the cap grows by one after enough of them.
     pub(super) fn succeeded(&mut self) {
-        if let Some(cap) = &mut self.limit {
-            self.credit += 1.0 / (f64::from(*cap) * CAP_GROWTH_AFTER);
-            if self.credit >= 1.0 {
-                self.credit = 0.0;
-                *cap = cap.saturating_add(1);
-            }
+        let Some(cap) = &mut self.limit else { return };
+        self.credit += 1.0 / (f64::from(*cap) * CAP_GROWTH_AFTER);
+        if self.credit >= 1.0 {
+            self.credit = 0.0;
+            *cap = cap.saturating_add(1);
         }
     }
 

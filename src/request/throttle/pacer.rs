@@ -25,12 +25,12 @@ pub(super) struct Pacer {
     /// Attempts admitted and not yet answered (by the gate, whatever paces them).
     pub(super) in_flight: u32,
     /// The current episode: since when, and the successes sent in it.
-    pub(super) episode_start: Option<Instant>,
-    pub(super) successes: u32,
+    episode_start: Option<Instant>,
+    successes: u32,
     /// A 429 whose episode is not settled yet.
-    pub(super) pending: Option<Pending>,
+    pending: Option<Pending>,
     /// Episodes settled so far.
-    pub(super) cycles: u32,
+    cycles: u32,
     /// When the request refused at the end of the last settled episode went out.
     last_refusal: Option<Instant>,
 }
@@ -150,7 +150,7 @@ impl Pacer {
 
     /// Ends the pending episode when successes can resume at `resume`: new estimates, a new
     /// episode.
-    pub(super) fn settle(&mut self, resume: Instant) {
+    fn settle(&mut self, resume: Instant) {
         let Some(pending) = self.pending.take() else {
             return;
         };
@@ -200,7 +200,7 @@ impl Pacer {
 
     /// When the first episode began, while none has settled (see
     /// [`Probing::note_reopening`]).
-    pub(super) fn first_start(&self) -> Option<Instant> {
+    fn first_start(&self) -> Option<Instant> {
         self.episode_start.filter(|_| self.cycles == 0)
     }
 

@@ -179,10 +179,8 @@ impl Probing {
     pub(super) fn predicted_reopening(&self, now: Instant) -> Option<(Instant, Duration, Instant)> {
         let (after, by) = self.reopened?;
         let (least, most) = self.period?;
-        let (from, to) = (later(after, least).max(now), later(by, most));
-        if to <= now {
-            return None;
-        }
+        let to = Some(later(by, most)).filter(|&to| to > now)?;
+        let from = later(after, least).max(now);
         let step = ((to - from) / 4).clamp(MIN_PROBE_STEP, MAX_PROBE_STEP);
         Some((later(from, step).min(to), step, to))
     }
