@@ -42,10 +42,11 @@ impl Pacer {
         if let Some(probe) = &mut self.probing.probe {
             return probe.admit(now);
         }
-        if let Some(resume_at) = self.pending.and_then(|p| p.resume_at)
+        if let Some(pending) = self.pending
+            && let Some(resume_at) = pending.resume_at
             && now >= resume_at
         {
-            self.settle(resume_at);
+            self.settle(pending, resume_at);
         }
         self.episode_start.get_or_insert(now);
         // While a 429 of the episode is not settled, the burst is over and nothing goes unpaced.
@@ -56,26 +57,26 @@ impl Pacer {
         let asked = self.successes.saturating_add(self.in_flight);
         let may_extend = open && self.windows.may_extend(self.cycles, asked);
         self.windows.extending &= may_extend;
-        if self.windows.extending {
-            return self.windows.extend(now, self.in_flight, left);
-        }
-        let bucket = self.bucket.as_mut()?;
-        bucket.refill(now);
-        if bucket.tokens < 2.0 && open {
-            self.estimate.grow(now, bucket);
-        }
-        self.estimate.grown_until = Some(now);
-        let Some(at) = bucket.take(now) else {
-            if self.windows.burst_over {
-                self.windows.after_burst.get_or_insert(now);
+        if !self.windows.extending {
+            let bucket = self.bucket.as_mut()?;
+            bucket.refill(now);
+            if bucket.tokens < 2.0 && open {
+                self.estimate.grow(now, bucket);
             }
-            return None;
-        };
-        self.windows.burst_over = true;
-        if may_extend {
-            return self.windows.extend(now, self.in_flight, left);
+            self.estimate.grown_until = Some(now);
+            let Some(at) = bucket.take(now) else {
+                if self.windows.burst_over {
+                    self.windows.after_burst.get_or_insert(now);
+                }
+                return None;
+            };
+            self.windows.burst_over = true;
+            if !may_extend {
+                return Some(Wait::Until(at));
+            }
         }
-        Some(Wait::Until(at))
+        // Extending the burst, or it just ran out and goes on unpaced.
+        self.windows.extend(now, self.in_flight, left)
     }
 
     /// Counts a success; `true` when it ends probing (the gate may reopen).
@@ -99,7 +100,7 @@ impl Pacer {
             return false;
         };
         self.probing.note_reopening(found, self.first_start());
-        self.settle(sent_at.max(pending.sent).min(now));
+        self.settle(pending, sent_at.max(pending.sent).min(now));
         // The probe is the new episode's first success, and it used what the server had
         // refilled by then: without this, the next request went out at once and was refused,
         // one 429 per success on a bucket without `Retry-After`.
@@ -148,12 +149,10 @@ impl Pacer {
         Some(until.unwrap_or_else(|| self.probing.start(now)))
     }
 
-    /// Ends the pending episode when successes can resume at `resume`: new estimates, a new
-    /// episode.
-    fn settle(&mut self, resume: Instant) {
-        let Some(pending) = self.pending.take() else {
-            return;
-        };
+    /// Ends `pending`'s episode (the pending one) when successes can resume at `resume`: new
+    /// estimates, a new episode.
+    fn settle(&mut self, pending: Pending, resume: Instant) {
+        self.pending = None;
         self.probing.probe = None;
         let sent = pending.sent;
         let episode = secs(self.episode_start.unwrap_or(sent), sent);
