@@ -190,7 +190,6 @@ impl Pacer {
             self.probing.note_reopening(found, self.first_start());
         }
         self.resume(resume, pause, got, told);
-        self.windows.restart();
         self.cycles = self.cycles.wrapping_add(1);
         self.episode_start = Some(resume);
         self.estimate.grown_until = Some(resume);

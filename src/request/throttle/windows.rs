@@ -46,14 +46,6 @@ impl Windows {
         }
     }
 
-    /// A new episode begins.
-    pub(super) fn restart(&mut self) {
-        self.extending = false;
-        self.burst_over = false;
-        self.after_burst = None;
-        self.beyond_burst = false;
-    }
-
     /// Whether the run's items not yet done fit in what this app got of a window lately, in a
     /// window that reopened: then they all go at full speed (a run with no later window gains
     /// nothing from sharing this one evenly). Within the requests in flight beyond the capacity
@@ -114,9 +106,14 @@ impl Windows {
         self.capacity > 1.0 && refilled >= share * self.capacity
     }
 
-    /// A pause ends at `at`: after a reopened window, a part of the last burst (`got`) goes at
-    /// full speed (returned), the rest as [`extend`](Self::extend) says.
+    /// A pause ends at `at` and a new episode begins: after a reopened window, a part of the
+    /// last burst (`got`) goes at full speed (returned), the rest as [`extend`](Self::extend)
+    /// says.
     pub(super) fn resume(&mut self, at: Instant, reopened: bool, got: f64) -> Option<f64> {
+        self.extending = false;
+        self.burst_over = false;
+        self.after_burst = None;
+        self.beyond_burst = false;
         self.full_resume = reopened;
         // Counted from the reopening, not from this app's first request after it: an app that
         // starts late (its wake-up, its first answers) catches up a little.
