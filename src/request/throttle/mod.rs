@@ -167,9 +167,10 @@ impl Throttle {
         if !is_rate_limit(retry_after) {
             return;
         }
-        let retry_after = retry_after.map(|pause| pause.min(MAX_PAUSE));
+        let now = Instant::now();
+        let until = retry_after.map(|pause| later(now, pause.min(MAX_PAUSE)));
         let mut state = self.lock();
-        let closed = state.pacer.throttled(sent_at, Instant::now(), retry_after);
+        let closed = state.pacer.throttled(sent_at, now, until);
         // `None` is less than any instant.
         state.paused_until = state.paused_until.max(closed);
     }

@@ -1,15 +1,13 @@
 //! The pacer's episodes: from the moment successes resume after a pause to the next 429. It
 //! counts what each episode got and, when one settles, asks each mechanism what that says.
 
-use std::time::Duration;
-
 use tokio::time::Instant;
 
 use super::bucket::Bucket;
 use super::concurrency::{self, ConcurrencyCap};
 use super::probing::Probing;
 use super::rate::{self, RateEstimate};
-use super::shared::{Pending, Wait, later, secs};
+use super::shared::{Pending, Wait, secs};
 use super::tuning::*;
 use super::windows::Windows;
 
@@ -111,14 +109,14 @@ impl Pacer {
         true
     }
 
-    /// Takes a 429 into account; returns until when the gate closes.
+    /// Takes a 429 into account (`until`: the end of the pause it asked for); returns until when
+    /// the gate closes.
     pub(super) fn throttled(
         &mut self,
         sent_at: Instant,
         now: Instant,
-        retry_after: Option<Duration>,
+        until: Option<Instant>,
     ) -> Option<Instant> {
-        let until = retry_after.map(|pause| later(now, pause));
         if self.probing.probe.is_some() {
             return self.probing.refused(&mut self.pending, sent_at, now, until);
         }
