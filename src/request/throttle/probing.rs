@@ -166,9 +166,8 @@ impl Probing {
             let mid = |(a, b): (Instant, Instant)| a + (b - a) / 2;
             let width = (period.0 + period.1).as_secs_f64() / 2.0;
             let n = (secs(mid(anchor), mid(found)) / width).round();
-            (n >= 1.0 && n < f64::from(u32::MAX))
-                .then(|| both(period, since(anchor, n as u32)))
-                .flatten()
+            let n = Some(n).filter(|n| (1.0..f64::from(u32::MAX)).contains(n))?;
+            both(period, since(anchor, n as u32))
         });
         self.period = Some(narrowed.unwrap_or(period));
     }

@@ -38,7 +38,6 @@ pub(super) fn measured(got: f64, episode: f64, cycle: f64, burst_before: f64) ->
     let cycle_rate = got / cycle.max(f64::MIN_POSITIVE);
     // Beyond its burst, the server sustained at least this over the episode itself.
     let sustained = (episode >= MIN_EPISODE).then(|| (got - burst_before) / episode);
-    cycle_rate
-        .max(sustained.unwrap_or(0.0))
-        .clamp(MIN_RATE, MAX_RATE)
+    let rate = cycle_rate.max(sustained.unwrap_or(0.0));
+    rate.clamp(MIN_RATE, MAX_RATE)
 }
