@@ -97,7 +97,7 @@ impl Pacer {
         let Some(found) = self.probing.accepted(&pending, sent_at) else {
             return false;
         };
-        self.probing.note_reopening(found, self.first_start());
+        self.probing.note_reopening(found, self.episode_start);
         self.settle(pending, sent_at.max(pending.sent).min(now));
         // The probe is the new episode's first success, and it used what the server had
         // refilled by then: without this, the next request went out at once and was refused,
@@ -185,19 +185,13 @@ impl Pacer {
         if told {
             let after = resume.checked_sub(HINT_RESOLUTION).unwrap_or(resume);
             let found = (after.max(pending.answered), resume);
-            self.probing.note_reopening(found, self.first_start());
+            self.probing.note_reopening(found, self.episode_start);
         }
         self.resume(resume, pause, got, told);
         self.cycles = self.cycles.wrapping_add(1);
         self.episode_start = Some(resume);
         self.estimate.grown_until = Some(resume);
         self.successes = 0;
-    }
-
-    /// When the first episode began, while none has settled (see
-    /// [`Probing::note_reopening`]).
-    fn first_start(&self) -> Option<Instant> {
-        self.episode_start.filter(|_| self.cycles == 0)
     }
 
     /// What the bucket resumes with after a pause of `pause` seconds ending at `resume` (`told`:

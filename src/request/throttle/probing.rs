@@ -133,10 +133,11 @@ impl Probing {
     /// The server reopened after `found.0`, by `found.1`: what that says, with the reopenings
     /// before it, about the time between reopenings (a fixed window's width).
     ///
-    /// `start`: when the first episode began, while no episode has settled yet. The server was
-    /// first asked then: the start of a window perhaps. It gives a first period, not an anchor:
-    /// a server whose windows start elsewhere gives a period that the next reopening
-    /// contradicts, and that one counts.
+    /// `start`: when the episode that ended began. It counts for the first reopening only, which
+    /// ends the first episode (every settled episode notes one): the server was first asked then,
+    /// at the start of a window perhaps. It gives a first period, not an anchor: a server whose
+    /// windows start elsewhere gives a period that the next reopening contradicts, and that one
+    /// counts.
     pub(super) fn note_reopening(&mut self, found: (Instant, Instant), start: Option<Instant>) {
         let before = self.reopened.replace(found);
         let Some(from) = before.or(start.map(|start| (start, start))) else {
