@@ -123,11 +123,9 @@ impl Throttle {
             return Some(Wait::Until(until));
         }
         let pacer = &mut state.pacer;
-        if !matches!(run, Some(RunPacing::Off)) && pacer.cap.is_full(pacer.in_flight) {
-            return Some(Wait::Slot);
-        }
         let wait = match run {
             Some(RunPacing::Off) => None,
+            _ if pacer.cap.is_full(pacer.in_flight) => Some(Wait::Slot),
             // While probing after a 429 without `Retry-After`, the probes go first.
             Some(RunPacing::Fixed(bucket)) if pacer.probing.probe.is_none() => {
                 let mut bucket = bucket.lock().unwrap_or_else(|e| e.into_inner());
