@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::shared::later;
-use super::tuning::TUNING;
+use super::shared::{later, secs};
+use super::tuning::*;
 
 /// A token bucket: `rate` per second, up to `burst`.
 #[derive(Debug)]
@@ -19,9 +19,9 @@ pub(crate) struct Bucket {
 
 impl Bucket {
     pub(crate) fn new(rate: f64, burst: f64) -> Self {
-        let burst = burst.clamp(1.0, TUNING.max_rate);
+        let burst = burst.clamp(1.0, MAX_RATE);
         Self {
-            rate: rate.clamp(TUNING.min_rate, TUNING.max_rate),
+            rate: rate.clamp(MIN_RATE, MAX_RATE),
             burst,
             tokens: burst,
             at: None,
@@ -29,10 +29,8 @@ impl Bucket {
     }
 
     pub(super) fn refill(&mut self, now: Instant) {
-        let since = self
-            .at
-            .map_or(Duration::ZERO, |at| now.saturating_duration_since(at));
-        self.tokens = (self.tokens + since.as_secs_f64() * self.rate).min(self.burst);
+        let since = self.at.map_or(0.0, |at| secs(at, now));
+        self.tokens = (self.tokens + since * self.rate).min(self.burst);
         self.at = Some(now);
     }
 
@@ -43,8 +41,7 @@ impl Bucket {
             self.tokens -= 1.0;
             return None;
         }
-        let wait =
-            Duration::try_from_secs_f64((1.0 - self.tokens) / self.rate).unwrap_or(TUNING.recheck);
+        let wait = Duration::try_from_secs_f64((1.0 - self.tokens) / self.rate).unwrap_or(RECHECK);
         Some(later(now, wait))
     }
 }

@@ -4,7 +4,7 @@
 use tokio::time::Instant;
 
 use super::shared::Pending;
-use super::tuning::TUNING;
+use super::tuning::*;
 
 /// Most attempts in flight, once a 429 came while others were being served.
 #[derive(Debug, Default)]
@@ -22,12 +22,11 @@ impl ConcurrencyCap {
 
     /// An attempt was accepted: the cap grows by one after enough of them.
     pub(super) fn succeeded(&mut self) {
-        if let Some(cap) = &mut self.limit {
-            self.credit += 1.0 / (f64::from(*cap) * TUNING.cap_growth_after);
-            if self.credit >= 1.0 {
-                self.credit = 0.0;
-                *cap = cap.saturating_add(1);
-            }
+        let Some(cap) = &mut self.limit else { return };
+        self.credit += 1.0 / (f64::from(*cap) * CAP_GROWTH_AFTER);
+        if self.credit >= 1.0 {
+            self.credit = 0.0;
+            *cap = cap.saturating_add(1);
         }
     }
 
@@ -45,5 +44,5 @@ impl ConcurrencyCap {
 pub(super) fn was_in_service(pending: &Pending, sent_at: Instant, now: Instant) -> bool {
     let refusal_took = pending.answered.saturating_duration_since(pending.sent);
     sent_at <= pending.answered
-        && now.saturating_duration_since(sent_at) >= refusal_took * 2 + TUNING.in_service_after
+        && now.saturating_duration_since(sent_at) >= refusal_took * 2 + IN_SERVICE_AFTER
 }

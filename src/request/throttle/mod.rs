@@ -5,8 +5,9 @@
 //! and paces calls to it: [`rate`] estimates the rate and [`bucket`] paces at it, [`windows`]
 //! handles reopened windows, [`probing`] finds the reopening without `Retry-After`, and
 //! [`concurrency`] caps the requests in flight; [`pacer`] ties them to the episodes, and
-//! [`tuning`] holds every constant; [`shared`] holds what they all use (none imports the pacer). Before the first 429 nothing is paced, unless the caller
-//! stated the limit ([`RateHint`](crate::RateHint)); a bulk run can also pace fixed or not at all
+//! [`tuning`] holds every constant; [`shared`] holds what they all use (none imports the pacer).
+//! Before the first 429 nothing is paced, unless the caller stated the limit
+//! ([`RateHint`](crate::RateHint)); a bulk run can also pace fixed or not at all
 //! ([`Pacing`](crate::Pacing)). The reasoning and its measurements are in `docs/pacer.md`.
 
 mod bucket;
@@ -24,12 +25,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::time::Instant;
+use tokio::time::{Instant, sleep_until, timeout};
 
 pub(crate) use bucket::Bucket;
 use pacer::Pacer;
 use shared::{Wait, later};
-use tuning::TUNING;
+use tuning::*;
 
 /// How a bulk run paces its calls (see [`Pacing`](crate::Pacing)); the run's clone of the client
 /// carries it in its hook state, which hands it to [`Throttle::admit`] with each attempt.
@@ -50,11 +51,8 @@ pub(crate) enum RunPacing {
 impl RunPacing {
     /// One of the run's items is done (whatever its outcome).
     pub(crate) fn item_done(&self) {
-        if let RunPacing::Adaptive {
-            left: Some(left), ..
-        } = self
-        {
-            let _ = left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        if let RunPacing::Adaptive { left: Some(n), .. } = self {
+            let _ = n.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
         }
     }
 }
@@ -85,7 +83,7 @@ pub(crate) struct Ticket<'a> {
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         let mut state = self.throttle.lock();
-        state.in_flight = state.in_flight.saturating_sub(1);
+        state.pacer.in_flight = state.pacer.in_flight.saturating_sub(1);
         drop(state);
         self.throttle.answered.notify_waiters();
     }
@@ -96,16 +94,6 @@ struct State {
     /// The gate: closed until then.
     paused_until: Option<Instant>,
     pacer: Pacer,
-    /// Attempts admitted and not yet answered.
-    in_flight: u32,
-}
-
-/// The pacer's current figures, for tests and diagnostics.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) struct PacerState {
-    pub(crate) rate: Option<f64>,
-    pub(crate) burst: f64,
 }
 
 impl Throttle {
@@ -113,78 +101,48 @@ impl Throttle {
     /// call); returns the send time to report back with [`succeeded`](Self::succeeded) or
     /// [`throttled`](Self::throttled).
     pub(crate) async fn admit(&self, run: Option<&RunPacing>) -> Ticket<'_> {
-        loop {
+        let sent_at = loop {
             let now = Instant::now();
             let answered = self.answered.notified();
-            let wait_until = self.try_admit(now, run);
-            match wait_until {
-                None => {
-                    return Ticket {
-                        sent_at: now,
-                        throttle: self,
-                    };
-                }
-                Some(Wait::Until(at)) => {
-                    tokio::time::sleep_until(at.min(later(now, TUNING.recheck))).await;
-                }
-                Some(Wait::Slot) => {
-                    let _ = tokio::time::timeout(TUNING.recheck, answered).await;
-                }
+            match self.try_admit(now, run) {
+                None => break now,
+                Some(Wait::Until(at)) => sleep_until(at.min(later(now, RECHECK))).await,
+                Some(Wait::Slot) => _ = timeout(RECHECK, answered).await,
             }
+        };
+        Ticket {
+            sent_at,
+            throttle: self,
         }
     }
 
     fn try_admit(&self, now: Instant, run: Option<&RunPacing>) -> Option<Wait> {
         let mut state = self.lock();
+        state.paused_until = state.paused_until.filter(|&until| until > now);
         if let Some(until) = state.paused_until {
-            if until > now {
-                return Some(Wait::Until(until));
-            }
-            state.paused_until = None;
+            return Some(Wait::Until(until));
         }
-        let off = matches!(run, Some(RunPacing::Off));
-        if !off && state.pacer.cap.is_full(state.in_flight) {
-            return Some(Wait::Slot);
-        }
-        let wait = Self::pace(&mut state, now, run);
-        if wait.is_none() {
-            state.in_flight += 1;
-        }
-        wait
-    }
-
-    fn pace(state: &mut State, now: Instant, run: Option<&RunPacing>) -> Option<Wait> {
-        match run {
+        let pacer = &mut state.pacer;
+        let wait = match run {
             Some(RunPacing::Off) => None,
+            _ if pacer.cap.is_full(pacer.in_flight) => Some(Wait::Slot),
             // While probing after a 429 without `Retry-After`, the probes go first.
-            Some(RunPacing::Fixed(_)) if state.pacer.probing.probe.is_some() => {
-                state.pacer.try_admit(now, state.in_flight, None)
+            Some(RunPacing::Fixed(bucket)) if pacer.probing.probe.is_none() => {
+                let mut bucket = bucket.lock().unwrap_or_else(|e| e.into_inner());
+                bucket.take(now).map(Wait::Until)
             }
-            Some(RunPacing::Fixed(bucket)) => bucket
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take(now)
-                .map(Wait::Until),
             Some(RunPacing::Adaptive { hint, left }) => {
-                if let (Some((rate, burst)), None) = (hint, &state.pacer.bucket) {
-                    state.pacer.estimate.rate = *rate;
-                    state.pacer.bucket = Some(Bucket::new(rate * TUNING.hold_share, *burst));
+                if let (Some((rate, burst)), None) = (hint, &pacer.bucket) {
+                    pacer.estimate.rate = *rate;
+                    pacer.bucket = Some(Bucket::new(rate * HOLD_SHARE, *burst));
                 }
                 let left = left.as_ref().map(|left| left.load(Ordering::Relaxed));
-                state.pacer.try_admit(now, state.in_flight, left)
+                pacer.try_admit(now, left)
             }
-            None => state.pacer.try_admit(now, state.in_flight, None),
-        }
-    }
-
-    /// Closes the gate for `delay` from now (never shortens a pause already in force).
-    #[cfg(test)]
-    pub(crate) fn pause(&self, delay: Duration) {
-        let until = later(Instant::now(), delay.min(TUNING.max_pause));
-        let mut state = self.lock();
-        if state.paused_until.is_none_or(|current| current < until) {
-            state.paused_until = Some(until);
-        }
+            _ => pacer.try_admit(now, None),
+        };
+        pacer.in_flight += u32::from(wait.is_none());
+        wait
     }
 
     /// A request sent at `sent_at` was accepted.
@@ -199,7 +157,7 @@ impl Throttle {
 
     /// A request sent at `sent_at` was answered 429, with the server's `Retry-After` if it gave
     /// one (already clamped to the retry policy's cap). The gate closes for it, or for the
-    /// pacer's probe delay without one.
+    /// pacer's probe delay without one; never shorter than a pause already in force.
     ///
     /// A 429 that asks for no pause at all is not a sign of a rate limit (see
     /// [`is_rate_limit`]).
@@ -208,30 +166,40 @@ impl Throttle {
             return;
         }
         let now = Instant::now();
-        let retry_after = retry_after.map(|pause| pause.min(TUNING.max_pause));
+        let until = retry_after.map(|pause| later(now, pause.min(MAX_PAUSE)));
         let mut state = self.lock();
-        let closed = state.pacer.throttled(sent_at, now, retry_after);
-        if let Some(until) = closed
-            && state.paused_until.is_none_or(|current| current < until)
-        {
-            state.paused_until = Some(until);
-        }
-    }
-
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn pacer_state(&self) -> PacerState {
-        let state = self.lock();
-        PacerState {
-            rate: state
-                .pacer
-                .bucket
-                .as_ref()
-                .map(|_| state.pacer.estimate.rate),
-            burst: state.pacer.bucket.as_ref().map_or(0.0, |b| b.burst),
-        }
+        let closed = state.pacer.throttled(sent_at, now, until);
+        // `None` is less than any instant.
+        state.paused_until = state.paused_until.max(closed);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The pacer's current figures, for tests.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PacerState {
+    pub(crate) rate: Option<f64>,
+    pub(crate) burst: f64,
+}
+
+#[cfg(test)]
+impl Throttle {
+    /// Closes the gate for `delay` from now (never shortens a pause already in force).
+    pub(crate) fn pause(&self, delay: Duration) {
+        let until = later(Instant::now(), delay.min(MAX_PAUSE));
+        let mut state = self.lock();
+        state.paused_until = state.paused_until.max(Some(until));
+    }
+
+    pub(crate) fn pacer_state(&self) -> PacerState {
+        let pacer = &self.lock().pacer;
+        PacerState {
+            rate: pacer.bucket.as_ref().map(|_| pacer.estimate.rate),
+            burst: pacer.bucket.as_ref().map_or(0.0, |b| b.burst),
+        }
     }
 }

@@ -1,17 +1,15 @@
 //! The pacer's episodes: from the moment successes resume after a pause to the next 429. It
 //! counts what each episode got and, when one settles, asks each mechanism what that says.
 
-use std::time::Duration;
-
 use tokio::time::Instant;
 
 use super::bucket::Bucket;
 use super::concurrency::{self, ConcurrencyCap};
 use super::probing::Probing;
 use super::rate::{self, RateEstimate};
-use super::shared::{Pending, Wait, later};
-use super::tuning::TUNING;
-use super::windows::{Resumed, Windows};
+use super::shared::{Pending, Wait, secs};
+use super::tuning::*;
+use super::windows::Windows;
 
 /// What the pacer has learnt (docs/pacer.md); each mechanism owns its part.
 #[derive(Debug, Default)]
@@ -22,76 +20,66 @@ pub(super) struct Pacer {
     pub(super) cap: ConcurrencyCap,
     pub(super) probing: Probing,
     pub(super) windows: Windows,
+    /// Attempts admitted and not yet answered (by the gate, whatever paces them).
+    pub(super) in_flight: u32,
     /// The current episode: since when, and the successes sent in it.
-    pub(super) episode_start: Option<Instant>,
-    pub(super) successes: u32,
+    episode_start: Option<Instant>,
+    successes: u32,
     /// A 429 whose episode is not settled yet.
-    pub(super) pending: Option<Pending>,
+    pending: Option<Pending>,
     /// Episodes settled so far.
-    pub(super) cycles: u32,
+    cycles: u32,
     /// When the request refused at the end of the last settled episode went out.
     last_refusal: Option<Instant>,
 }
 
 impl Pacer {
-    /// `None`: send now. `Some(wait)`: not yet; ask again then.
-    pub(super) fn try_admit(
-        &mut self,
-        now: Instant,
-        in_flight: u32,
-        left: Option<usize>,
-    ) -> Option<Wait> {
+    /// `None`: send now. `Some(wait)`: not yet; ask again then. `left`: the run's items not yet
+    /// done, when it knows.
+    pub(super) fn try_admit(&mut self, now: Instant, left: Option<usize>) -> Option<Wait> {
         if let Some(probe) = &mut self.probing.probe {
             return probe.admit(now);
         }
-        if let Some(resume_at) = self.pending.and_then(|p| p.resume_at)
+        if let Some(pending) = self.pending
+            && let Some(resume_at) = pending.resume_at
             && now >= resume_at
         {
-            self.settle(resume_at);
+            self.settle(pending, resume_at);
         }
         self.episode_start.get_or_insert(now);
-        if self
-            .windows
-            .finishes_in_window(self.pending.is_some(), self.successes, left)
-        {
+        // While a 429 of the episode is not settled, the burst is over and nothing goes unpaced.
+        let open = self.pending.is_none();
+        if open && self.windows.finishes_in_window(self.successes, left) {
             return None;
         }
-        if self.windows.extending {
-            if self.may_extend(in_flight) {
-                return self.windows.extend(now, in_flight, left);
+        let asked = self.successes.saturating_add(self.in_flight);
+        let may_extend = open && self.windows.may_extend(self.cycles, asked);
+        self.windows.extending &= may_extend;
+        if !self.windows.extending {
+            let bucket = self.bucket.as_mut()?;
+            bucket.refill(now);
+            if bucket.tokens < 2.0 && open {
+                self.estimate.grow(now, bucket);
             }
-            self.windows.extending = false;
-        }
-        let bucket = self.bucket.as_mut()?;
-        bucket.refill(now);
-        if bucket.tokens < 2.0 && self.pending.is_none() {
-            self.estimate.grow(now, bucket);
-        }
-        self.estimate.grown_until = Some(now);
-        match bucket.take(now) {
-            None => {
-                if self.windows.burst_over && self.windows.after_burst.is_none() {
-                    self.windows.after_burst = Some(now);
+            self.estimate.grown_until = Some(now);
+            let Some(at) = bucket.take(now) else {
+                if self.windows.burst_over {
+                    self.windows.after_burst.get_or_insert(now);
                 }
-                None
-            }
-            Some(at) => {
-                self.windows.burst_over = true;
-                if self.may_extend(in_flight) {
-                    return self.windows.extend(now, in_flight, left);
-                }
-                Some(Wait::Until(at))
+                return None;
+            };
+            self.windows.burst_over = true;
+            if !may_extend {
+                return Some(Wait::Until(at));
             }
         }
+        // Extending the burst, or it just ran out and goes on unpaced.
+        self.windows.extend(now, self.in_flight, left)
     }
 
     /// Counts a success; `true` when it ends probing (the gate may reopen).
     pub(super) fn succeeded(&mut self, sent_at: Instant, now: Instant) -> bool {
-        if self
-            .windows
-            .after_burst
-            .is_some_and(|first| sent_at >= first)
-        {
+        if self.windows.after_burst.is_some_and(|at| sent_at >= at) {
             // The server gave more than the burst: not a window.
             self.windows.beyond_burst = true;
             self.windows.window_like = false;
@@ -104,137 +92,13 @@ impl Pacer {
         let Some(pending) = &mut self.pending else {
             return false;
         };
-        if concurrency::was_in_service(pending, sent_at, now) {
-            pending.in_service += 1;
-        }
+        pending.in_service += u32::from(concurrency::was_in_service(pending, sent_at, now));
         let pending = *pending;
-        self.probe_accepted(pending, sent_at, now)
-    }
-
-    /// Takes a 429 into account; returns until when the gate closes.
-    pub(super) fn throttled(
-        &mut self,
-        sent_at: Instant,
-        now: Instant,
-        retry_after: Option<Duration>,
-    ) -> Option<Instant> {
-        let stale = self.episode_start.is_some_and(|start| sent_at < start);
-        if self.probing.probe.is_some() {
-            return self
-                .probing
-                .refused(&mut self.pending, sent_at, now, retry_after);
-        }
-        // Answers to requests sent before this episode belong to an event already counted.
-        if stale {
-            return retry_after.map(|pause| later(now, pause));
-        }
-        // More refusals of the episode: each says when the server reopens, rounded up (to whole
-        // seconds, in either form), so the earliest is the closest (docs/pacer.md).
-        if let Some(pending) = &mut self.pending {
-            let until = retry_after.map(|pause| later(now, pause));
-            return match (pending.resume_at, until) {
-                (Some(at), Some(until)) if until >= at => None,
-                _ => {
-                    pending.resume_at = until.or(pending.resume_at);
-                    until
-                }
-            };
-        }
-        if self
-            .windows
-            .after_burst
-            .is_some_and(|first| sent_at >= first)
-        {
-            // A paced request refused: the pacer overshot at this rate.
-            self.estimate.ceiling = Some(self.estimate.rate);
-            // Nothing beyond the burst was accepted: the server counts in windows.
-            self.windows.window_like |= !self.windows.beyond_burst;
-        }
-        let resume_at = retry_after.map(|pause| later(now, pause));
-        self.pending = Some(Pending {
-            sent: sent_at,
-            answered: now,
-            resume_at,
-            in_service: 0,
-        });
-        if resume_at.is_some() {
-            return resume_at;
-        }
-        // No hint: probe.
-        Some(self.probing.start(now))
-    }
-
-    /// Ends the pending episode when successes can resume at `resume`: new estimates, a new
-    /// episode.
-    pub(super) fn settle(&mut self, resume: Instant) {
-        let Some(pending) = self.pending.take() else {
-            return;
-        };
-        self.probing.probe = None;
-        let start = self.episode_start.unwrap_or(pending.sent);
-        let episode = pending.sent.saturating_duration_since(start).as_secs_f64();
-        let pause = resume.saturating_duration_since(pending.sent).as_secs_f64();
-        let got = f64::from(self.successes);
-        let last_refusal = self.last_refusal.replace(pending.sent);
-        if pending.in_service >= 2 {
-            // Requests sent before the refusal were accepted after it: they were being served.
-            // A cap on concurrent requests, not on the rate: keep that many in flight.
-            self.cap.set(pending.in_service);
-        } else if self.successes > 0 && episode + pause > 0.0 {
-            // What the server gave between the refusal before and this one, only after a stated
-            // pause (docs/pacer.md, "Rate"); the first episode has no refusal before it.
-            let since_refusal = last_refusal
-                .filter(|_| pending.resume_at.is_some())
-                .map_or(episode + pause, |before| {
-                    pending.sent.saturating_duration_since(before).as_secs_f64()
-                });
-            self.windows.settled(got, episode <= pause);
-            let burst_before = self.bucket.as_ref().map_or(got, |b| b.burst);
-            let estimate = rate::measured(got, episode, pause, since_refusal, burst_before);
-            self.estimate.rate = estimate;
-            *self.bucket.get_or_insert_with(|| Bucket::new(1.0, 1.0)) =
-                Bucket::new(estimate * TUNING.hold_share, self.windows.capacity);
-            tracing::debug!(
-                rate_per_s = estimate,
-                capacity = self.windows.capacity,
-                successes = got,
-                episode_s = episode,
-                pause_s = pause,
-                "pacer settled after a 429"
-            );
-        }
-        self.resume(&pending, resume, pause, got);
-        self.windows.restart();
-        self.cycles = self.cycles.wrapping_add(1);
-        self.episode_start = Some(resume);
-        self.estimate.grown_until = Some(resume);
-        self.successes = 0;
-    }
-
-    /// When the first episode began, while none has settled (see
-    /// [`Probing::note_reopening`]).
-    pub(super) fn first_start(&self) -> Option<Instant> {
-        (self.cycles == 0).then_some(self.episode_start).flatten()
-    }
-
-    /// Whether the burst goes on unpaced now (see [`Windows::extend`]).
-    fn may_extend(&self, in_flight: u32) -> bool {
-        self.windows.may_extend(
-            self.cycles,
-            self.successes,
-            in_flight,
-            self.pending.is_some(),
-        )
-    }
-
-    /// A success of `pending`'s episode while probing (see [`Probing::accepted`]); `true` when
-    /// it ended the probing and settled the episode.
-    fn probe_accepted(&mut self, pending: Pending, sent_at: Instant, now: Instant) -> bool {
-        let first_start = self.first_start();
-        if !self.probing.accepted(&pending, sent_at, first_start) {
+        let Some(found) = self.probing.accepted(&pending, sent_at) else {
             return false;
-        }
-        self.settle(sent_at.max(pending.sent).min(now));
+        };
+        self.probing.note_reopening(found, self.episode_start);
+        self.settle(pending, sent_at.max(pending.sent).min(now));
         // The probe is the new episode's first success, and it used what the server had
         // refilled by then: without this, the next request went out at once and was refused,
         // one 429 per success on a bucket without `Retry-After`.
@@ -245,28 +109,117 @@ impl Pacer {
         true
     }
 
-    /// The pause of `pending` ends at `resume` (`pause` seconds after the refusal was sent; the
-    /// episode got `got`): a stated pause tells probing where the server reopened, and the
-    /// windows decide what the pacer resumes with (see [`Windows::resume`]).
-    fn resume(&mut self, pending: &Pending, resume: Instant, pause: f64, got: f64) {
-        let told = pending.resume_at.is_some();
-        if told {
-            let after = resume.checked_sub(TUNING.hint_resolution).unwrap_or(resume);
-            let first_start = self.first_start();
-            self.probing
-                .note_reopening(after.max(pending.answered), resume, first_start);
+    /// Takes a 429 into account (`until`: the end of the pause it asked for); returns until when
+    /// the gate closes.
+    pub(super) fn throttled(
+        &mut self,
+        sent_at: Instant,
+        now: Instant,
+        until: Option<Instant>,
+    ) -> Option<Instant> {
+        if self.probing.probe.is_some() {
+            return self.probing.refused(&mut self.pending, sent_at, now, until);
         }
+        // Answers to requests sent before this episode belong to an event already counted.
+        if self.episode_start.is_some_and(|start| sent_at < start) {
+            return until;
+        }
+        // More refusals of the episode: each says when the server reopens, rounded up (to whole
+        // seconds, in either form), so the earliest is the closest (docs/pacer.md).
+        if let Some(pending) = &mut self.pending {
+            let earlier = until.filter(|&until| pending.resume_at.is_none_or(|at| until < at));
+            pending.resume_at = earlier.or(pending.resume_at);
+            return earlier;
+        }
+        if self.windows.after_burst.is_some_and(|at| sent_at >= at) {
+            // A paced request refused: the pacer overshot at this rate.
+            self.estimate.ceiling = Some(self.estimate.rate);
+            // Nothing beyond the burst was accepted: the server counts in windows.
+            self.windows.window_like |= !self.windows.beyond_burst;
+        }
+        self.pending = Some(Pending {
+            sent: sent_at,
+            answered: now,
+            resume_at: until,
+            in_service: 0,
+        });
+        // No hint: probe.
+        Some(until.unwrap_or_else(|| self.probing.start(now)))
+    }
+
+    /// Ends `pending`'s episode (the pending one) when successes can resume at `resume`: new
+    /// estimates, a new episode.
+    fn settle(&mut self, pending: Pending, resume: Instant) {
+        self.pending = None;
+        self.probing.probe = None;
+        let sent = pending.sent;
+        let episode = secs(self.episode_start.unwrap_or(sent), sent);
+        let pause = secs(sent, resume);
+        let got = f64::from(self.successes);
+        let told = pending.resume_at.is_some();
+        let last_refusal = self.last_refusal.replace(sent).filter(|_| told);
+        if pending.in_service >= 2 {
+            // Requests sent before the refusal were accepted after it: they were being served.
+            // A cap on concurrent requests, not on the rate: keep that many in flight.
+            self.cap.set(pending.in_service);
+        } else if self.successes > 0 && episode + pause > 0.0 {
+            // What the server gave between the refusal before and this one, when shorter, only
+            // after a stated pause (docs/pacer.md, "Rate"); the first episode has none before it.
+            let since_refusal = last_refusal.map_or(f64::INFINITY, |at| secs(at, sent));
+            self.windows.settled(got, episode <= pause);
+            let burst_before = self.bucket.as_ref().map_or(got, |b| b.burst);
+            let cycle = since_refusal.min(episode + pause);
+            self.estimate.rate = rate::measured(got, episode, cycle, burst_before);
+            let capacity = self.windows.capacity;
+            self.bucket = Some(Bucket::new(self.estimate.rate * HOLD_SHARE, capacity));
+            tracing::debug!(
+                rate_per_s = self.estimate.rate,
+                capacity,
+                successes = got,
+                episode_s = episode,
+                pause_s = pause,
+                "pacer settled after a 429"
+            );
+        }
+        // A stated pause tells probing where the server reopened.
+        if told {
+            let after = resume.checked_sub(HINT_RESOLUTION).unwrap_or(resume);
+            let found = (after.max(pending.answered), resume);
+            self.probing.note_reopening(found, self.episode_start);
+        }
+        self.resume(resume, pause, got, told);
+        self.cycles = self.cycles.wrapping_add(1);
+        self.episode_start = Some(resume);
+        self.estimate.grown_until = Some(resume);
+        self.successes = 0;
+    }
+
+    /// What the bucket resumes with after a pause of `pause` seconds ending at `resume` (`told`:
+    /// stated), after an episode that got `got`: what the pacer's rate refilled meanwhile, all of
+    /// it when that is most of the burst, part of the last burst when a window reopened
+    /// (docs/pacer.md, "Burst").
+    fn resume(&mut self, resume: Instant, pause: f64, got: f64, told: bool) {
         // A reopening the period foretold counts once, when there is a rate to resume at.
         let known = self.bucket.is_some() && (told || std::mem::take(&mut self.probing.foreseen));
-        let resumed = Resumed {
-            at: resume,
-            pause,
-            got,
-            tokens: self.estimate.rate * pause,
-            told,
-            known,
-            first: self.cycles == 0,
+        // The first burst says nothing of how the server refills, and a pause shorter than a
+        // hint's resolution may be a bucket's refill of a token or two rounded up: the pacer
+        // paces from one request instead.
+        let first_short_pause = self.cycles == 0 && pause < HINT_RESOLUTION.as_secs_f64();
+        let refilled = self.estimate.rate * pause;
+        let refilled_window = self.windows.reopened(pause, refilled, told);
+        let window_reopened = known && !first_short_pause && refilled_window;
+        let full_speed = self.windows.resume(resume, window_reopened, got);
+        let Some(bucket) = &mut self.bucket else {
+            return;
         };
-        self.windows.resume(self.bucket.as_mut(), resumed);
+        let tokens = match full_speed {
+            Some(tokens) => tokens,
+            None if first_short_pause => 1.0,
+            None if refilled >= PROBED_REFILL_SHARE * bucket.burst => bucket.burst,
+            None => refilled,
+        };
+        bucket.tokens = tokens.clamp(1.0, bucket.burst);
+        bucket.at = Some(resume);
+        tracing::debug!(burst = bucket.tokens, window_reopened, "pacer resumes");
     }
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::shared::{Pending, Wait, later};
-use super::tuning::TUNING;
+use super::shared::{Pending, Wait, later, secs};
+use super::tuning::*;
 
 /// What probing has learnt, and the probing under way.
 #[derive(Debug, Default)]
@@ -38,7 +38,7 @@ pub(super) struct Probe {
     sent: Option<Instant>,
     /// The last probe, while it has no answer: one probe at a time, whatever the latency (see
     /// docs/pacer.md). A probe that never gets an answer (the request failed) is followed by
-    /// another one `max_probe_step` later.
+    /// another one `MAX_PROBE_STEP` later.
     awaiting: Option<Instant>,
     /// Until then the server is expected to reopen: the step stays as it is.
     steady_until: Option<Instant>,
@@ -49,11 +49,10 @@ pub(super) struct Probe {
 impl Probe {
     /// `None`: send the next probe now. `Some(wait)`: not yet.
     pub(super) fn admit(&mut self, now: Instant) -> Option<Wait> {
-        let answered_or_lost = self
-            .awaiting
-            .map_or(now, |sent| later(sent, TUNING.max_probe_step));
-        if now < self.next.max(answered_or_lost) {
-            return Some(Wait::Until(self.next.max(answered_or_lost)));
+        let answered_or_lost = self.awaiting.map_or(now, |at| later(at, MAX_PROBE_STEP));
+        let ready = self.next.max(answered_or_lost);
+        if now < ready {
+            return Some(Wait::Until(ready));
         }
         self.sent = Some(now);
         self.awaiting = Some(now);
@@ -63,14 +62,14 @@ impl Probe {
 }
 
 impl Probing {
-    /// A 429 while probing (`pending`: the episode's refusal); returns until when the gate
-    /// closes, if it closes again.
+    /// A 429 while probing (`pending`: the episode's refusal; `until`: the end of the pause it
+    /// asked for); returns until when the gate closes, if it closes again.
     pub(super) fn refused(
         &mut self,
         pending: &mut Option<Pending>,
         sent_at: Instant,
         now: Instant,
-        retry_after: Option<Duration>,
+        until: Option<Instant>,
     ) -> Option<Instant> {
         let probe = self.probe.as_mut()?;
         // Refusals of requests sent before probing began: the same episode.
@@ -78,22 +77,16 @@ impl Probing {
             return None;
         }
         // A failed probe: wait a little longer before the next one.
-        if probe.awaiting.is_some_and(|awaited| sent_at >= awaited) {
-            probe.awaiting = None;
-        }
+        probe.awaiting = probe.awaiting.filter(|&awaited| sent_at < awaited);
         probe.refused = probe.refused.max(Some(sent_at));
         if probe.steady_until.is_none_or(|until| now >= until) {
-            probe.step = probe
-                .step
-                .mul_f64(TUNING.probe_backoff)
-                .min(TUNING.max_probe_step)
-                .max(TUNING.first_probe);
+            let step = probe.step.mul_f64(PROBE_BACKOFF);
+            probe.step = step.clamp(FIRST_PROBE, MAX_PROBE_STEP);
         }
         probe.next = later(now, probe.step);
-        if let Some(pause) = retry_after {
+        if let Some(until) = until {
             // The server said after all.
             self.probe = None;
-            let until = later(now, pause);
             if let Some(pending) = pending {
                 pending.resume_at = Some(until);
             }
@@ -112,25 +105,20 @@ impl Probing {
             Some((closed, open)) => {
                 let step = ((open - closed) / 4)
                     .max(closed / 32)
-                    .clamp(TUNING.min_probe_step, TUNING.max_probe_step);
+                    .clamp(MIN_PROBE_STEP, MAX_PROBE_STEP);
                 ((closed + step).min(open), step)
             }
-            None => {
-                let first = TUNING.first_probe;
-                (first, first)
-            }
+            None => (FIRST_PROBE, FIRST_PROBE),
         };
-        let mut next = later(now, first.max(Duration::from_millis(1)));
-        let (mut step, mut steady_until) = (step, None);
+        let next = later(now, first.max(Duration::from_millis(1)));
         // A server that reopens a period after its last reopening (a fixed window) reopens at
         // the same moment however late in the window the 429 came: probing from that moment
         // finds it, where the offset from the 429 (learnt when the 429 came early in the
         // window) is late by as much as the 429 came later.
-        if let Some((at, period_step, until)) = self.predicted_reopening(now)
-            && at < next
-        {
-            (next, step, steady_until) = (at, period_step, Some(until));
-        }
+        let (next, step, steady_until) = match self.predicted_reopening(now) {
+            Some((at, period_step, until)) if at < next => (at, period_step, Some(until)),
+            _ => (next, step, None),
+        };
         self.probe = Some(Probe {
             next,
             step,
@@ -142,30 +130,19 @@ impl Probing {
         next
     }
 
-    /// The server reopened after `after`, by `by`: what that says, with the reopenings before
-    /// it, about the time between reopenings (a fixed window's width).
+    /// The server reopened after `found.0`, by `found.1`: what that says, with the reopenings
+    /// before it, about the time between reopenings (a fixed window's width).
     ///
-    /// `first_start`: when the first episode began, while no episode has settled yet. The
-    /// server was first asked then: the start of a window perhaps. It gives a first period, not
-    /// an anchor: a server whose windows start elsewhere gives a period that the next reopening
-    /// contradicts, and that one counts.
-    pub(super) fn note_reopening(
-        &mut self,
-        after: Instant,
-        by: Instant,
-        first_start: Option<Instant>,
-    ) {
-        let found = (after, by);
-        let first_start = first_start.map(|start| (start, start));
-        let (before, anchor_before) = match self.reopened.replace(found) {
-            Some(before) => (before, Some(before)),
-            None => match first_start {
-                Some(start) => (start, None),
-                None => {
-                    self.anchor = Some(found);
-                    return;
-                }
-            },
+    /// `start`: when the episode that ended began. It counts for the first reopening only, which
+    /// ends the first episode (every settled episode notes one): the server was first asked then,
+    /// at the start of a window perhaps. It gives a first period, not an anchor: a server whose
+    /// windows start elsewhere gives a period that the next reopening contradicts, and that one
+    /// counts.
+    pub(super) fn note_reopening(&mut self, found: (Instant, Instant), start: Option<Instant>) {
+        let before = self.reopened.replace(found);
+        let Some(from) = before.or(start.map(|start| (start, start))) else {
+            self.anchor = Some(found);
+            return;
         };
         let since = |(after, by): (Instant, Instant), n: u32| {
             (
@@ -176,13 +153,12 @@ impl Probing {
         let both = |(l, m): (Duration, Duration), (l2, m2): (Duration, Duration)| {
             (l.max(l2) < m.min(m2)).then(|| (l.max(l2), m.min(m2)))
         };
-        let pair = since(before, 1);
-        let agreed = self.period.and_then(|period| both(period, pair));
-        let Some(period) = agreed else {
+        let pair = since(from, 1);
+        let Some(period) = self.period.and_then(|period| both(period, pair)) else {
             // The first period, or one that contradicts what was learnt (a window skipped, a
             // server that changed): start over from this pair.
             self.period = Some(pair);
-            self.anchor = anchor_before.or(Some(found));
+            self.anchor = before.or(Some(found));
             return;
         };
         // Counted from the earliest reopening that agrees, the bounds close in: each probe's
@@ -190,14 +166,9 @@ impl Probing {
         let narrowed = self.anchor.and_then(|anchor| {
             let mid = |(a, b): (Instant, Instant)| a + (b - a) / 2;
             let width = (period.0 + period.1).as_secs_f64() / 2.0;
-            let periods = mid(found)
-                .saturating_duration_since(mid(anchor))
-                .as_secs_f64()
-                / width;
-            let n = periods.round();
-            (n >= 1.0 && n < f64::from(u32::MAX))
-                .then(|| both(period, since(anchor, n as u32)))
-                .flatten()
+            let n = (secs(mid(anchor), mid(found)) / width).round();
+            let n = Some(n).filter(|n| (1.0..f64::from(u32::MAX)).contains(n))?;
+            both(period, since(anchor, n as u32))
         });
         self.period = Some(narrowed.unwrap_or(period));
     }
@@ -208,33 +179,24 @@ impl Probing {
     pub(super) fn predicted_reopening(&self, now: Instant) -> Option<(Instant, Duration, Instant)> {
         let (after, by) = self.reopened?;
         let (least, most) = self.period?;
-        let (from, to) = (later(after, least).max(now), later(by, most));
-        if to <= now {
-            return None;
-        }
-        let step = ((to - from) / 4).clamp(TUNING.min_probe_step, TUNING.max_probe_step);
+        let to = Some(later(by, most)).filter(|&to| to > now)?;
+        let from = later(after, least).max(now);
+        let step = ((to - from) / 4).clamp(MIN_PROBE_STEP, MAX_PROBE_STEP);
         Some((later(from, step).min(to), step, to))
     }
-}
 
-impl Probing {
     /// A success of `pending`'s episode while probing: any request sent after the refusal
     /// arrived is a probe (the gate lets only probes through), and one accepted ends the
     /// probing, not only the latest probe (a server that holds requests in service answers it
-    /// after the next one went out). `true` when it did; the pacer then settles the episode.
-    /// `first_start`: see [`note_reopening`](Self::note_reopening).
+    /// after the next one went out). When it did, where the server reopened (after the first
+    /// instant, by the second), for [`note_reopening`](Self::note_reopening); the pacer then
+    /// settles the episode.
     pub(super) fn accepted(
         &mut self,
         pending: &Pending,
         sent_at: Instant,
-        first_start: Option<Instant>,
-    ) -> bool {
-        let Some(probe) = self.probe else {
-            return false;
-        };
-        if sent_at < pending.answered {
-            return false;
-        }
+    ) -> Option<(Instant, Instant)> {
+        let probe = self.probe.filter(|_| sent_at >= pending.answered)?;
         // Successes resumed: the server reopened between the last refused probe and this one.
         let open = sent_at.saturating_duration_since(pending.answered);
         let closed = match probe.refused {
@@ -243,10 +205,9 @@ impl Probing {
             None => open.saturating_sub(probe.step),
         };
         self.recovery = Some((closed.min(open), open));
-        let after = later(pending.answered, closed.min(open));
-        self.note_reopening(after.max(pending.sent), sent_at.max(after), first_start);
         self.foreseen = probe.steady_until.is_some_and(|until| sent_at <= until);
         self.probe = None;
-        true
+        let after = later(pending.answered, closed.min(open));
+        Some((after.max(pending.sent), sent_at.max(after)))
     }
 }

@@ -4,12 +4,13 @@
 use tokio::time::Instant;
 
 use super::bucket::Bucket;
-use super::tuning::TUNING;
+use super::shared::secs;
+use super::tuning::*;
 
 /// The estimated sustained rate and how it grows.
 #[derive(Debug, Default)]
 pub(super) struct RateEstimate {
-    /// Requests a second (the pacer's bucket paces at `hold_share` of it).
+    /// Requests a second (the pacer's bucket paces at `HOLD_SHARE` of it).
     pub(super) rate: f64,
     /// The rate the pacer was pacing at when a paced request was last refused.
     pub(super) ceiling: Option<f64>,
@@ -19,49 +20,24 @@ pub(super) struct RateEstimate {
 
 impl RateEstimate {
     /// At the rate: the pacer is what limits the fleet, so the rate grows, fast below
-    /// `near_ceiling` of the ceiling (or before any overshoot), slowly near it.
+    /// `NEAR_CEILING` of the ceiling (or before any overshoot), slowly near it.
     pub(super) fn grow(&mut self, now: Instant, bucket: &mut Bucket) {
-        let from = self.grown_until.unwrap_or(now);
-        let elapsed = now.saturating_duration_since(from).as_secs_f64();
-        let per_s = if self
-            .ceiling
-            .is_none_or(|c| self.rate < TUNING.near_ceiling * c)
-        {
-            TUNING.ramp_per_s
-        } else {
-            TUNING.growth_per_s
-        };
-        self.rate = (self.rate * (per_s * elapsed).exp()).clamp(TUNING.min_rate, TUNING.max_rate);
-        bucket.rate = self.rate * TUNING.hold_share;
+        let elapsed = self.grown_until.map_or(0.0, |from| secs(from, now));
+        let fast = self.ceiling.is_none_or(|c| self.rate < NEAR_CEILING * c);
+        let per_s = if fast { RAMP_PER_S } else { GROWTH_PER_S };
+        self.rate = (self.rate * (per_s * elapsed).exp()).clamp(MIN_RATE, MAX_RATE);
+        bucket.rate = self.rate * HOLD_SHARE;
     }
 }
 
-/// What an episode of `episode` seconds that got `got` successes, followed by a pause of `pause`
-/// seconds, says the server sustains. `since_refusal`: seconds from the refusal before to this
-/// one (or `episode + pause`); `burst_before`: the burst the episode resumed with at most.
-pub(super) fn measured(
-    got: f64,
-    episode: f64,
-    pause: f64,
-    since_refusal: f64,
-    burst_before: f64,
-) -> f64 {
-    // A paced episode (longer than its pause) drained a bucket empty at both refusals: what it
-    // got is what the server refilled in between. After a burst, the shorter of the two cycles
-    // is the closer one (docs/pacer.md, "Rate").
-    let cycle = if episode <= pause {
-        (episode + pause).min(since_refusal)
-    } else {
-        since_refusal
-    };
+/// What an episode of `episode` seconds that got `got` successes says the server sustains.
+/// `cycle`: seconds from the refusal before to this one, or the episode and the pause after it
+/// (the shorter: see docs/pacer.md, "Rate"); `burst_before`: the burst the episode resumed with
+/// at most.
+pub(super) fn measured(got: f64, episode: f64, cycle: f64, burst_before: f64) -> f64 {
     let cycle_rate = got / cycle.max(f64::MIN_POSITIVE);
     // Beyond its burst, the server sustained at least this over the episode itself.
-    let sustained = if episode >= TUNING.min_episode {
-        (got - burst_before) / episode
-    } else {
-        0.0
-    };
-    cycle_rate
-        .max(sustained)
-        .clamp(TUNING.min_rate, TUNING.max_rate)
+    let sustained = (episode >= MIN_EPISODE).then(|| (got - burst_before) / episode);
+    let rate = cycle_rate.max(sustained.unwrap_or(0.0));
+    rate.clamp(MIN_RATE, MAX_RATE)
 }

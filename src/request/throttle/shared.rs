@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::tuning::TUNING;
+use super::tuning::*;
 
 /// A 429 whose episode is not settled yet.
 #[derive(Debug, Clone, Copy)]
@@ -28,9 +28,14 @@ pub(super) enum Wait {
     Slot,
 }
 
+/// Seconds from `from` to `to` (none if `to` is earlier).
+pub(super) fn secs(from: Instant, to: Instant) -> f64 {
+    to.saturating_duration_since(from).as_secs_f64()
+}
+
 /// `at + delay`, saturating at a far-off instant instead of panicking.
 pub(super) fn later(at: Instant, delay: Duration) -> Instant {
     at.checked_add(delay)
-        .or_else(|| at.checked_add(TUNING.max_pause))
+        .or_else(|| at.checked_add(MAX_PAUSE))
         .unwrap_or(at)
 }

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use super::bucket::Bucket;
 use super::shared::Wait;
-use super::tuning::TUNING;
+use super::tuning::*;
 
 /// What the pacer knows of the server's bursts and windows, and the extension under way.
 #[derive(Debug, Default)]
@@ -31,8 +31,6 @@ pub(super) struct Windows {
     extend_pace: Option<Bucket>,
     /// What bursts got lately (the server's capacity, as far as seen).
     pub(super) capacity: f64,
-    /// The most a burst ever got.
-    largest_burst: f64,
 }
 
 impl Windows {
@@ -40,93 +38,40 @@ impl Windows {
     pub(super) fn settled(&mut self, got: f64, burst: bool) {
         self.burst_cycle = burst;
         // Far more than a burst in one episode: the server refills over time (a bucket).
-        if !self.burst_cycle && got > 2.0 * self.capacity.max(1.0) {
-            self.refills = true;
-        }
+        self.refills |= !burst && got > 2.0 * self.capacity.max(1.0);
         // What a burst gets can shrink (apps of one tenant share a window), so the capacity
         // follows recent bursts halfway instead of keeping the largest ever.
         if self.burst_cycle {
             self.capacity = got.max(0.5 * (self.capacity + got));
-            self.largest_burst = self.largest_burst.max(got);
         }
     }
 
-    /// A new episode begins.
-    pub(super) fn restart(&mut self) {
-        self.extending = false;
-        self.burst_over = false;
-        self.after_burst = None;
-        self.beyond_burst = false;
-    }
-
-    /// Whether the server gives fewer than `small_window` per reopening after a burst of more:
-    /// it refills slowly and is paced at its rate, not asked until the 429 after each pause.
-    /// One that never gave more is asked: it may be a window shared with apps of the tenant that
-    /// started first (docs/pacer.md).
-    fn shrank_small(&self) -> bool {
-        self.capacity < TUNING.small_window && self.largest_burst >= TUNING.small_window
-    }
-}
-
-/// How an episode's pause ended, as the pacer tells it to [`Windows::resume`].
-pub(super) struct Resumed {
-    /// When successes resume, `pause` seconds after the refusal was sent.
-    pub(super) at: Instant,
-    pub(super) pause: f64,
-    /// The successes of the episode that ended.
-    pub(super) got: f64,
-    /// What the pacer refilled during the pause, at its rate.
-    pub(super) tokens: f64,
-    /// The server stated the pause; `known`: stated, or foreseen by the period of its windows.
-    pub(super) told: bool,
-    pub(super) known: bool,
-    /// No episode settled before this one.
-    pub(super) first: bool,
-}
-
-impl Windows {
     /// Whether the run's items not yet done fit in what this app got of a window lately, in a
     /// window that reopened: then they all go at full speed (a run with no later window gains
     /// nothing from sharing this one evenly). Within the requests in flight beyond the capacity
-    /// when a window's 429 comes anyway. `pending`: a 429 of the episode is not settled yet;
-    /// `successes`: the episode's so far.
-    pub(super) fn finishes_in_window(
-        &self,
-        pending: bool,
-        successes: u32,
-        left: Option<usize>,
-    ) -> bool {
-        let slack = f64::from(TUNING.extend_in_flight);
+    /// when a window's 429 comes anyway. `successes`: the episode's so far.
+    pub(super) fn finishes_in_window(&self, successes: u32, left: Option<usize>) -> bool {
+        let slack = f64::from(EXTEND_IN_FLIGHT);
         self.full_resume
-            && !pending
             && left.is_some_and(|left| left as f64 + f64::from(successes) <= self.capacity + slack)
     }
 
     /// Whether the burst goes on unpaced now (see [`extend`](Self::extend)); `cycles`: the
-    /// episodes settled so far.
-    pub(super) fn may_extend(
-        &self,
-        cycles: u32,
-        successes: u32,
-        in_flight: u32,
-        pending: bool,
-    ) -> bool {
+    /// episodes settled so far, `asked`: the episode's successes and requests in flight.
+    pub(super) fn may_extend(&self, cycles: u32, asked: u32) -> bool {
         // A window gives nothing beyond its burst: ask at once, so that the 429 (and a pause
         // hint rounded up to whole seconds) comes as early as it can; so does a reopened window
         // shared with other apps. Every few cycles the pacer paces beyond most of the capacity
         // instead, to notice a server that gives more over time (then `refills` ends this).
-        let recheck = cycles.is_multiple_of(TUNING.window_recheck_every);
-        let asked = f64::from(successes.saturating_add(in_flight));
-        (!recheck || asked < TUNING.recheck_share * self.capacity)
-            && !self.shrank_small()
+        let recheck = cycles.is_multiple_of(WINDOW_RECHECK_EVERY);
+        (!recheck || f64::from(asked) < RECHECK_SHARE * self.capacity)
             && !self.refills
             && self.after_burst.is_none()
-            && !pending
             && (self.window_like || self.full_resume && self.burst_cycle)
     }
 
-    /// After the part of a burst sent at full speed, the burst goes on with `extend_in_flight`
-    /// requests in flight until the 429 (after a reopened window, at most `extend_rate` a second
+    /// After the part of a burst sent at full speed, the burst goes on with `EXTEND_IN_FLIGHT`
+    /// requests in flight until the 429 (after a reopened window, at most `EXTEND_RATE` a second
     /// from the reopening, catching up a little after a late start).
     pub(super) fn extend(
         &mut self,
@@ -137,60 +82,46 @@ impl Windows {
         self.extending = true;
         // Counted by the requests in flight, not by answers: a request that fails or is
         // cancelled frees its place too.
-        if in_flight >= TUNING.extend_in_flight {
+        if in_flight >= EXTEND_IN_FLIGHT {
             return Some(Wait::Slot);
         }
         // The rate weighs the windows the run still needs at its share (a scale every app of a
         // tenant shares): one that fell behind takes more of each rest, until they need as many.
-        let windows_left = left.map_or(TUNING.catch_up_windows, |left| {
-            left as f64 / self.capacity.max(1.0)
-        });
+        let capacity = self.capacity.max(1.0);
+        let windows_left = left.map_or(CATCH_UP_WINDOWS, |left| left as f64 / capacity);
         let pace = self.extend_pace.as_mut()?;
-        pace.rate = TUNING.extend_rate * (windows_left / TUNING.catch_up_windows).clamp(0.25, 1.0);
+        pace.rate = EXTEND_RATE * (windows_left / CATCH_UP_WINDOWS).clamp(0.25, 1.0);
         pace.take(now).map(Wait::Until)
     }
 
-    /// A pause ends (see [`Resumed`]): what the pacer's `bucket` resumes with. The server
-    /// refilled during the pause, and so does the pacer, at the rate; a pause that refilled a
-    /// good part of the capacity, at a moment every app of the tenant knows, reopened a window
-    /// (docs/pacer.md).
-    pub(super) fn resume(&mut self, bucket: Option<&mut Bucket>, r: Resumed) {
-        self.full_resume = false;
-        let Some(bucket) = bucket else {
-            return;
-        };
-        let mut tokens = r.tokens;
-        let w = self;
-        w.extend_pace = None;
-        let refilled = if r.told && r.pause >= TUNING.long_pause {
-            TUNING.long_pause_refilled_share
+    /// Whether a pause of `pause` seconds (`told`: stated) that refilled `refilled` at the
+    /// pacer's rate reopened a window: it refilled a good part of the capacity (docs/pacer.md).
+    /// Asked only about a pause whose end every app of the tenant knows.
+    pub(super) fn reopened(&self, pause: f64, refilled: f64, told: bool) -> bool {
+        let share = if told && pause >= LONG_PAUSE {
+            LONG_PAUSE_REFILLED_SHARE
         } else {
-            TUNING.refilled_share
+            REFILLED_SHARE
         };
-        // The first burst says nothing of how the server refills, and a pause shorter than a
-        // hint's resolution may be a bucket's refill of a token or two rounded up: the pacer
-        // paces from one request instead.
-        let first_short_pause = r.first && r.pause < TUNING.hint_resolution.as_secs_f64();
-        if first_short_pause {
-            tokens = 1.0;
-        } else if r.known && w.capacity > 1.0 && tokens >= refilled * w.capacity {
-            w.full_resume = true;
-            tokens = (TUNING.full_speed_share * r.got).max(1.0);
-            // Counted from the reopening, not from this app's first request after it: an app
-            // that starts late (its wake-up, its first answers) catches up a little.
-            let mut pace = Bucket::new(TUNING.extend_rate, TUNING.extend_burst);
-            pace.tokens = 0.0;
-            pace.at = Some(r.at);
-            w.extend_pace = Some(pace);
-        } else if tokens >= TUNING.probed_refill_share * bucket.burst {
-            tokens = bucket.burst;
-        }
-        bucket.tokens = tokens.clamp(1.0, bucket.burst);
-        bucket.at = Some(r.at);
-        tracing::debug!(
-            burst = bucket.tokens,
-            window_reopened = w.full_resume,
-            "pacer resumes"
-        );
+        self.capacity > 1.0 && refilled >= share * self.capacity
+    }
+
+    /// A pause ends at `at` and a new episode begins: after a reopened window, a part of the
+    /// last burst (`got`) goes at full speed (returned), the rest as [`extend`](Self::extend)
+    /// says.
+    pub(super) fn resume(&mut self, at: Instant, reopened: bool, got: f64) -> Option<f64> {
+        self.extending = false;
+        self.burst_over = false;
+        self.after_burst = None;
+        self.beyond_burst = false;
+        self.full_resume = reopened;
+        // Counted from the reopening, not from this app's first request after it: an app that
+        // starts late (its wake-up, its first answers) catches up a little.
+        self.extend_pace = reopened.then(|| Bucket {
+            tokens: 0.0,
+            at: Some(at),
+            ..Bucket::new(EXTEND_RATE, EXTEND_BURST)
+        });
+        reopened.then(|| (FULL_SPEED_SHARE * got).max(1.0))
     }
 }

@@ -129,7 +129,7 @@ async fn apps_refused_together_probe_at_the_same_moments() {
         schedules.push(probes);
     }
     assert_eq!(schedules[0], schedules[1]);
-    assert_eq!(schedules[0][0], TUNING.first_probe);
+    assert_eq!(schedules[0][0], FIRST_PROBE);
 }
 
 /// A fixed window of accepted requests shared by apps (a tenant's limit), deciding when a
