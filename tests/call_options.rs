@@ -287,3 +287,28 @@ async fn a_bulk_outcome_names_the_request_id_of_its_answer() {
     }
     assert_eq!(outcomes.len(), 2);
 }
+
+/// Kills the mutants that empty the `Debug` of `Call` and `CallFuture`: a call shows its options
+/// (a log line of a pending call says what it will send), a future says what it is.
+#[tokio::test]
+async fn a_call_and_its_future_debug_print_what_they_are() {
+    use std::future::IntoFuture;
+
+    let graph = StandIn::start().await.unwrap();
+    let client = client(&graph);
+    let device = device();
+    let call = client
+        .allow_next_enrollment(&device)
+        .with_client_request_id(CALLER_ID);
+    let shown = format!("{call:?}");
+    assert!(shown.starts_with("Call"), "{shown}");
+    assert!(shown.contains(CALLER_ID), "{shown}");
+    assert!(!shown.contains(support::TOKEN), "{shown}");
+    let future = call.into_future();
+    assert_eq!(format!("{future:?}"), "CallFuture");
+    drop(future);
+    assert!(
+        graph.requests().is_empty(),
+        "a call not awaited sends nothing"
+    );
+}
