@@ -312,3 +312,16 @@ async fn a_call_and_its_future_debug_print_what_they_are() {
         "a call not awaited sends nothing"
     );
 }
+
+/// Kills the mutants that answer the getters with a constant: the options read back as set.
+#[test]
+fn options_read_back_what_was_set() {
+    let none = CallOptions::default();
+    assert_eq!((none.timeout(), none.client_request_id()), (None, None));
+    let set = CallOptions::default()
+        .with_timeout(Duration::from_millis(1500))
+        .with_client_request_id(CALLER_ID);
+    assert_eq!(set.timeout(), Some(Duration::from_millis(1500)));
+    assert_eq!(set.client_request_id(), Some(CALLER_ID));
+    assert_ne!(set, none);
+}
