@@ -165,10 +165,17 @@ impl Pacer {
         } else if self.successes > 0 && episode + pause > 0.0 {
             // What the server gave between the refusal before and this one, when shorter, only
             // after a stated pause (docs/pacer.md, "Rate"); the first episode has none before it.
-            let since_refusal = last_refusal.map_or(f64::INFINITY, |at| secs(at, sent));
+            let since_refusal = last_refusal.map_or(episode + pause, |at| secs(at, sent));
             self.windows.settled(got, episode <= pause);
             let burst_before = self.bucket.as_ref().map_or(got, |b| b.burst);
-            let cycle = since_refusal.min(episode + pause);
+            // A paced episode (longer than its pause) drained a bucket at both refusals: what
+            // it got is what the server refilled since the refusal before (`paced-episode`).
+            let paced = episode > pause;
+            let cycle = if paced {
+                since_refusal
+            } else {
+                since_refusal.min(episode + pause)
+            };
             self.estimate.rate = rate::measured(got, episode, cycle, burst_before);
             let capacity = self.windows.capacity;
             self.bucket = Some(Bucket::new(self.estimate.rate * HOLD_SHARE, capacity));

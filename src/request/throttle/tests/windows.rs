@@ -74,6 +74,26 @@ async fn after_a_stated_pause_the_rate_counts_from_the_refusal_before() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_paced_episode_counts_from_the_refusal_before_not_the_shorter_pause_after() {
+    // A bucket refilling 5 a second whose hints are HTTP-dates (rounded up to whole
+    // seconds): 100 at once, a 429 asking for 2 s; then 15 accepted over 1 s (what 3 s
+    // refilled), and a 429 asking for 0.1 s (the next whole second was near). What the 15
+    // say is 5 a second, not 15 over the 1.1 s of the episode and the pause after it.
+    let throttle = Throttle::default();
+    burst_then_429(&throttle, 100, S(2)).await;
+    tokio::time::sleep(S(2)).await;
+    for _ in 0..15 {
+        let sent = throttle.admit(None).await.sent_at;
+        throttle.succeeded(sent);
+        tokio::time::sleep(Duration::from_millis(1000 / 15)).await;
+    }
+    let sent = throttle.admit(None).await.sent_at;
+    throttle.throttled(sent, Some(Duration::from_millis(100)));
+    let rate = learnt_rate(&throttle).await;
+    assert!((4.0..=6.0).contains(&rate), "learnt {rate} a second");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_window_found_late_by_a_rounded_up_hint_still_reads_as_reopened() {
     // A window of 100 per 2 s whose hints are HTTP-dates: the first pause was rounded up
     // to 2.97 s, so the window was open for its last second; the 100 of the next burst
