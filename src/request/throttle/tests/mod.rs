@@ -175,3 +175,60 @@ async fn fixed_pacing_ignores_what_it_learns_and_off_only_waits_for_the_gate() {
     }
     assert_eq!(start.elapsed(), S(3), "the gate, and nothing else");
 }
+
+// Mutants of `Throttle::try_admit` that the library's tests and the bulk, retry and hardening
+// tests let through (cargo mutants, session 12); each test names the one it kills.
+
+#[tokio::test(start_paused = true)]
+async fn off_ignores_a_rate_the_pacer_learnt() {
+    // Kills: delete match arm `Some(RunPacing::Off)` (an `Off` run would be paced at the rate
+    // the client learnt from the calls before it).
+    let throttle = Throttle::default();
+    burst_then_429(&throttle, 10, S(1)).await;
+    let rate = learnt_rate(&throttle).await;
+    assert!(rate < 50.0, "learnt {rate} a second");
+    let start = Instant::now();
+    for _ in 0..100 {
+        throttle.admit(Some(&RunPacing::Off)).await;
+    }
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "only the gate holds an Off run"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fixed_run_waits_behind_the_probe() {
+    // Kills: match guard `pacer.probing.probe.is_none()` → `true` (a fixed rate would keep
+    // sending while the probe of a 429 without `Retry-After` is out).
+    let throttle = Throttle::default();
+    let fixed = RunPacing::Fixed(Mutex::new(Bucket::new(100.0, 100.0)));
+    let sent = throttle.admit(Some(&fixed)).await.sent_at;
+    throttle.throttled(sent, None);
+    let probe = throttle.admit(Some(&fixed)).await;
+    let next = tokio::time::timeout(Duration::from_millis(500), throttle.admit(Some(&fixed)));
+    assert!(next.await.is_err(), "nothing goes while the probe is out");
+    drop(probe);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stated_limit_seeds_the_pacer_below_it() {
+    // A stated limit paces from the first call: after a burst of 5 at 5 a second, the sixth
+    // waits for one token at 5 × 0.97 a second (0.206 s). (It does not kill `*` → `+` in the
+    // seed: the pacer's growth sets the bucket's rate from the estimate before the first wait;
+    // TESTING.md, "Survivors judged harmless".)
+    let throttle = Throttle::default();
+    let run = RunPacing::Adaptive {
+        hint: Some((5.0, 5.0)),
+        left: None,
+    };
+    accept_in_run(&throttle, Some(&run), 5).await;
+    let start = Instant::now();
+    accept_in_run(&throttle, Some(&run), 1).await;
+    let took = start.elapsed();
+    assert!(
+        (Duration::from_millis(190)..=Duration::from_millis(230)).contains(&took),
+        "the sixth after {took:?}"
+    );
+}
