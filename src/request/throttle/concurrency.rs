@@ -46,3 +46,26 @@ pub(super) fn was_in_service(pending: &Pending, sent_at: Instant, now: Instant) 
     sent_at <= pending.answered
         && now.saturating_duration_since(sent_at) >= refusal_took * 2 + IN_SERVICE_AFTER
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kills `succeeded` → `()` and `+=` → `-=` in it (cargo mutants, session 12): the cap
+    /// grows by one after `CAP_GROWTH_AFTER` caps' worth of successes, not before.
+    #[test]
+    fn the_cap_grows_by_one_after_a_hundred_caps_worth_of_successes() {
+        let mut cap = ConcurrencyCap::default();
+        assert!(!cap.is_full(1000), "no cap before a 429 says so");
+        cap.set(4);
+        assert!(cap.is_full(4) && !cap.is_full(3));
+        for _ in 0..399 {
+            cap.succeeded();
+        }
+        assert!(cap.is_full(4), "not yet: 399 of 400");
+        // 400 steps of 1/400 add up to a hair under 1.0 in floating point: the 401st grows it.
+        cap.succeeded();
+        cap.succeeded();
+        assert!(!cap.is_full(4) && cap.is_full(5), "grown to 5 by the 401st");
+    }
+}
