@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::request::call::{Generated, Outcome, respond};
 use crate::request::options::{CallOptions, Response};
 use crate::signin::auth::BoxFuture;
 
@@ -42,16 +43,25 @@ pub struct Call<'a, T> {
     start: Start<'a, T>,
 }
 
-impl<'a, T> Call<'a, T> {
-    pub(crate) fn new(
-        start: impl FnOnce(CallOptions) -> BoxFuture<'a, Result<Response<T>, Error>> + Send + 'a,
+impl<'a, T: 'a> Call<'a, T> {
+    /// One generated operation's call, run in `span` and logged as `outcome` says when sent.
+    /// (The generated future does nothing until polled, so it can be made here.)
+    pub(crate) fn generated(
+        span: tracing::Span,
+        outcome: Outcome,
+        call: impl Future<Output = Generated<T>> + Send + 'a,
     ) -> Self {
+        let start = move |options: CallOptions| -> BoxFuture<'a, Result<Response<T>, Error>> {
+            Box::pin(async move { respond(span, outcome, &options, Box::pin(call)).await })
+        };
         Self {
             options: CallOptions::default(),
             start: Box::new(start),
         }
     }
+}
 
+impl<'a, T> Call<'a, T> {
     /// Replaces every option of this call.
     pub fn options(mut self, options: CallOptions) -> Self {
         self.options = options;

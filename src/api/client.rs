@@ -110,16 +110,12 @@ impl GraphClient {
         device_id: &'a DeviceId,
         assignment: &'a ResourceAccountAssignment,
     ) -> Call<'a, ()> {
-        Call::new(move |options| {
-            Box::pin(async move {
-                let device_id = device_id.as_str();
-                let span = call_span!(ASSIGN_RESOURCE_ACCOUNT_TO_DEVICE, device_id = device_id);
-                let call = self
-                    .generated
-                    .assign_resource_account_to_device(device_id, assignment);
-                call::respond(span, call::ASSIGNMENT, &options, Box::pin(call)).await
-            })
-        })
+        let device_id = device_id.as_str();
+        let span = call_span!(ASSIGN_RESOURCE_ACCOUNT_TO_DEVICE, device_id = device_id);
+        let call = self
+            .generated
+            .assign_resource_account_to_device(device_id, assignment);
+        Call::generated(span, call::ASSIGNMENT, call)
     }
 
     /// `POST /deviceManagement/windowsAutopilotDeploymentProfiles/{profile_id}/assignedDevices/{device_id}/assignResourceAccountToDevice`
@@ -139,22 +135,18 @@ impl GraphClient {
         device_id: &'a DeviceId,
         assignment: &'a ResourceAccountAssignment,
     ) -> Call<'a, ()> {
-        Call::new(move |options| {
-            Box::pin(async move {
-                let (profile_id, device_id) = (profile_id.as_str(), device_id.as_str());
-                let span = call_span!(
-                    ASSIGN_RESOURCE_ACCOUNT_TO_DEPLOYMENT_PROFILE_DEVICE,
-                    profile_id = profile_id,
-                    device_id = device_id
-                );
-                let call = self
-                    .generated
-                    .assign_resource_account_to_deployment_profile_device(
-                        profile_id, device_id, assignment,
-                    );
-                call::respond(span, call::ASSIGNMENT, &options, Box::pin(call)).await
-            })
-        })
+        let (profile_id, device_id) = (profile_id.as_str(), device_id.as_str());
+        let span = call_span!(
+            ASSIGN_RESOURCE_ACCOUNT_TO_DEPLOYMENT_PROFILE_DEVICE,
+            profile_id = profile_id,
+            device_id = device_id
+        );
+        let call = self
+            .generated
+            .assign_resource_account_to_deployment_profile_device(
+                profile_id, device_id, assignment,
+            );
+        Call::generated(span, call::ASSIGNMENT, call)
     }
 
     /// `POST /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}/deploymentProfile/assignedDevices/{assigned_device_id}/assignResourceAccountToDevice`
@@ -176,25 +168,20 @@ impl GraphClient {
         assigned_device_id: &'a DeviceId,
         assignment: &'a ResourceAccountAssignment,
     ) -> Call<'a, ()> {
-        Call::new(move |options| {
-            Box::pin(async move {
-                let (device_id, assigned_device_id) =
-                    (device_id.as_str(), assigned_device_id.as_str());
-                let span = call_span!(
-                    ASSIGN_RESOURCE_ACCOUNT_TO_DEVICE_VIA_DEPLOYMENT_PROFILE,
-                    device_id = device_id,
-                    assigned_device_id = assigned_device_id
-                );
-                let call = self
-                    .generated
-                    .assign_resource_account_to_device_via_deployment_profile(
-                        device_id,
-                        assigned_device_id,
-                        assignment,
-                    );
-                call::respond(span, call::ASSIGNMENT, &options, Box::pin(call)).await
-            })
-        })
+        let (device_id, assigned_device_id) = (device_id.as_str(), assigned_device_id.as_str());
+        let span = call_span!(
+            ASSIGN_RESOURCE_ACCOUNT_TO_DEVICE_VIA_DEPLOYMENT_PROFILE,
+            device_id = device_id,
+            assigned_device_id = assigned_device_id
+        );
+        let call = self
+            .generated
+            .assign_resource_account_to_device_via_deployment_profile(
+                device_id,
+                assigned_device_id,
+                assignment,
+            );
+        Call::generated(span, call::ASSIGNMENT, call)
     }
 }
 

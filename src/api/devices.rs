@@ -38,16 +38,12 @@ impl GraphClient {
         &'a self,
         device_id: &'a DeviceId,
     ) -> Call<'a, ()> {
-        Call::new(move |options| {
-            Box::pin(async move {
-                let device_id = device_id.as_str();
-                let span = call_span!(UNASSIGN_RESOURCE_ACCOUNT_FROM_DEVICE, device_id = device_id);
-                let call = self
-                    .generated()
-                    .unassign_resource_account_from_device(device_id);
-                call::respond(span, call::ASSIGNMENT, &options, Box::pin(call)).await
-            })
-        })
+        let device_id = device_id.as_str();
+        let span = call_span!(UNASSIGN_RESOURCE_ACCOUNT_FROM_DEVICE, device_id = device_id);
+        let call = self
+            .generated()
+            .unassign_resource_account_from_device(device_id);
+        Call::generated(span, call::ASSIGNMENT, call)
     }
 
     /// `POST /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}/allowNextEnrollment`
@@ -75,14 +71,10 @@ impl GraphClient {
     ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
     ///   not allow.
     pub fn allow_next_enrollment<'a>(&'a self, device_id: &'a DeviceId) -> Call<'a, ()> {
-        Call::new(move |options| {
-            Box::pin(async move {
-                let device_id = device_id.as_str();
-                let span = call_span!(ALLOW_NEXT_ENROLLMENT, device_id = device_id);
-                let call = self.generated().allow_next_enrollment(device_id);
-                call::respond(span, call::ASSIGNMENT, &options, Box::pin(call)).await
-            })
-        })
+        let device_id = device_id.as_str();
+        let span = call_span!(ALLOW_NEXT_ENROLLMENT, device_id = device_id);
+        let call = self.generated().allow_next_enrollment(device_id);
+        Call::generated(span, call::ASSIGNMENT, call)
     }
 
     /// `GET /deviceManagement/windowsAutopilotDeviceIdentities/{device_id}?$select=…`
@@ -107,16 +99,12 @@ impl GraphClient {
     ///   token source fails; [`Error::UnexpectedResponse`] for an answer the API description does
     ///   not allow, or a body that does not decode.
     pub fn autopilot_device<'a>(&'a self, device_id: &'a DeviceId) -> Call<'a, AutopilotDevice> {
-        Call::new(move |options| {
-            Box::pin(async move {
-                let device_id = device_id.as_str();
-                let span = call_span!(GET_AUTOPILOT_DEVICE, device_id = device_id);
-                let call = self
-                    .generated()
-                    .get_autopilot_device(device_id, Some(DEVICE_SELECT));
-                call::respond(span, call::READ, &options, Box::pin(call)).await
-            })
-        })
+        let device_id = device_id.as_str();
+        let span = call_span!(GET_AUTOPILOT_DEVICE, device_id = device_id);
+        let call = self
+            .generated()
+            .get_autopilot_device(device_id, Some(DEVICE_SELECT));
+        Call::generated(span, call::READ, call)
     }
 
     /// Every Autopilot device whose serial number is `serial`: trimmed, compared without regard

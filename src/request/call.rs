@@ -34,7 +34,7 @@ macro_rules! call_span {
 pub(crate) use call_span;
 
 /// What a generated call returns.
-type Generated<T> = Result<ResponseValue<T>, progenitor_client::Error<ODataError>>;
+pub(crate) type Generated<T> = Result<ResponseValue<T>, progenitor_client::Error<ODataError>>;
 
 /// Log lines of a call's outcome (kept per kind of call: log searches rely on them).
 pub(crate) struct Outcome {
